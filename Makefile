@@ -1,0 +1,27 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test` (both run `setup` first).
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+STORE  ?= ./demo-store
+
+.PHONY: setup demo test clean
+
+setup: $(STAMP)
+
+# torch first and pinned: 2.13.0 is the CPU build these machines carry; an unpinned torch would pull a
+# multi-GB CUDA build. The project's own range admits it, so pip keeps it.
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/ecgflow demo --store $(STORE)
+
+test: setup
+	$(VENV)/bin/pytest -q
+
+clean:
+	rm -rf $(STORE)
