@@ -35,6 +35,7 @@ SCP_STATEMENTS: dict[str, SCPStatement] = {
         SCPStatement("ASMI", "anteroseptal myocardial infarction", "diagnostic", "MI"),
         SCPStatement("ISC_", "non-specific ischemic", "diagnostic", "STTC"),
         SCPStatement("NST_", "non-specific ST changes", "diagnostic", "STTC"),
+        SCPStatement("NDT", "non-diagnostic T abnormalities", "diagnostic", "STTC"),
         SCPStatement("1AVB", "first degree AV block", "diagnostic", "CD"),
         SCPStatement("CLBBB", "complete left bundle branch block", "diagnostic", "CD"),
         SCPStatement("CRBBB", "complete right bundle branch block", "diagnostic", "CD"),
