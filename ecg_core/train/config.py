@@ -1,0 +1,89 @@
+"""TrainConfig: one flat dataclass, read from a YAML recipe and overridden key by key from the command line.
+
+Field defaults are the paper's recipe (configs/paper.yaml says why each one is what it is); the paths
+have no default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+
+@dataclass
+class TrainConfig:
+    # model and data (model, train_jsonl, image_root and output_dir are required)
+    model: str = ""
+    train_jsonl: str = ""
+    val_jsonl: str | None = None
+    image_root: str = ""
+    output_dir: str = ""
+    image_size: int | None = None  # stretch pages to this square; None: the processor's own tiling
+    max_length: int = 2048
+    cache_images: bool = False
+    # LoRA
+    lora_r: int = 64
+    lora_alpha: int = 128
+    lora_dropout: float = 0.05
+    # optimisation
+    lr: float = 2e-4
+    lr_scheduler_type: str = "cosine"
+    min_lr_rate: float = 0.0  # only read by lr_scheduler_type "cosine_with_min_lr"
+    warmup_steps: float = 0.03  # >= 1: steps; < 1: fraction of all steps
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    optim: str = "adamw_torch"
+    num_train_epochs: float = 3.0
+    max_steps: int = -1
+    per_device_train_batch_size: int = 4
+    per_device_eval_batch_size: int = 4
+    gradient_accumulation_steps: int = 1
+    # precision, memory, speed
+    bf16: bool = True
+    gradient_checkpointing: bool = True
+    dataloader_num_workers: int = 4
+    deepspeed: str | None = None
+    # bookkeeping
+    logging_steps: int = 10
+    eval_strategy: str = "epoch"
+    save_strategy: str = "epoch"
+    seed: int = 42
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, overrides: dict[str, str] | None = None) -> TrainConfig:
+        """Read `path` (YAML), then apply `overrides` (strings, as from the command line)."""
+        values = (yaml.safe_load(Path(path).read_text()) or {}) if path else {}
+        values |= overrides or {}
+        unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown config keys: {sorted(unknown)}")
+        types_ = typing.get_type_hints(cls)
+        # Strings are typed by their field: overrides are all strings, and YAML reads `lr: 1e-3` as one.
+        values = {k: parse_value(v, types_[k]) if isinstance(v, str) else v for k, v in values.items()}
+        return cls(**values)
+
+    def check(self) -> None:
+        missing = [k for k in ("model", "train_jsonl", "image_root", "output_dir") if not getattr(self, k)]
+        if missing:
+            raise ValueError(f"missing required config keys: {missing} (pass them as --key value)")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def parse_value(text: str, annotation) -> object:
+    """'1e-3' -> 1e-3 for a float field, 'null' -> None where None is allowed, 'true' -> True, ..."""
+    allowed = typing.get_args(annotation) if isinstance(annotation, types.UnionType) else (annotation,)
+    if type(None) in allowed and text.lower() in ("null", "none", ""):
+        return None
+    kind = next(t for t in allowed if t is not type(None))
+    if kind is bool:
+        if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+            raise ValueError(f"not a boolean: {text!r}")
+        return text.lower() in ("true", "1", "yes")
+    return kind(text)

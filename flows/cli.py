@@ -1,0 +1,115 @@
+"""`ecgflow`: one subcommand per stage; each runs the same Prefect flow a deployment runs.
+
+    ecgflow demo                       # the whole pipeline on embedded defaults, store ./demo-store
+    ecgflow <stage> --help             # ingest, render, instruct, train, evaluate, pipeline
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from flows import CONFIGS
+
+DEFAULT_STORE = "./demo-store"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ecgflow", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.add_argument("--store", default=DEFAULT_STORE, help="artifact store: a folder (default %(default)s)")
+        return p
+
+    p = command("demo", "run the whole pipeline on synthetic data with a tiny Mllama (configs/demo.yaml)")
+    p.add_argument("--config", default=str(CONFIGS / "demo.yaml"), help="settings file (default %(default)s)")
+
+    p = command("pipeline", "run the whole pipeline with the settings of a YAML file")
+    p.add_argument("--config", required=True, help="settings file, keys as in configs/demo.yaml")
+
+    p = command("ingest", "ingest a source into validated, patient-split records under records/<dataset>/")
+    p.add_argument("source", choices=["synthetic"], help="data source")
+    p.add_argument("--n-records", type=int, default=500, help="synthetic: how many records (default %(default)s)")
+    p.add_argument("--fs", type=float, default=500.0, help="synthetic: sampling rate in Hz (default %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default %(default)s)")
+
+    p = command("render", "render a dataset's records as ECG paper images under images/<dataset>/")
+    p.add_argument("dataset", help="dataset name under records/")
+    p.add_argument("--dpi", type=float, default=100.0, help="image resolution (default %(default)s)")
+
+    p = command("instruct", "build an ECGInstruct-format instruction set under instruct/<name>/")
+    p.add_argument("name", help="instruction set name")
+    p.add_argument("--datasets", nargs="+", default=["synthetic"], help="datasets to draw from (default %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="random seed for question phrasing (default %(default)s)")
+
+    p = command("train", "fine-tune with LoRA (paper settings) on an instruction set; output under runs/<run-id>/")
+    p.add_argument("--run-id", required=True, help="run name")
+    p.add_argument("--model", required=True, help="Mllama checkpoint folder (Llama 3.2 Vision or tiny)")
+    p.add_argument("--instruct", required=True, help="instruction set name")
+    p.add_argument("--config", default=str(CONFIGS / "paper.yaml"), help="training recipe (default %(default)s)")
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override recipe keys, e.g. max_steps=100")
+
+    p = command("evaluate", "evaluate baseline (and fine-tuned, with --run-id) on the test split; output under eval/<eval-id>/")
+    p.add_argument("--eval-id", required=True, help="evaluation name")
+    p.add_argument("--model", required=True, help="base Mllama checkpoint folder")
+    p.add_argument("--instruct", required=True, help="instruction set name")
+    p.add_argument("--run-id", help="training run whose adapter gives the fine-tuned row")
+    p.add_argument("--image-size", type=int, default=224, help="square side the images are resized to (default %(default)s)")
+    p.add_argument("--batch-size", type=int, default=16, help="generation batch size (default %(default)s)")
+    return parser
+
+
+def _overrides(pairs: list[str]) -> dict:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"--set expects KEY=VALUE, got {pair!r}")
+        out[key] = value
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    # Flows are imported here, not at module top: `ecgflow --help` stays instant.
+    if args.command in ("demo", "pipeline"):
+        from flows.pipeline import load_settings, pipeline_flow
+
+        started = time.time()
+        metrics = pipeline_flow(store=args.store, **load_settings(args.config))
+        from ecg_core.evaluate.table import table_one
+
+        print(f"\nTable I (abnormality detection, test split) — pipeline took {time.time() - started:.0f} s\n")
+        print(table_one(metrics))
+        print(f"metrics: {args.store}/eval/{load_settings(args.config).get('name', 'demo')}/metrics.json")
+    elif args.command == "ingest":
+        from flows.ingest import ingest_flow
+
+        print(json.dumps(ingest_flow(args.store, args.source, args.n_records, args.seed, args.fs), indent=2))
+    elif args.command == "render":
+        from flows.render import render_flow
+
+        print(f"{len(render_flow(args.store, args.dataset, args.dpi))} images")
+    elif args.command == "instruct":
+        from flows.instruct import instruct_flow
+
+        print(json.dumps(instruct_flow(args.store, args.name, args.datasets, seed=args.seed), indent=2))
+    elif args.command == "train":
+        from flows.train import train_flow
+
+        print(train_flow(args.store, args.run_id, args.config, args.model, args.instruct, _overrides(args.set)))
+    elif args.command == "evaluate":
+        from ecg_core.evaluate.table import table_one
+        from flows.evaluate import evaluate_flow
+
+        metrics = evaluate_flow(args.store, args.eval_id, args.model, args.instruct, args.run_id, args.image_size, args.batch_size)
+        print(table_one(metrics))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

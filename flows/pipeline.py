@@ -1,0 +1,47 @@
+"""The whole story: ingest -> render -> instruction set -> (tiny model) -> fine-tune -> evaluate.
+
+    ecgflow pipeline --config configs/demo.yaml --store ./demo-store     # any settings file
+    ecgflow demo --store ./demo-store                                     # configs/demo.yaml
+"""
+
+from pathlib import Path
+
+import yaml
+from prefect import flow
+
+from flows import CONFIGS
+from flows.evaluate import evaluate_flow
+from flows.ingest import ingest_flow
+from flows.instruct import instruct_flow
+from flows.render import render_flow
+from flows.train import train_flow
+from tasks.model import build_tiny_model
+
+
+@flow(name="pipeline", flow_run_name="pipeline {name}")
+def pipeline_flow(
+    store: str,
+    name: str = "demo",
+    model: str | None = None,
+    n_records: int = 1600,
+    fs: float = 250.0,
+    seconds: float = 10.0,
+    dpi: float = 100.0,
+    seed: int = 0,
+    train_config: str = "tiny-cpu.yaml",
+    train_overrides: dict | None = None,
+    image_size: int = 224,
+    eval_batch_size: int = 32,
+) -> dict:
+    ingest_flow(store, "synthetic", n_records, seed, fs, seconds)
+    images = render_flow(store, "synthetic", dpi)
+    instruct_flow(store, name, ["synthetic"], seed=seed)
+    model = model or build_tiny_model(store, name, "models/tiny-mllama", image_size, seed)
+    train_flow(store, name, str(CONFIGS / train_config), model, name, train_overrides)
+    return evaluate_flow(store, name, model, name, run_id=name, image_size=image_size, batch_size=eval_batch_size,
+                         example_image=images[0])
+
+
+def load_settings(path: str | Path) -> dict:
+    """Pipeline parameters from a YAML settings file (see configs/demo.yaml)."""
+    return yaml.safe_load(Path(path).read_text())

@@ -1,0 +1,86 @@
+"""Shared fixtures: a tiny Mllama checkpoint and a small image set whose class is visible in the picture.
+
+The pages are wide (550 x 300, the aspect of an ECG printout) with dark vertical stripes; the class sets
+the stripe period, a random phase the position. The model must read the picture: classes are balanced,
+so answering from the question alone scores 20%.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+
+from ecg_core.model.tiny import build_tiny_mllama
+
+CLASSES = ("NORM", "MI", "STTC", "CD", "HYP")
+STRIPE_PERIOD_PX = dict(zip(CLASSES, (20, 34, 50, 72, 104)))
+QUESTION = "Which of the following diagnostic classes does this ECG show: NORM, MI, STTC, CD, HYP?"
+REPORT = "Sinus rhythm. Left bundle branch block."
+
+
+def draw_page(label: str, rng: random.Random, size: tuple[int, int] = (550, 300)) -> Image.Image:
+    page = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(page)
+    period = STRIPE_PERIOD_PX[label]
+    for x in range(-rng.randrange(period), size[0], period):
+        draw.rectangle([x, 0, x + period // 2, size[1]], fill=(40, 40, 40))
+    return page
+
+
+def instruction_record(record_id: str, image: str, label: str) -> dict:
+    return {
+        "id": record_id,
+        "image": image,
+        "conversations": [{"from": "human", "value": f"<image>\n{QUESTION}"}, {"from": "gpt", "value": label}],
+        "task_family": "abnormality_detection",
+        "labels": [label],
+    }
+
+
+def write_split(root: Path, split: str, n: int, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    records = []
+    for i in range(n):
+        label = CLASSES[i % len(CLASSES)]
+        image = f"images/{split}-{i:04d}.png"
+        draw_page(label, rng).save(root / image)
+        records.append(instruction_record(f"{split}-{i:04d}", image, label))
+    (root / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    return records
+
+
+@dataclass
+class StripePages:
+    """The fixture image set: `root` holds images/ and {train,val,test}.jsonl."""
+
+    root: Path
+    train: list[dict]
+    val: list[dict]
+    test: list[dict]
+    classes = CLASSES
+    question = QUESTION
+    report = REPORT
+
+    def accuracy(self, answers: list[str], records: list[dict]) -> float:
+        return sum(a == r["labels"][0] for a, r in zip(answers, records, strict=True)) / len(records)
+
+
+@pytest.fixture(scope="session")
+def stripe_pages(tmp_path_factory) -> StripePages:
+    """240 training, 20 validation and 50 test pages, classes balanced."""
+    root = tmp_path_factory.mktemp("stripe-pages")
+    (root / "images").mkdir()
+    splits = [write_split(root, split, n, seed) for split, n, seed in [("train", 240, 1), ("val", 20, 2), ("test", 50, 3)]]
+    return StripePages(root, *splits)
+
+
+@pytest.fixture(scope="session")
+def tiny_mllama_dir(tmp_path_factory) -> Path:
+    """A tiny random Mllama checkpoint whose tokenizer was trained on the fixture questions and answers."""
+    corpus = [QUESTION, *CLASSES, REPORT, "Is the rhythm regular?"]
+    return build_tiny_mllama(tmp_path_factory.mktemp("tiny-mllama"), corpus=corpus, seed=0)

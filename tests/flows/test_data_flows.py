@@ -1,0 +1,79 @@
+"""Ingest -> render -> instruct through real Prefect flows on a real (test) Prefect API."""
+
+import asyncio
+
+import numpy as np
+from PIL import Image
+from prefect.client.orchestration import get_client
+
+from ecg_core.evaluate.parse import parse_labels
+from ecg_core.record_store import read_records
+from ecg_core.store import open_store
+from flows.ingest import ingest_flow
+from flows.instruct import instruct_flow
+from flows.render import render_flow
+
+
+def _artifact_keys() -> set[str]:
+    async def read():
+        async with get_client() as client:
+            return {a.key for a in await client.read_artifacts() if a.key}
+
+    return asyncio.run(read())
+
+
+def test_data_stages_chain_through_prefect(tmp_path, monkeypatch):
+    store_uri = str(tmp_path / "store")
+    summary = ingest_flow(store_uri, "synthetic", n_records=40, seed=3, fs=250.0)
+    assert summary["accepted"] == 40 and summary["rejected"] == 0
+    store = open_store(store_uri)
+    records = read_records(store, "synthetic")
+    assert {r.split for r in records} <= {"train", "val", "test"} and len(records) == 40
+
+    images = render_flow(store_uri, "synthetic", dpi=60.0)
+    assert len(images) == 40 and store.exists(images[0].replace(".png", ".json"))
+    image = Image.open(store.local_dir("") / images[0])
+    assert image.mode == "RGB" and image.width > image.height
+    assert np.asarray(image).std() > 10  # a printout, not a blank page
+
+    stats = instruct_flow(store_uri, "t", ["synthetic"], seed=3)
+    assert stats["n"] == 80 and stats["per_family"] == {"abnormality_detection": 40, "report_generation": 40}
+    by_id = {r.record_id: r for r in records}
+    for split in ("train", "val", "test"):
+        for sample in store.get_jsonl(f"instruct/t/{split}.jsonl"):
+            record = by_id[sample["record_id"]]
+            assert sample["split"] == record.split == split
+            if sample["task_family"] == "abnormality_detection":
+                assert parse_labels(sample["conversations"][1]["value"]) == frozenset(record.superclasses)
+    assert {"gallery-synthetic", "instruct-t-stats"} <= _artifact_keys()
+
+
+def test_render_resumes_and_skips_finished_shards(tmp_path, monkeypatch):
+    store_uri = str(tmp_path / "store")
+    ingest_flow(store_uri, "synthetic", n_records=10, seed=0, fs=250.0)
+    first = render_flow(store_uri, "synthetic", dpi=50.0)
+
+    import ecg_core.image_store as image_store
+
+    def fail(*args, **kwargs):
+        raise AssertionError("a finished shard was rendered again")
+
+    monkeypatch.setattr(image_store, "render_ecg", fail)
+    assert render_flow(store_uri, "synthetic", dpi=50.0) == first
+
+
+def test_rejected_records_are_reported_and_the_rest_goes_on(tmp_path, monkeypatch):
+    import tasks.ingest
+    from ecg_core.synth import synthesize_records
+
+    def with_one_corrupt(n, **kwargs):
+        records = synthesize_records(n, **kwargs)
+        records[2].signal[5, :] = np.nan
+        return records
+
+    monkeypatch.setattr(tasks.ingest, "synthesize_records", with_one_corrupt)
+    store_uri = str(tmp_path / "store")
+    summary = ingest_flow(store_uri, "synthetic", n_records=12, seed=0, fs=250.0)
+    assert (summary["accepted"], summary["rejected"]) == (11, 1)
+    [reject] = open_store(store_uri).get_jsonl("records/synthetic/quarantine.jsonl")
+    assert reject["id"] == "synth-000002" and "NaN/inf" in reject["reason"] and "aVF" in reject["reason"]
