@@ -77,15 +77,15 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # Flows are imported here, not at module top: `ecgflow --help` stays instant.
     if args.command in ("demo", "pipeline"):
+        from ecg_core.evaluate.table import table_one
         from flows.pipeline import load_settings, pipeline_flow
 
+        settings = load_settings(args.config)
         started = time.time()
-        metrics = pipeline_flow(store=args.store, **load_settings(args.config))
-        from ecg_core.evaluate.table import table_one
-
+        metrics = pipeline_flow(store=args.store, **settings)
         print(f"\nTable I (abnormality detection, test split) — pipeline took {time.time() - started:.0f} s\n")
         print(table_one(metrics))
-        print(f"metrics: {args.store}/eval/{load_settings(args.config).get('name', 'demo')}/metrics.json")
+        print(f"metrics: {args.store}/eval/{settings.get('name', 'demo')}/metrics.json")
     elif args.command == "ingest":
         from flows.ingest import ingest_flow
 
