@@ -45,6 +45,9 @@ class ECGRecord:
     age: float | None = None
     sex: str | None = None  # "M" / "F"
     split: str | None = None  # train / val / test
+    # Source-specific facts kept with the record: machine measurements (RR/PR/QRS/QT/axes), "credentialed"
+    # (data that must not leave the site, e.g. MIMIC-IV-ECG), source file, notes such as dropped leads.
+    extra: dict = field(default_factory=dict)
 
     @property
     def seconds(self) -> float:
@@ -95,6 +98,7 @@ _SCHEMA = pa.schema(
         ("age", pa.float64()),
         ("sex", pa.string()),
         ("split", pa.string()),
+        ("extra", pa.string()),  # JSON object
     ]
 )
 
@@ -114,6 +118,7 @@ def records_to_parquet(records: list[ECGRecord]) -> bytes:
         "age": [r.age for r in records],
         "sex": [r.sex for r in records],
         "split": [r.split for r in records],
+        "extra": [json.dumps(r.extra, sort_keys=True) for r in records],
     }
     buf = io.BytesIO()
     pq.write_table(pa.table(columns, schema=_SCHEMA), buf, compression="zstd")
@@ -138,6 +143,7 @@ def records_from_parquet(data: bytes) -> list[ECGRecord]:
                 age=row["age"],
                 sex=row["sex"],
                 split=row["split"],
+                extra=json.loads(row["extra"]),
             )
         )
     return out

@@ -1,0 +1,46 @@
+"""What every reader implements: list its inputs, then read one input into records or rejects.
+
+An *input* is the unit a fingerprint covers (a WFDB record = header + signal file, an HDF5 part, a JSON
+file): the ingest layer fingerprints each input and asks the reader to read only new or changed ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Protocol
+
+from ecg_core.record_store import Rejected
+from ecg_core.records import ECGRecord
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+@dataclass(frozen=True)
+class Input:
+    key: str  # stable identity within the source, e.g. "records500/06000/06000_hr"
+    files: tuple[Path, ...]  # the files the input is read from (their size and mtime make the fingerprint)
+
+    def fingerprint(self) -> str:
+        h = hashlib.sha256(self.key.encode())
+        for f in self.files:
+            stat = f.stat()
+            h.update(f"{f.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+        return h.hexdigest()[:16]
+
+
+class Source(Protocol):
+    name: str  # the dataset name records are stored under: records/<name>/
+
+    def inputs(self, root: Path) -> Iterator[Input]: ...
+
+    def read(self, item: Input) -> Iterator[ECGRecord | Rejected]: ...
+
+
+def check_record_id(record_id: str) -> str | None:
+    """None when the id is safe as a store key component, else the reason it is not."""
+    if not _SAFE_ID.fullmatch(record_id) or ".." in record_id:
+        return f"record id {record_id!r} contains path or unsafe characters"
+    return None
