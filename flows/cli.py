@@ -11,9 +11,12 @@ import json
 import sys
 import time
 
+from ecg_core.sources import SOURCE_NAMES
 from flows import CONFIGS
 
 DEFAULT_STORE = "./demo-store"
+# Which ingest options each source takes (the rest of the CLI flags do not apply to it).
+SOURCE_OPTIONS = {"synthetic": ("n_records", "fs", "seed"), "ptbxl": ("sampling_rate",)}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,11 +34,14 @@ def _parser() -> argparse.ArgumentParser:
     p = command("pipeline", "run the whole pipeline with the settings of a YAML file")
     p.add_argument("--config", required=True, help="settings file, keys as in configs/demo.yaml")
 
-    p = command("ingest", "ingest a source into validated, patient-split records under records/<dataset>/")
-    p.add_argument("source", choices=["synthetic"], help="data source")
-    p.add_argument("--n-records", type=int, default=500, help="synthetic: how many records (default %(default)s)")
-    p.add_argument("--fs", type=float, default=500.0, help="synthetic: sampling rate in Hz (default %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default %(default)s)")
+    p = command("ingest", "ingest a source into validated, patient-split records under records/<dataset>/ (incremental)")
+    p.add_argument("source", choices=SOURCE_NAMES, help="data source format")
+    p.add_argument("path", nargs="?", help="the dataset folder as published (not for synthetic)")
+    p.add_argument("--n-records", type=int, help="synthetic: how many records (default 500)")
+    p.add_argument("--fs", type=float, help="synthetic: sampling rate in Hz (default 500)")
+    p.add_argument("--seed", type=int, help="synthetic: random seed (default 0)")
+    p.add_argument("--sampling-rate", type=int, choices=[100, 500], help="ptbxl: records100 or records500 (default 500)")
+    p.add_argument("--split-seed", type=int, default=0, help="seed of the patient-level split (default %(default)s)")
 
     p = command("render", "render a dataset's records as ECG paper images under images/<dataset>/")
     p.add_argument("dataset", help="dataset name under records/")
@@ -89,7 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "ingest":
         from flows.ingest import ingest_flow
 
-        print(json.dumps(ingest_flow(args.store, args.source, args.n_records, args.seed, args.fs), indent=2))
+        options = {key: getattr(args, key) for key in SOURCE_OPTIONS.get(args.source, ()) if getattr(args, key) is not None}
+        if args.path is None and args.source != "synthetic":
+            raise SystemExit(f"ingest {args.source}: give the dataset folder (PATH)")
+        print(json.dumps(ingest_flow(args.store, args.source, args.path, options, args.split_seed), indent=2))
     elif args.command == "render":
         from flows.render import render_flow
 

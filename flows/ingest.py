@@ -1,21 +1,21 @@
 """Ingest: a source -> validated, patient-split canonical records under `records/<dataset>/`.
 
     ecgflow ingest synthetic --n-records 500 --store ./demo-store
+    ecgflow ingest ptbxl /data/ptb-xl-1.0.3 --store ./store
+
+A re-run reads only new or changed inputs and reports new / unchanged / rejected counts.
 """
 
 from prefect import flow
 
-from tasks.ingest import ingest_synthetic
-
-SOURCES = ("synthetic",)
+from tasks.ingest import ingest
 
 
 @flow(name="ingest", flow_run_name="ingest {source}", log_prints=True)
-def ingest_flow(
-    store: str, source: str = "synthetic", n_records: int = 500, seed: int = 0, fs: float = 500.0, seconds: float = 10.0
-) -> dict:
-    if source not in SOURCES:
-        raise ValueError(f"unknown source {source!r}; available: {', '.join(SOURCES)}")
-    summary = ingest_synthetic(store, n_records, seed, fs, seconds)
-    print(f"{source}: {summary['accepted']} records stored, {summary['rejected']} rejected (quarantine.jsonl)")
-    return summary
+def ingest_flow(store: str, source: str, path: str | None = None, options: dict | None = None, split_seed: int = 0) -> dict:
+    report = ingest(store, source, path, options or {}, split_seed)
+    print(
+        f"{source}: {report['new']} new records, {report['unchanged']} inputs unchanged, "
+        f"{report['rejected']} rejected (quarantine.jsonl); {report['total_records']} records in all"
+    )
+    return report

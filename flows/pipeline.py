@@ -33,7 +33,7 @@ def pipeline_flow(
     image_size: int = 224,
     eval_batch_size: int = 32,
 ) -> dict:
-    ingest_flow(store, "synthetic", n_records, seed, fs, seconds)
+    ingest_flow(store, "synthetic", options={"n_records": n_records, "seed": seed, "fs": fs, "seconds": seconds}, split_seed=seed)
     images = render_flow(store, "synthetic", dpi)
     instruct_flow(store, name, ["synthetic"], seed=seed)
     model = model or build_tiny_model(store, name, "models/tiny-mllama", image_size, seed)

@@ -1,19 +1,33 @@
-"""Ingest tasks: sources -> validated canonical records in the store."""
+"""Ingest task: one source -> validated canonical records in the store, incrementally."""
+
+from pathlib import Path
 
 from prefect import get_run_logger, task
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
-from ecg_core.record_store import write_records
+from ecg_core.ingest import ingest_source
+from ecg_core.sources import make_source
 from ecg_core.store import open_store
-from ecg_core.synth import synthesize_records
 
 
-@task(name="ingest-synthetic", tags=["cpu"])
-def ingest_synthetic(store_uri: str, n_records: int, seed: int, fs: float, seconds: float) -> dict:
-    """Generate labelled synthetic 12-lead records and store them as the `synthetic` dataset."""
-    records = synthesize_records(n_records, seed=seed, fs=fs, seconds=seconds)
-    summary = write_records(open_store(store_uri), "synthetic", records, split_seed=seed)
+@task(name="ingest-source", tags=["cpu"])
+def ingest(store_uri: str, source: str, path: str | None, options: dict, split_seed: int) -> dict:
+    """Read new or changed inputs of `source` under `path`; returns the new/unchanged/rejected counts."""
     logger = get_run_logger()
-    logger.info("synthetic: %d records accepted, %d rejected, splits %s", summary.accepted, summary.rejected, summary.splits)
-    if summary.rejected:
-        logger.warning("%d rejected records, reasons in records/synthetic/quarantine.jsonl", summary.rejected)
-    return summary.__dict__
+    progress = create_progress_artifact(progress=0.0, description=f"ingesting {source}: inputs done")
+    step = [0.0]
+
+    def on_progress(done: int, total: int) -> None:
+        if done == total or done / total - step[0] >= 0.02:  # ~50 updates, not one per record
+            step[0] = done / total
+            update_progress_artifact(progress, progress=100.0 * step[0])
+
+    reader = make_source(source, **options)
+    report = ingest_source(open_store(store_uri), reader, Path(path) if path else None, split_seed=split_seed, on_progress=on_progress)
+    logger.info(
+        "%s: %d new records, %d inputs unchanged, %d rejected; %d records in all, splits %s",
+        source, report.new, report.unchanged, report.rejected, report.total_records, report.splits,
+    )
+    if report.rejected:
+        logger.warning("%d rejected, reasons in records/%s/quarantine.jsonl", report.rejected, reader.name)
+    return report.__dict__

@@ -26,8 +26,10 @@ class Input:
     def fingerprint(self) -> str:
         h = hashlib.sha256(self.key.encode())
         for f in self.files:
-            stat = f.stat()
-            h.update(f"{f.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+            # A missing file still fingerprints (as missing), so the reader gets to reject it with a reason
+            # and a later run notices when it appears.
+            state = f"{f.stat().st_size}:{f.stat().st_mtime_ns}" if f.exists() else "missing"
+            h.update(f"{f.name}:{state}".encode())
         return h.hexdigest()[:16]
 
 

@@ -24,8 +24,10 @@ def _artifact_keys() -> set[str]:
 
 def test_data_stages_chain_through_prefect(tmp_path, monkeypatch):
     store_uri = str(tmp_path / "store")
-    summary = ingest_flow(store_uri, "synthetic", n_records=40, seed=3, fs=250.0)
-    assert summary["accepted"] == 40 and summary["rejected"] == 0
+    summary = ingest_flow(store_uri, "synthetic", options={"n_records": 40, "seed": 3, "fs": 250.0})
+    assert (summary["new"], summary["rejected"], summary["total_records"]) == (40, 0, 40)
+    again = ingest_flow(store_uri, "synthetic", options={"n_records": 40, "seed": 3, "fs": 250.0})
+    assert (again["new"], again["unchanged"], again["total_records"]) == (0, 1, 40)  # incremental: nothing new
     store = open_store(store_uri)
     records = read_records(store, "synthetic")
     assert {r.split for r in records} <= {"train", "val", "test"} and len(records) == 40
@@ -50,7 +52,7 @@ def test_data_stages_chain_through_prefect(tmp_path, monkeypatch):
 
 def test_render_resumes_and_skips_finished_shards(tmp_path, monkeypatch):
     store_uri = str(tmp_path / "store")
-    ingest_flow(store_uri, "synthetic", n_records=10, seed=0, fs=250.0)
+    ingest_flow(store_uri, "synthetic", options={"n_records": 10, "fs": 250.0})
     first = render_flow(store_uri, "synthetic", dpi=50.0)
 
     import ecg_core.image_store as image_store
@@ -63,7 +65,7 @@ def test_render_resumes_and_skips_finished_shards(tmp_path, monkeypatch):
 
 
 def test_rejected_records_are_reported_and_the_rest_goes_on(tmp_path, monkeypatch):
-    import tasks.ingest
+    import ecg_core.sources.synthetic as synthetic_source
     from ecg_core.synth import synthesize_records
 
     def with_one_corrupt(n, **kwargs):
@@ -71,9 +73,9 @@ def test_rejected_records_are_reported_and_the_rest_goes_on(tmp_path, monkeypatc
         records[2].signal[5, :] = np.nan
         return records
 
-    monkeypatch.setattr(tasks.ingest, "synthesize_records", with_one_corrupt)
+    monkeypatch.setattr(synthetic_source, "synthesize_records", with_one_corrupt)
     store_uri = str(tmp_path / "store")
-    summary = ingest_flow(store_uri, "synthetic", n_records=12, seed=0, fs=250.0)
-    assert (summary["accepted"], summary["rejected"]) == (11, 1)
+    summary = ingest_flow(store_uri, "synthetic", options={"n_records": 12, "fs": 250.0})
+    assert (summary["new"], summary["rejected"]) == (11, 1)
     [reject] = open_store(store_uri).get_jsonl("records/synthetic/quarantine.jsonl")
     assert reject["id"] == "synth-000002" and "NaN/inf" in reject["reason"] and "aVF" in reject["reason"]

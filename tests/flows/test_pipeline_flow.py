@@ -54,4 +54,4 @@ def test_cli_runs_a_stage_with_store_option(tmp_path, capsys):
     store = tmp_path / "cli-store"
     assert main(["ingest", "synthetic", "--n-records", "8", "--fs", "100", "--store", str(store)]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["accepted"] == 8 and (store / "records/synthetic/manifest.json").is_file()
+    assert out["new"] == 8 and (store / "records/synthetic/manifest.json").is_file()

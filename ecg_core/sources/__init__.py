@@ -1,0 +1,23 @@
+"""One reader per published format; `make_source(name, **options)` builds one by its CLI name."""
+
+from __future__ import annotations
+
+from ecg_core.sources.base import Input, Source
+from ecg_core.sources.synthetic import SyntheticSource
+
+
+def _registry() -> dict[str, type]:
+    return {"synthetic": SyntheticSource}
+
+
+SOURCE_NAMES = tuple(_registry())
+
+
+def make_source(name: str, **options) -> Source:
+    registry = _registry()
+    if name not in registry:
+        raise ValueError(f"unknown source {name!r}; available: {', '.join(registry)}")
+    return registry[name](**options)
+
+
+__all__ = ["Input", "SOURCE_NAMES", "Source", "make_source"]
