@@ -16,7 +16,7 @@ from flows import CONFIGS
 
 DEFAULT_STORE = "./demo-store"
 # Which ingest options each source takes (the rest of the CLI flags do not apply to it).
-SOURCE_OPTIONS = {"synthetic": ("n_records", "fs", "seed"), "ptbxl": ("sampling_rate",)}
+SOURCE_OPTIONS = {"synthetic": ("n_records", "fs", "seed"), "ptbxl": ("sampling_rate",), "wfdb": ("fs",), "challenge": ("fs",)}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("source", choices=SOURCE_NAMES, help="data source format")
     p.add_argument("path", nargs="?", help="the dataset folder as published (not for synthetic)")
     p.add_argument("--n-records", type=int, help="synthetic: how many records (default 500)")
-    p.add_argument("--fs", type=float, help="synthetic: sampling rate in Hz (default 500)")
+    p.add_argument("--fs", type=float, help="synthetic: sampling rate; wfdb/challenge: rate to resample to, in Hz (default 500)")
     p.add_argument("--seed", type=int, help="synthetic: random seed (default 0)")
     p.add_argument("--sampling-rate", type=int, choices=[100, 500], help="ptbxl: records100 or records500 (default 500)")
     p.add_argument("--split-seed", type=int, default=0, help="seed of the patient-level split (default %(default)s)")

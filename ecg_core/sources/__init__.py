@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from ecg_core.sources.base import Input, Source
 from ecg_core.sources.synthetic import SyntheticSource
+from ecg_core.sources.wfdb_source import WFDBSource
 
 
 def _registry() -> dict[str, type]:
-    return {"synthetic": SyntheticSource}
+    return {
+        "synthetic": SyntheticSource,
+        "wfdb": WFDBSource,
+        "challenge": lambda **options: WFDBSource(name="challenge", **options),
+    }
 
 
 SOURCE_NAMES = tuple(_registry())

@@ -1,0 +1,258 @@
+"""WFDB reader: PhysioNet `.hea` + `.dat`, and PhysioNet/CinC 2020/2021 `.hea` + `.mat` (key `val`).
+
+Both are read by `wfdb.rdrecord`, which applies the header's gain and baseline (a CinC `.mat` is a
+MATLAB v4 file whose header says `16x1+24`: format 16 after a 24-byte preamble, raw ADC counts) and
+accepts TAB- as well as space-delimited headers (GE MUSE exports). Before reading, the signal files are
+checked against the header (present, long enough), so a bad input becomes a `Rejected` with a specific
+reason instead of a confusing numpy error. `#Dx:` SNOMED-CT codes become labels: the PTB-XL SCP code
+where one means the same (superclasses follow from those), else the CinC abbreviation, else
+`SNOMED:<code>`; unmapped codes are listed in `extra["unknown_codes"]`.
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+from pathlib import Path, PurePosixPath
+from typing import Iterator
+
+import numpy as np
+import wfdb
+
+from ecg_core.labels import SCP_STATEMENTS, SNOMED, SNOMED_TO_SCP, SUPERCLASSES, superclasses_of
+from ecg_core.record_store import Rejected
+from ecg_core.records import LEADS, ECGRecord
+from ecg_core.sources.base import Input, check_record_id
+from ecg_core.sources.canonical import (
+    CANONICAL_FS,
+    WINDOW_SECONDS,
+    normalise_lead_name,
+    resample,
+    to_canonical_leads,
+    unit_to_mv,
+    windows,
+)
+
+# Bits per stored sample of the WFDB formats whose file size follows from the header (others: no check).
+_BITS = {
+    "8": Fraction(8), "16": Fraction(16), "24": Fraction(24), "32": Fraction(32), "61": Fraction(16),
+    "80": Fraction(8), "160": Fraction(16), "212": Fraction(12), "310": Fraction(32, 3), "311": Fraction(32, 3),
+}
+_COLON = re.compile(r"^\s*<?\s*([^:<>]+?)\s*>?\s*:\s*(.*?)\s*$")  # "Age: 59", "<age>: 51"
+_SPACE = re.compile(r"^\s*(\w+)\s+(.*?)\s*$")  # MUSE: "age 71", "sex FEMALE", "mrn 0747"
+_PATIENT_KEYS = ("patient_id", "patient id", "patient", "mrn")
+# Unmapped CinC abbreviations that would read as a different PTB-XL code or a superclass (AMI = acute MI
+# in CinC but anterior MI in PTB-XL; MI, CD) are stored as SNOMED:<code> instead.
+_AMBIGUOUS = set(SCP_STATEMENTS) | set(SUPERCLASSES)
+# Relative rms of III - (II - I) above which a note flags the record (real recordings: < 2 %).
+EINTHOVEN_TOLERANCE = 0.1
+
+
+class WFDBSource:
+    """Reads every WFDB record (`.hea` + `.dat`/`.mat`) under a root; `name` is the dataset name."""
+
+    def __init__(self, name: str = "wfdb", fs: float = CANONICAL_FS, window_seconds: float = WINDOW_SECONDS):
+        self.name, self.fs, self.window_seconds = name, fs, window_seconds
+
+    def inputs(self, root: Path) -> Iterator[Input]:
+        root = Path(root)
+        for header in sorted(root.rglob("*.hea")):
+            key = header.relative_to(root).with_suffix("").as_posix()
+            yield Input(key=key, files=(header, *_signal_files(header)))
+
+    def read(self, item: Input) -> Iterator[ECGRecord | Rejected]:
+        header = Path(item.files[0])
+        name = header.stem if header.suffix == ".hea" else header.name
+        problem = check_record_id(name)
+        if problem is None and (PurePosixPath(item.key).is_absolute() or ".." in PurePosixPath(item.key).parts):
+            problem = f"input key {item.key!r} contains path characters"
+        if problem:
+            yield Rejected(name, problem)
+            return
+        try:
+            yield from self._read(item, header, name)
+        except Exception as err:  # never raise out of read(): an unforeseen failure is a reject with its cause
+            yield Rejected(name, f"failed to read {item.key!r}: {type(err).__name__}: {err}")
+
+    def _read(self, item: Input, header_path: Path, name: str) -> Iterator[ECGRecord | Rejected]:
+        if not header_path.exists():
+            yield Rejected(name, f"header file {header_path.name!r} is missing")
+            return
+        try:
+            hdr = wfdb.rdheader(str(header_path.with_suffix("")))
+        except Exception as err:
+            yield Rejected(name, f"unreadable header {header_path.name!r}: {type(err).__name__}: {err}")
+            return
+        if isinstance(hdr, wfdb.MultiRecord) or getattr(hdr, "seg_name", None):
+            yield Rejected(name, "multi-segment WFDB records are not supported")
+            return
+        if not hdr.n_sig or not hdr.file_name:
+            yield Rejected(name, f"header {header_path.name!r} declares no signals")
+            return
+        if not hdr.fs or hdr.fs <= 0:
+            yield Rejected(name, f"header {header_path.name!r} has invalid sampling frequency {hdr.fs}")
+            return
+        problem = _check_signal_files(hdr, header_path.parent)
+        if problem:
+            yield Rejected(name, problem)
+            return
+
+        rec = wfdb.rdrecord(str(header_path.with_suffix("")), physical=True)
+        signal = np.asarray(rec.p_signal, dtype=np.float64).T  # [n_sig, N], physical units
+        for row, unit in enumerate(rec.units or ["mV"] * rec.n_sig):
+            try:
+                signal[row] *= unit_to_mv(unit or "mV")
+            except ValueError:
+                if rec.sig_name[row] and _is_standard(rec.sig_name[row]):
+                    yield Rejected(name, f"lead {rec.sig_name[row]} has unknown unit {unit!r}")
+                    return
+        canon, dropped = to_canonical_leads(signal, list(rec.sig_name))
+        missing = [lead for i, lead in enumerate(LEADS) if np.isnan(canon[i]).all()]
+        if missing:
+            yield Rejected(name, f"missing standard lead(s) {', '.join(missing)} (header has {', '.join(rec.sig_name)})")
+            return
+        notes = [f"dropped non-standard lead(s) {', '.join(dropped)}"] if dropped else []
+        einthoven = _einthoven_error(canon)
+        if einthoven > EINTHOVEN_TOLERANCE:
+            notes.append(f"Einthoven check failed: III - (II - I) is {einthoven:.0%} of III (rms); lead gains inconsistent?")
+
+        meta = _parse_comments(rec.comments or [])
+        labels, scp, unknown, unmapped = _labels(meta["dx"])
+        fs_original = float(rec.fs)
+        canon = resample(canon, fs_original, self.fs)
+        if fs_original != self.fs:
+            notes.append(f"resampled {fs_original:g} -> {self.fs:g} Hz")
+        parts = windows(canon, self.fs, self.window_seconds)
+        if len(parts) > 1:
+            n_tail = canon.shape[1] - len(parts) * parts[0].shape[1]
+            notes.append(
+                f"{canon.shape[1] / self.fs:.1f} s cut into {len(parts)} windows of {self.window_seconds:g} s"
+                + (f" (last {n_tail / self.fs:.2f} s dropped)" if n_tail else "")
+            )
+        superclasses = superclasses_of(scp)
+        for i, part in enumerate(parts):
+            extra = {
+                "source_file": item.key,
+                "fs_original": fs_original,
+                "notes": list(notes),
+                "snomed_codes": list(meta["dx"]),
+                "unknown_codes": list(unknown),  # not in the SNOMED table: kept as SNOMED:<code> labels
+                "unmapped_codes": list(unmapped),  # known SNOMED, no PTB-XL SCP counterpart
+            }
+            if len(parts) > 1:
+                extra["window"] = i
+                extra["window_start_s"] = i * self.window_seconds
+            yield ECGRecord(
+                record_id=f"{name}_w{i}" if len(parts) > 1 else name,
+                patient_id=meta["patient_id"] or name,
+                dataset=self.name,
+                signal=np.ascontiguousarray(part, dtype=np.float32),
+                fs=self.fs,
+                labels=dict(labels),
+                superclasses=list(superclasses),
+                report=meta["report"],
+                age=meta["age"],
+                sex=meta["sex"],
+                extra=extra,
+            )
+
+
+def _einthoven_error(canon: np.ndarray) -> float:
+    i, ii, iii = canon[0], canon[1], canon[2]
+    scale = float(np.sqrt(np.mean(iii**2)))
+    return float(np.sqrt(np.mean((iii - (ii - i)) ** 2)) / scale) if scale > 0 else 0.0
+
+
+def _is_standard(lead: str) -> bool:
+    return normalise_lead_name(lead) in LEADS
+
+
+def _signal_files(header: Path) -> list[Path]:
+    """The signal files a header names (present or not, so a missing one shows in the fingerprint)."""
+    try:
+        hdr = wfdb.rdheader(str(header.with_suffix("")))
+        names = list(dict.fromkeys(getattr(hdr, "file_name", None) or []))
+    except Exception:
+        names = [header.with_suffix(s).name for s in (".dat", ".mat") if header.with_suffix(s).exists()]
+    return [header.parent / n for n in names if n and "/" not in n and "\\" not in n]
+
+
+def _check_signal_files(hdr, folder: Path) -> str | None:
+    """None when every signal file exists and holds the samples the header declares, else the reason."""
+    frames: dict[str, list[int]] = {}
+    for i, fname in enumerate(hdr.file_name):
+        if not fname or "/" in fname or "\\" in fname or fname.startswith("."):
+            return f"header names an unsafe signal file {fname!r}"
+        frames.setdefault(fname, []).append(i)
+    for fname, rows in frames.items():
+        path = folder / fname
+        if not path.exists():
+            return f"signal file {fname!r} named in the header is missing"
+        fmt = hdr.fmt[rows[0]]
+        if not hdr.sig_len or fmt not in _BITS:
+            continue
+        offset = (hdr.byte_offset[rows[0]] if hdr.byte_offset else None) or 0
+        per_frame = sum((hdr.samps_per_frame[i] if hdr.samps_per_frame else 1) or 1 for i in rows)
+        frame_bits = _BITS[fmt] * per_frame
+        have_bytes = path.stat().st_size - offset
+        need_bytes = -(-(hdr.sig_len * frame_bits) // 8)  # ceil
+        if have_bytes < need_bytes:
+            have_samples = int(max(have_bytes, 0) * 8 // frame_bits)
+            partial = max(have_bytes, 0) * 8 % frame_bits != 0
+            what = "is truncated (ends mid-frame)" if partial else "is shorter than the header says"
+            return (
+                f"signal file {fname!r} {what}: holds {have_samples} samples per lead "
+                f"({path.stat().st_size} bytes) but the header declares {hdr.sig_len} ({need_bytes + offset} bytes)"
+            )
+    return None
+
+
+def _parse_comments(comments: list[str]) -> dict:
+    """Age, sex, `#Dx` codes, patient id and free-text diagnosis from WFDB header comments."""
+    out = {"age": None, "sex": None, "dx": [], "patient_id": None, "report": ""}
+    report: list[str] = []
+    in_diagnoses = False
+    for line in comments:
+        m = _COLON.match(line) or _SPACE.match(line)
+        if in_diagnoses and line.strip() and not (m and m.group(1).strip().lower() in ("age", "sex")):
+            report.append(line.strip())  # LUDB: the lines after "<diagnoses>:" are the statements
+            continue
+        if not m:
+            continue
+        key, value = m.group(1).strip().lower(), m.group(2).strip()
+        if key == "age":
+            try:
+                age = float(value.split()[0])
+                out["age"] = age if np.isfinite(age) and 0 <= age < 130 else None
+            except (ValueError, IndexError):
+                pass
+        elif key in ("sex", "gender"):
+            v = value.lower()
+            out["sex"] = "M" if v.startswith("m") else "F" if v.startswith("f") else None
+        elif key == "dx":
+            out["dx"] = [c.strip() for c in re.split(r"[,\s]+", value) if c.strip()]
+        elif key in _PATIENT_KEYS and value and check_record_id(value) is None:
+            out["patient_id"] = value
+        elif key in ("diagnosis", "diagnoses"):
+            if value:
+                report.append(value)
+            else:
+                in_diagnoses = True
+    out["report"] = " ".join(report)
+    return out
+
+
+def _labels(codes: list[str]) -> tuple[dict[str, float], dict[str, float], list[str], list[str]]:
+    """SNOMED codes -> (labels, the SCP-mapped subset, codes not in SNOMED, known codes without SCP)."""
+    labels: dict[str, float] = {}
+    scp: dict[str, float] = {}
+    unknown: list[str] = []
+    unmapped: list[str] = []
+    for code in codes:
+        if code in SNOMED_TO_SCP:
+            labels[SNOMED_TO_SCP[code]] = scp[SNOMED_TO_SCP[code]] = 100.0
+            continue
+        (unmapped if code in SNOMED else unknown).append(code)
+        abbr = SNOMED.get(code, (None,))[0]
+        labels[abbr if abbr and abbr not in _AMBIGUOUS else f"SNOMED:{code}"] = 100.0
+    return labels, scp, unknown, unmapped
