@@ -34,6 +34,7 @@ def build_ptbxl_folder(root: Path, n_records: int) -> None:
     with open(REALDATA / "meta" / "ptbxl_database_rows.csv", newline="") as f:
         rows = [r for r in csv.DictReader(f) if r["ecg_id"] != "1"]
     signals = {r["ecg_id"]: wfdb.rdrecord(str(REALDATA / "wfdb_dat" / f"HR0{r['ecg_id']}")) for r in rows}
+    root.mkdir(parents=True, exist_ok=True)
     (root / "scp_statements.csv").write_bytes((REALDATA / "meta" / "scp_statements.csv").read_bytes())
     out_rows = []
     for ecg_id in range(1, n_records + 1):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ecg_core.sources.base import Input, Source
+from ecg_core.sources.ptbxl import PTBXLSource
 from ecg_core.sources.synthetic import SyntheticSource
 from ecg_core.sources.wfdb_source import WFDBSource
 
@@ -10,6 +11,7 @@ from ecg_core.sources.wfdb_source import WFDBSource
 def _registry() -> dict[str, type]:
     return {
         "synthetic": SyntheticSource,
+        "ptbxl": PTBXLSource,
         "wfdb": WFDBSource,
         "challenge": lambda **options: WFDBSource(name="challenge", **options),
     }

@@ -28,7 +28,11 @@ class Input:
         for f in self.files:
             # A missing file still fingerprints (as missing), so the reader gets to reject it with a reason
             # and a later run notices when it appears.
-            state = f"{f.stat().st_size}:{f.stat().st_mtime_ns}" if f.exists() else "missing"
+            try:
+                stat = f.stat()
+                state = f"{stat.st_size}:{stat.st_mtime_ns}"
+            except FileNotFoundError:
+                state = "missing"
             h.update(f"{f.name}:{state}".encode())
         return h.hexdigest()[:16]
 

@@ -1,0 +1,74 @@
+"""A fast reader for the common case of WFDB records: one signal file in format 16 (PTB-XL, MIMIC-IV-ECG).
+
+wfdb's own header parser builds pandas objects per field and costs ~16 ms a header, more than reading
+the signal; this one is plain string work. Anything it does not cover (other formats, multi-segment
+records, several signal files) returns None from `read_format16` so callers fall back to wfdb.rdrecord.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+_GAIN = re.compile(r"^(?P<gain>[-+0-9.eE]+)(\((?P<baseline>-?\d+)\))?(/(?P<units>\S+))?$")
+DEFAULT_GAIN = 200.0  # WFDB: a gain of 0 or none means 200 ADC units per physical unit
+
+
+@dataclass
+class Header:
+    record_name: str
+    n_sig: int
+    fs: float
+    sig_len: int
+    file_name: list[str]
+    fmt: list[str]
+    byte_offset: list[int]
+    adc_gain: list[float]
+    baseline: list[int]
+    units: list[str]
+    sig_name: list[str]
+    comments: list[str]
+
+
+def read_header(path: str | Path) -> Header:
+    """Parse a single-segment `.hea`; raises ValueError naming what is malformed."""
+    lines = [line.strip() for line in Path(path).read_text(errors="replace").splitlines()]
+    comments = [line[1:].strip() for line in lines if line.startswith("#")]
+    fields = [line.split() for line in lines if line and not line.startswith("#")]
+    if not fields:
+        raise ValueError("header has no record line")
+    record = fields[0]
+    if "/" in record[0]:
+        raise ValueError("multi-segment record")
+    if len(record) < 4:
+        raise ValueError(f"record line {' '.join(record)!r} lacks sampling rate or length")
+    n_sig, fs, sig_len = int(record[1]), float(record[2].split("/")[0]), int(record[3])
+    signals = fields[1 : 1 + n_sig]
+    if len(signals) != n_sig:
+        raise ValueError(f"header declares {n_sig} signals but has {len(signals)} signal lines")
+    header = Header(record[0], n_sig, fs, sig_len, [], [], [], [], [], [], [], comments)
+    for spec in signals:
+        header.file_name.append(spec[0])
+        header.fmt.append(re.split(r"[x:+]", spec[1])[0])
+        header.byte_offset.append(int(spec[1].split("+")[1]) if "+" in spec[1] else 0)
+        match = _GAIN.match(spec[2]) if len(spec) > 2 else None
+        gain = float(match["gain"]) if match else 0.0
+        adc_zero = int(spec[4]) if len(spec) > 4 else 0
+        header.adc_gain.append(gain or DEFAULT_GAIN)
+        header.baseline.append(int(match["baseline"]) if match and match["baseline"] else adc_zero)
+        header.units.append(match["units"] if match and match["units"] else "mV")
+        header.sig_name.append(" ".join(spec[8:]) if len(spec) > 8 else f"sig{len(header.sig_name)}")
+    return header
+
+
+def read_format16(header: Header, folder: Path) -> np.ndarray | None:
+    """Physical values [n_sig, sig_len] (header units), or None when the record is not one format-16 file."""
+    if set(header.fmt) != {"16"} or len(set(header.file_name)) != 1 or any(header.byte_offset):
+        return None
+    raw = np.fromfile(folder / header.file_name[0], dtype="<i2", count=header.n_sig * header.sig_len)
+    raw = raw.reshape(header.sig_len, header.n_sig).T.astype(np.float32)  # float32: 16-bit ADC data needs no more
+    baseline = np.asarray(header.baseline, dtype=np.float32)[:, None]
+    return (raw - baseline) / np.asarray(header.adc_gain, dtype=np.float32)[:, None]
