@@ -11,12 +11,12 @@ import json
 import sys
 import time
 
-from ecg_core.sources import SOURCE_NAMES
+from ecg_core.sources import INSTRUCTION_SOURCES, SOURCE_NAMES
 from flows import CONFIGS
 
 DEFAULT_STORE = "./demo-store"
 # Which ingest options each source takes (the rest of the CLI flags do not apply to it).
-SOURCE_OPTIONS = {"synthetic": ("n_records", "fs", "seed"), "ptbxl": ("sampling_rate",), "wfdb": ("fs",), "challenge": ("fs",)}
+SOURCE_OPTIONS = {"synthetic": ("n_records", "fs", "seed"), "ptbxl": ("sampling_rate",), "wfdb": ("fs",), "challenge": ("fs",), "mimic-iv-ecg": ("fs",), "code15": ("fs",)}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,12 +35,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--config", required=True, help="settings file, keys as in configs/demo.yaml")
 
     p = command("ingest", "ingest a source into validated, patient-split records under records/<dataset>/ (incremental)")
-    p.add_argument("source", choices=SOURCE_NAMES, help="data source format")
+    p.add_argument("source", choices=SOURCE_NAMES + tuple(INSTRUCTION_SOURCES), help="data source format")
     p.add_argument("path", nargs="?", help="the dataset folder as published (not for synthetic)")
     p.add_argument("--n-records", type=int, help="synthetic: how many records (default 500)")
-    p.add_argument("--fs", type=float, help="synthetic: sampling rate; wfdb/challenge: rate to resample to, in Hz (default 500)")
+    p.add_argument("--fs", type=float, help="synthetic: sampling rate; wfdb, challenge, mimic-iv-ecg, code15: rate to resample to, in Hz (default 500)")
     p.add_argument("--seed", type=int, help="synthetic: random seed (default 0)")
     p.add_argument("--sampling-rate", type=int, choices=[100, 500], help="ptbxl: records100 or records500 (default 500)")
+    p.add_argument("--name", help="ecginstruct/ecgbench: instruction set to import into (default: the source name)")
     p.add_argument("--split-seed", type=int, default=0, help="seed of the patient-level split (default %(default)s)")
 
     p = command("render", "render a dataset's records as ECG paper images under images/<dataset>/")
@@ -95,10 +96,11 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "ingest":
         from flows.ingest import ingest_flow
 
+
         options = {key: getattr(args, key) for key in SOURCE_OPTIONS.get(args.source, ()) if getattr(args, key) is not None}
         if args.path is None and args.source != "synthetic":
             raise SystemExit(f"ingest {args.source}: give the dataset folder (PATH)")
-        print(json.dumps(ingest_flow(args.store, args.source, args.path, options, args.split_seed), indent=2))
+        print(json.dumps(ingest_flow(args.store, args.source, args.path, options, args.split_seed, args.name), indent=2))
     elif args.command == "render":
         from flows.render import render_flow
 

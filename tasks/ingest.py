@@ -7,6 +7,7 @@ from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
 from ecg_core.ingest import ingest_source
 from ecg_core.sources import make_source
+from ecg_core.sources.instructions import import_instructions
 from ecg_core.store import open_store
 
 
@@ -31,3 +32,12 @@ def ingest(store_uri: str, source: str, path: str | None, options: dict, split_s
     if report.rejected:
         logger.warning("%d rejected, reasons in records/%s/quarantine.jsonl", report.rejected, reader.name)
     return report.__dict__
+
+
+@task(name="import-instructions", tags=["cpu"])
+def import_instruction_file(store_uri: str, path: str, name: str, split: str, ecgbench: bool) -> dict:
+    """A published ECGInstruct / ECGBench file -> `instruct/<name>/<split>.jsonl` in our sample format."""
+    counts = import_instructions(open_store(store_uri), name, Path(path), split, ecgbench=ecgbench)
+    get_run_logger().info("%s: %d samples imported into instruct/%s/%s.jsonl, %d rejected, %d duplicates",
+                          path, counts["n"], name, split, counts["rejected"], counts["duplicates"])
+    return counts

@@ -1,8 +1,10 @@
 """Ingest -> render -> instruct through real Prefect flows on a real (test) Prefect API."""
 
 import asyncio
+from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 from prefect.client.orchestration import get_client
 
@@ -79,3 +81,21 @@ def test_rejected_records_are_reported_and_the_rest_goes_on(tmp_path, monkeypatc
     assert (summary["new"], summary["rejected"]) == (11, 1)
     [reject] = open_store(store_uri).get_jsonl("records/synthetic/quarantine.jsonl")
     assert reject["id"] == "synth-000002" and "NaN/inf" in reject["reason"] and "aVF" in reject["reason"]
+
+
+REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata"
+
+
+@pytest.mark.skipif(not REALDATA.is_dir(), reason="needs ../shared/realdata beside the project")
+def test_real_files_go_through_the_ingest_flow(tmp_path):
+    store_uri = str(tmp_path / "store")
+    report = ingest_flow(store_uri, "challenge", str(REALDATA / "ningbo"))
+    # Ningbo JS20008 has flat V2, V4 and V6: quarantined with that reason, the other 7 are stored.
+    assert (report["new"], report["rejected"]) == (7, 1)
+    [reject] = open_store(store_uri).get_jsonl("records/challenge/quarantine.jsonl")
+    assert reject == {"id": "JS20008", "reason": "flat lead(s) V2, V4, V6"}
+
+    counts = ingest_flow(store_uri, "ecgbench", str(REALDATA / "reports" / "ptbxl_report_generation_test.json"), name="bench")
+    assert counts["n"] == 500 and counts["per_family"] == {"report_generation": 500}
+    first = open_store(store_uri).get_jsonl("instruct/bench/test.jsonl")[0]
+    assert first["conversations"][0]["value"].startswith("<image>\n") and first["source"] == "ptbxl"

@@ -1,0 +1,263 @@
+"""MIMIC-IV-ECG reader (PhysioNet, credentialed access), the folder as published.
+
+Layout: `record_list.csv` (subject_id, study_id, file_name, ecg_time, path), `machine_measurements.csv`
+(subject_id, study_id, cart_id, ecg_time, report_0 ... report_17, bandwidth, filtering, rr_interval,
+p_onset, p_end, qrs_onset, qrs_end, t_end, p_axis, qrs_axis, t_axis) and WFDB records
+`files/pNNNN/pNNNNNNNN/sNNNNNNNN/NNNNNNNN.{hea,dat}` (500 Hz, 10 s, leads I, II, III, aVR, aVF, aVL,
+V1-V6: aVF comes before aVL; leads are reordered by name).
+
+One input per `record_list.csv` row (key = its `path`, files = the `.hea` and `.dat`); subject and study
+ids are read back from the path. The machine report is the non-empty `report_N` fields joined as
+sentences ("Sinus rhythm. Normal ECG."). Measurements go to `extra["measurements"]` in ms / degrees:
+rr_ms, pr_ms (qrs_onset - p_onset), qrs_ms (qrs_end - qrs_onset), qt_ms (t_end - qrs_onset),
+heart_rate_bpm (60000 / rr), p_axis, qrs_axis, t_axis; a field MIMIC marks as not measured (29999, or
+empty) gives None. `extra["credentialed"] = True`: these records must never be sent to external services.
+
+The dataset has no labels (labels = {}, superclasses = []). `split` is left None: the record writer
+assigns it by patient (`split_of_patient("mimic-p<subject_id>")`).
+
+`machine_measurements.csv` (800k rows) is streamed once per source instance and root into compact arrays
+(study ids, a float32 measurement matrix, joined report strings), not kept as CSV rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Iterator
+
+import numpy as np
+
+from ecg_core.record_store import Rejected
+from ecg_core.records import LEADS, ECGRecord
+from ecg_core.sources.base import Input, check_record_id
+from ecg_core.sources.canonical import CANONICAL_FS, resample, to_canonical_leads, unit_to_mv
+
+RECORD_LIST_CSV = "record_list.csv"
+MEASUREMENTS_CSV = "machine_measurements.csv"
+N_REPORT_FIELDS = 18
+MEASUREMENT_COLUMNS = ("rr_interval", "p_onset", "p_end", "qrs_onset", "qrs_end", "t_end", "p_axis", "qrs_axis", "t_axis")
+MISSING_VALUE = 29999  # MIMIC-IV-ECG's "not measured" marker
+_PATH = re.compile(r"(?:^|/)p(\d+)/s(\d+)/(\d+)$")
+
+
+def join_report(lines: list[str]) -> str:
+    """Non-empty report lines as sentences: ['Sinus rhythm', 'Normal ECG'] -> 'Sinus rhythm. Normal ECG.'"""
+    parts = [s.strip().rstrip(".").strip() for s in lines if s and s.strip()]
+    parts = [p for p in parts if p]
+    return ". ".join(parts) + "." if parts else ""
+
+
+def _value(raw: str | None) -> float:
+    try:
+        v = float(raw)
+    except (TypeError, ValueError):
+        return np.nan
+    return np.nan if not np.isfinite(v) or abs(v) >= MISSING_VALUE else v
+
+
+def measurements_of(values: dict[str, float]) -> dict[str, float | None]:
+    """Intervals (ms) and axes (degrees) from the raw machine fields; None where an input is missing."""
+
+    def get(name: str) -> float | None:
+        v = values.get(name, np.nan)
+        return None if v is None or np.isnan(v) else float(v)
+
+    def diff(a: str, b: str) -> float | None:
+        x, y = get(a), get(b)
+        return None if x is None or y is None or x - y <= 0 else x - y
+
+    rr = get("rr_interval")
+    return {
+        "rr_ms": rr,
+        "heart_rate_bpm": round(60000.0 / rr, 1) if rr else None,
+        "pr_ms": diff("qrs_onset", "p_onset"),
+        "qrs_ms": diff("qrs_end", "qrs_onset"),
+        "qt_ms": diff("t_end", "qrs_onset"),
+        "p_axis": get("p_axis"),
+        "qrs_axis": get("qrs_axis"),
+        "t_axis": get("t_axis"),
+    }
+
+
+@dataclass
+class _Measurements:
+    study_ids: np.ndarray  # int64, sorted
+    values: np.ndarray  # float32 [N, len(MEASUREMENT_COLUMNS)], NaN = missing
+    reports: list[str]
+    other: list[tuple[str, str, str, str]]  # cart_id, ecg_time, bandwidth, filtering (interned)
+
+    def lookup(self, study_id: int) -> int | None:
+        i = int(np.searchsorted(self.study_ids, study_id))
+        return i if i < len(self.study_ids) and self.study_ids[i] == study_id else None
+
+
+def load_measurements(path: Path) -> _Measurements:
+    ids, values, reports, other = [], [], [], []
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        if "study_id" not in (reader.fieldnames or ()):
+            raise ValueError(f"{path.name} has no study_id column")
+        for row in reader:
+            try:
+                study = int(row["study_id"])
+            except (TypeError, ValueError):
+                continue
+            ids.append(study)
+            values.append([_value(row.get(c)) for c in MEASUREMENT_COLUMNS])
+            reports.append(join_report([row.get(f"report_{i}") or "" for i in range(N_REPORT_FIELDS)]))
+            other.append(tuple(sys.intern((row.get(c) or "").strip()) for c in ("cart_id", "ecg_time", "bandwidth", "filtering")))
+    order = np.argsort(np.asarray(ids, dtype=np.int64), kind="stable")
+    return _Measurements(
+        study_ids=np.asarray(ids, dtype=np.int64)[order],
+        values=np.asarray(values, dtype=np.float32).reshape(-1, len(MEASUREMENT_COLUMNS))[order],
+        reports=[reports[i] for i in order],
+        other=[other[i] for i in order],
+    )
+
+
+class MimicSource:
+    """Reads MIMIC-IV-ECG; records `mimic-<study_id>`, patients `mimic-p<subject_id>`, all credentialed."""
+
+    name = "mimic-iv-ecg"
+
+    def __init__(self, fs: float = CANONICAL_FS):
+        self.fs = fs
+        self._measurements: dict[Path, _Measurements | str] = {}  # root -> table, or the reason it is unusable
+
+    def inputs(self, root: Path) -> Iterator[Input]:
+        root = Path(root)
+        with open(root / RECORD_LIST_CSV, newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                key = (row.get("path") or "").strip().strip("/")
+                if not key:
+                    continue
+                yield Input(key=key, files=(root / f"{key}.hea", root / f"{key}.dat"))
+
+    def read(self, item: Input) -> Iterator[ECGRecord | Rejected]:
+        key = PurePosixPath(item.key)
+        m = _PATH.search(item.key)
+        if key.is_absolute() or ".." in key.parts or m is None:
+            yield Rejected(f"mimic-{_safe(item.key)}", f"record path {item.key!r} is not files/pNNNN/pNNNNNNNN/sNNNNNNNN/NNNNNNNN")
+            return
+        subject_id, study_id, file_name = int(m.group(1)), int(m.group(2)), m.group(3)
+        record_id = f"mimic-{study_id}"
+        if (problem := check_record_id(record_id)) is not None:
+            yield Rejected(f"mimic-{_safe(item.key)}", problem)
+            return
+        try:
+            yield from self._read(item, record_id, subject_id, study_id, file_name)
+        except Exception as err:  # never raise out of read(): an unforeseen failure is a reject with its cause
+            yield Rejected(record_id, f"failed to read {item.key!r}: {type(err).__name__}: {err}")
+
+    def _root(self, item: Input) -> Path:
+        header, suffix = str(item.files[0]), f"{item.key}.hea"
+        if not header.endswith(suffix):
+            return Path(header).parent
+        return Path(header[: -len(suffix)] or ".")
+
+    def _table(self, root: Path) -> _Measurements | str:
+        if root not in self._measurements:
+            path = root / MEASUREMENTS_CSV
+            if not path.exists():
+                self._measurements[root] = f"{MEASUREMENTS_CSV} not found"
+            else:
+                try:
+                    self._measurements[root] = load_measurements(path)
+                except Exception as err:
+                    self._measurements[root] = f"unreadable {MEASUREMENTS_CSV}: {type(err).__name__}: {err}"
+        return self._measurements[root]
+
+    def _read(self, item: Input, record_id: str, subject_id: int, study_id: int, file_name: str) -> Iterator[ECGRecord | Rejected]:
+        import wfdb
+
+        header, dat = Path(item.files[0]), Path(item.files[1]) if len(item.files) > 1 else None
+        if not header.exists():
+            yield Rejected(record_id, f"header file {header.name!r} is missing")
+            return
+        try:
+            hdr = wfdb.rdheader(str(header.with_suffix("")))
+        except Exception as err:
+            yield Rejected(record_id, f"unreadable header {header.name!r}: {type(err).__name__}: {err}")
+            return
+        if not hdr.n_sig or not hdr.file_name or not hdr.sig_len:
+            yield Rejected(record_id, f"header {header.name!r} declares no signals")
+            return
+        if not hdr.fs or hdr.fs <= 0:
+            yield Rejected(record_id, f"header {header.name!r} has invalid sampling frequency {hdr.fs}")
+            return
+        for fname in sorted(set(hdr.file_name)):
+            path = header.parent / fname
+            if not path.exists():
+                yield Rejected(record_id, f"signal file {fname!r} is missing")
+                return
+        if set(hdr.fmt) == {"16"} and len(set(hdr.file_name)) == 1:
+            path = header.parent / hdr.file_name[0]
+            expected = 2 * hdr.n_sig * hdr.sig_len + int((hdr.byte_offset or [0])[0] or 0)
+            if path.stat().st_size < expected:
+                yield Rejected(record_id, f"signal file {path.name!r} is truncated: {path.stat().st_size} bytes, header needs {expected}")
+                return
+
+        rec = wfdb.rdrecord(str(header.with_suffix("")), physical=True)
+        signal = np.asarray(rec.p_signal, dtype=np.float64).T
+        for row, unit in enumerate(rec.units or ["mV"] * rec.n_sig):
+            try:
+                signal[row] *= unit_to_mv(unit or "mV")
+            except ValueError:
+                yield Rejected(record_id, f"lead {rec.sig_name[row]} has unknown unit {unit!r}")
+                return
+        canon, dropped = to_canonical_leads(signal, list(rec.sig_name))
+        missing = [lead for i, lead in enumerate(LEADS) if np.isnan(canon[i]).all()]
+        if missing:
+            yield Rejected(record_id, f"missing standard lead(s) {', '.join(missing)} (header has {', '.join(rec.sig_name)})")
+            return
+        notes = [f"dropped non-standard lead(s) {', '.join(dropped)}"] if dropped else []
+        fs_original = float(rec.fs)
+        if fs_original != self.fs:
+            notes.append(f"resampled {fs_original:g} -> {self.fs:g} Hz")
+        canon = resample(canon, fs_original, self.fs)
+
+        root = self._root(item)
+        table = self._table(root)
+        report, measurements, machine = "", {}, {}
+        if isinstance(table, str):
+            notes.append(f"no machine measurements: {table}")
+        elif (i := table.lookup(study_id)) is None:
+            notes.append(f"study {study_id} not in {MEASUREMENTS_CSV}")
+        else:
+            report = table.reports[i]
+            measurements = measurements_of(dict(zip(MEASUREMENT_COLUMNS, table.values[i].tolist())))
+            cart_id, ecg_time, bandwidth, filtering = table.other[i]
+            machine = {"cart_id": cart_id, "ecg_time": ecg_time, "bandwidth": bandwidth, "filtering": filtering}
+
+        yield ECGRecord(
+            record_id=record_id,
+            patient_id=f"mimic-p{subject_id}",
+            dataset=self.name,
+            signal=np.ascontiguousarray(canon, dtype=np.float32),
+            fs=self.fs,
+            labels={},
+            superclasses=[],
+            report=report,
+            age=None,
+            sex=None,
+            split=None,
+            extra={
+                "credentialed": True,
+                "source_file": item.key,
+                "subject_id": subject_id,
+                "study_id": study_id,
+                "file_name": file_name,
+                "fs_original": fs_original,
+                "measurements": measurements,
+                "machine": machine,
+                "notes": notes,
+            },
+        )
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._-")[:80] or "input"
