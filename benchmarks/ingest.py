@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/ingest.py            # 600 records (the 10 real 500 Hz records, repeated)
     .venv/bin/python benchmarks/ingest.py --quick    # 150 records
+    .venv/bin/python benchmarks/ingest.py --records 5000   # memory check: peak RSS must not grow with N
 
 Builds `ptbxl_database.csv`, `scp_statements.csv` and `records500/` in a temporary folder in the published
 layout (one WFDB record per row, written with wfdb.wrsamp), ingests it into a temporary store on one core,
@@ -56,7 +57,9 @@ def build_ptbxl_folder(root: Path, n_records: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="150 records instead of 600")
-    n = 150 if parser.parse_args().quick else 600
+    parser.add_argument("--records", type=int, help="any other count (memory must stay flat as it grows)")
+    args = parser.parse_args()
+    n = args.records or (150 if args.quick else 600)
     with tempfile.TemporaryDirectory() as tmp:
         folder, store = Path(tmp) / "ptb-xl", open_store(Path(tmp) / "store")
         build_ptbxl_folder(folder, n)

@@ -103,6 +103,15 @@ _SCHEMA = pa.schema(
 )
 
 
+def _signal_column(records: list[ECGRecord]) -> pa.Array:
+    """All signals as one binary column built straight from a single buffer: one copy, no bytes objects."""
+    flat = [np.ascontiguousarray(r.signal, dtype="<f4").reshape(-1) for r in records]
+    sizes = np.array([0] + [a.nbytes for a in flat], dtype=np.int32)
+    data = np.concatenate(flat) if flat else np.zeros(0, dtype="<f4")
+    offsets = np.cumsum(sizes, dtype=np.int32)
+    return pa.Array.from_buffers(pa.binary(), len(records), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
 def records_to_parquet(records: list[ECGRecord]) -> bytes:
     """Serialise records into one Parquet shard (bytes, ready for the store)."""
     columns = {
@@ -111,7 +120,7 @@ def records_to_parquet(records: list[ECGRecord]) -> bytes:
         "dataset": [r.dataset for r in records],
         "fs": [float(r.fs) for r in records],
         "n_samples": [int(r.signal.shape[1]) for r in records],
-        "signal": [np.ascontiguousarray(r.signal, dtype="<f4").tobytes() for r in records],
+        "signal": _signal_column(records),
         "labels": [json.dumps(r.labels, sort_keys=True) for r in records],
         "superclasses": [list(r.superclasses) for r in records],
         "report": [r.report for r in records],
