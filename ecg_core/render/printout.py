@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 
 from ecg_core.records import LEADS
 from ecg_core.render import draw
-from ecg_core.render.layout import Layout, Panel, standard_3x4
+from ecg_core.render.layout import Panel, standard_3x4
 from ecg_core.render.page import (
     CALIBRATION_PULSE_S,
     CALIBRATION_ZONE_S,

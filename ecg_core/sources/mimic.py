@@ -30,11 +30,13 @@ from pathlib import Path, PurePosixPath
 from typing import Iterator
 
 import numpy as np
+import wfdb
 
 from ecg_core.record_store import Rejected
 from ecg_core.records import LEADS, ECGRecord
 from ecg_core.sources.base import Input, check_record_id
 from ecg_core.sources.canonical import CANONICAL_FS, resample, to_canonical_leads, unit_to_mv
+from ecg_core.sources.wfdb_header import check_signal_files, read_format16, read_header
 
 RECORD_LIST_CSV = "record_list.csv"
 MEASUREMENTS_CSV = "machine_measurements.csv"
@@ -172,50 +174,41 @@ class MimicSource:
         return self._measurements[root]
 
     def _read(self, item: Input, record_id: str, subject_id: int, study_id: int, file_name: str) -> Iterator[ECGRecord | Rejected]:
-        import wfdb
-
-        header, dat = Path(item.files[0]), Path(item.files[1]) if len(item.files) > 1 else None
+        header = Path(item.files[0])
         if not header.exists():
             yield Rejected(record_id, f"header file {header.name!r} is missing")
             return
         try:
-            hdr = wfdb.rdheader(str(header.with_suffix("")))
+            hdr = read_header(header)
         except Exception as err:
             yield Rejected(record_id, f"unreadable header {header.name!r}: {type(err).__name__}: {err}")
             return
-        if not hdr.n_sig or not hdr.file_name or not hdr.sig_len:
+        if not hdr.n_sig or not hdr.sig_len:
             yield Rejected(record_id, f"header {header.name!r} declares no signals")
             return
         if not hdr.fs or hdr.fs <= 0:
             yield Rejected(record_id, f"header {header.name!r} has invalid sampling frequency {hdr.fs}")
             return
-        for fname in sorted(set(hdr.file_name)):
-            path = header.parent / fname
-            if not path.exists():
-                yield Rejected(record_id, f"signal file {fname!r} is missing")
-                return
-        if set(hdr.fmt) == {"16"} and len(set(hdr.file_name)) == 1:
-            path = header.parent / hdr.file_name[0]
-            expected = 2 * hdr.n_sig * hdr.sig_len + int((hdr.byte_offset or [0])[0] or 0)
-            if path.stat().st_size < expected:
-                yield Rejected(record_id, f"signal file {path.name!r} is truncated: {path.stat().st_size} bytes, header needs {expected}")
-                return
-
-        rec = wfdb.rdrecord(str(header.with_suffix("")), physical=True)
-        signal = np.asarray(rec.p_signal, dtype=np.float64).T
-        for row, unit in enumerate(rec.units or ["mV"] * rec.n_sig):
+        problem = check_signal_files(hdr, header.parent)
+        if problem:
+            yield Rejected(record_id, problem)
+            return
+        signal = read_format16(hdr, header.parent)  # MIMIC-IV-ECG is format 16; anything else goes through wfdb
+        if signal is None:
+            signal = np.asarray(wfdb.rdrecord(str(header.with_suffix("")), physical=True).p_signal, dtype=np.float64).T
+        for row, unit in enumerate(hdr.units):
             try:
                 signal[row] *= unit_to_mv(unit or "mV")
             except ValueError:
-                yield Rejected(record_id, f"lead {rec.sig_name[row]} has unknown unit {unit!r}")
+                yield Rejected(record_id, f"lead {hdr.sig_name[row]} has unknown unit {unit!r}")
                 return
-        canon, dropped = to_canonical_leads(signal, list(rec.sig_name))
+        canon, dropped = to_canonical_leads(signal, hdr.sig_name)
         missing = [lead for i, lead in enumerate(LEADS) if np.isnan(canon[i]).all()]
         if missing:
-            yield Rejected(record_id, f"missing standard lead(s) {', '.join(missing)} (header has {', '.join(rec.sig_name)})")
+            yield Rejected(record_id, f"missing standard lead(s) {', '.join(missing)} (header has {', '.join(hdr.sig_name)})")
             return
         notes = [f"dropped non-standard lead(s) {', '.join(dropped)}"] if dropped else []
-        fs_original = float(rec.fs)
+        fs_original = float(hdr.fs)
         if fs_original != self.fs:
             notes.append(f"resampled {fs_original:g} -> {self.fs:g} Hz")
         canon = resample(canon, fs_original, self.fs)

@@ -35,7 +35,7 @@ from ecg_core.record_store import Rejected
 from ecg_core.records import LEADS, ECGRecord
 from ecg_core.sources.base import Input, check_record_id
 from ecg_core.sources.canonical import to_canonical_leads, unit_to_mv
-from ecg_core.sources.wfdb_header import read_format16, read_header
+from ecg_core.sources.wfdb_header import check_signal_files, read_format16, read_header
 
 DATABASE_CSV = "ptbxl_database.csv"
 STATEMENTS_CSV = "scp_statements.csv"
@@ -48,7 +48,6 @@ _QUALITY_COLUMNS = ("heart_axis", "baseline_drift", "static_noise", "burst_noise
 FOLD_SPLITS = {**{f: "train" for f in range(1, 9)}, 9: "val", 10: "test"}
 # PTB-XL stores the age of patients older than 89 as 300 (HIPAA); we store 90 and say so in a note.
 AGE_OVER_89 = 300
-_BYTES_PER_SAMPLE = {"16": 2, "32": 4, "8": 1, "80": 1, "24": 3, "61": 2, "160": 2}
 
 # A tiny language guess for the free-text report (PTB-XL: ~70% German, the rest English and a few Swedish).
 _DE_HINTS = re.compile(
@@ -291,7 +290,7 @@ class PTBXLSource:
             return reject(f"header {rel}.hea declares no signals or no sampling rate")
         if round(float(hdr.fs)) != self.sampling_rate:
             return reject(f"header {rel}.hea says {hdr.fs:g} Hz, expected {self.sampling_rate} Hz")
-        problem = _check_signal_files(hdr, hea.parent)
+        problem = check_signal_files(hdr, hea.parent)
         if problem:
             return reject(problem)
         signal = read_format16(hdr, hea.parent)  # PTB-XL is format 16; anything else goes through wfdb
@@ -339,28 +338,6 @@ class PTBXLSource:
             split=FOLD_SPLITS[fold],
             extra=extra,
         )
-
-
-def _check_signal_files(hdr, folder: Path) -> str | None:
-    """None when every signal file exists and holds the samples the header declares, else the reason."""
-    per_file: dict[str, list[int]] = {}
-    for i, fname in enumerate(hdr.file_name):
-        if not fname or "/" in fname or "\\" in fname or fname.startswith("."):
-            return f"header names an unsafe signal file {fname!r}"
-        per_file.setdefault(fname, []).append(i)
-    for fname, rows in per_file.items():
-        path = folder / fname
-        if not path.exists():
-            return f"signal file {fname!r} is missing"
-        fmt = hdr.fmt[rows[0]] if hdr.fmt else None
-        if fmt not in _BYTES_PER_SAMPLE or not hdr.sig_len:
-            continue
-        offset = (hdr.byte_offset[rows[0]] if hdr.byte_offset else None) or 0
-        need = offset + hdr.sig_len * len(rows) * _BYTES_PER_SAMPLE[fmt]
-        have = path.stat().st_size
-        if have < need:
-            return f"signal file {fname!r} is truncated: {have} bytes, the header declares {hdr.sig_len} samples x {len(rows)} leads ({need} bytes)"
-    return None
 
 
 def _as_float(text: str | None) -> float | None:

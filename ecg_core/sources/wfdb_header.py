@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
 _GAIN = re.compile(r"^(?P<gain>[-+0-9.eE]+)(\((?P<baseline>-?\d+)\))?(/(?P<units>\S+))?$")
 DEFAULT_GAIN = 200.0  # WFDB: a gain of 0 or none means 200 ADC units per physical unit
+
+# Bits per stored sample of the WFDB formats whose file size follows from the header (others: no check).
+_BITS = {
+    "8": Fraction(8), "16": Fraction(16), "24": Fraction(24), "32": Fraction(32), "61": Fraction(16),
+    "80": Fraction(8), "160": Fraction(16), "212": Fraction(12), "310": Fraction(32, 3), "311": Fraction(32, 3),
+}
 
 
 @dataclass
@@ -72,3 +79,33 @@ def read_format16(header: Header, folder: Path) -> np.ndarray | None:
     raw = raw.reshape(header.sig_len, header.n_sig).T.astype(np.float32)  # float32: 16-bit ADC data needs no more
     baseline = np.asarray(header.baseline, dtype=np.float32)[:, None]
     return (raw - baseline) / np.asarray(header.adc_gain, dtype=np.float32)[:, None]
+
+
+def check_signal_files(hdr, folder: Path) -> str | None:
+    """None when every signal file exists and holds the samples the header declares, else the reason."""
+    frames: dict[str, list[int]] = {}
+    for i, fname in enumerate(hdr.file_name):
+        if not fname or "/" in fname or "\\" in fname or fname.startswith("."):
+            return f"header names an unsafe signal file {fname!r}"
+        frames.setdefault(fname, []).append(i)
+    for fname, rows in frames.items():
+        path = folder / fname
+        if not path.exists():
+            return f"signal file {fname!r} named in the header is missing"
+        fmt = hdr.fmt[rows[0]]
+        if not hdr.sig_len or fmt not in _BITS:
+            continue
+        offset = (hdr.byte_offset[rows[0]] if hdr.byte_offset else None) or 0
+        per_frame = sum((hdr.samps_per_frame[i] if getattr(hdr, "samps_per_frame", None) else 1) or 1 for i in rows)
+        frame_bits = _BITS[fmt] * per_frame
+        have_bytes = path.stat().st_size - offset
+        need_bytes = -(-(hdr.sig_len * frame_bits) // 8)  # ceil
+        if have_bytes < need_bytes:
+            have_samples = int(max(have_bytes, 0) * 8 // frame_bits)
+            partial = max(have_bytes, 0) * 8 % frame_bits != 0
+            what = "is truncated (ends mid-frame)" if partial else "is shorter than the header says"
+            return (
+                f"signal file {fname!r} {what}: holds {have_samples} samples per lead "
+                f"({path.stat().st_size} bytes) but the header declares {hdr.sig_len} ({need_bytes + offset} bytes)"
+            )
+    return None

@@ -12,7 +12,6 @@ where one means the same (superclasses follow from those), else the CinC abbrevi
 from __future__ import annotations
 
 import re
-from fractions import Fraction
 from pathlib import Path, PurePosixPath
 from typing import Iterator
 
@@ -23,6 +22,7 @@ from ecg_core.labels import SCP_STATEMENTS, SNOMED, SNOMED_TO_SCP, SUPERCLASSES,
 from ecg_core.record_store import Rejected
 from ecg_core.records import LEADS, ECGRecord
 from ecg_core.sources.base import Input, check_record_id
+from ecg_core.sources.wfdb_header import check_signal_files
 from ecg_core.sources.canonical import (
     CANONICAL_FS,
     WINDOW_SECONDS,
@@ -33,11 +33,6 @@ from ecg_core.sources.canonical import (
     windows,
 )
 
-# Bits per stored sample of the WFDB formats whose file size follows from the header (others: no check).
-_BITS = {
-    "8": Fraction(8), "16": Fraction(16), "24": Fraction(24), "32": Fraction(32), "61": Fraction(16),
-    "80": Fraction(8), "160": Fraction(16), "212": Fraction(12), "310": Fraction(32, 3), "311": Fraction(32, 3),
-}
 _COLON = re.compile(r"^\s*<?\s*([^:<>]+?)\s*>?\s*:\s*(.*?)\s*$")  # "Age: 59", "<age>: 51"
 _SPACE = re.compile(r"^\s*(\w+)\s+(.*?)\s*$")  # MUSE: "age 71", "sex FEMALE", "mrn 0747"
 _PATIENT_KEYS = ("patient_id", "patient id", "patient", "mrn")
@@ -92,7 +87,7 @@ class WFDBSource:
         if not hdr.fs or hdr.fs <= 0:
             yield Rejected(name, f"header {header_path.name!r} has invalid sampling frequency {hdr.fs}")
             return
-        problem = _check_signal_files(hdr, header_path.parent)
+        problem = check_signal_files(hdr, header_path.parent)
         if problem:
             yield Rejected(name, problem)
             return
@@ -175,36 +170,6 @@ def _signal_files(header: Path) -> list[Path]:
     except Exception:
         names = [header.with_suffix(s).name for s in (".dat", ".mat") if header.with_suffix(s).exists()]
     return [header.parent / n for n in names if n and "/" not in n and "\\" not in n]
-
-
-def _check_signal_files(hdr, folder: Path) -> str | None:
-    """None when every signal file exists and holds the samples the header declares, else the reason."""
-    frames: dict[str, list[int]] = {}
-    for i, fname in enumerate(hdr.file_name):
-        if not fname or "/" in fname or "\\" in fname or fname.startswith("."):
-            return f"header names an unsafe signal file {fname!r}"
-        frames.setdefault(fname, []).append(i)
-    for fname, rows in frames.items():
-        path = folder / fname
-        if not path.exists():
-            return f"signal file {fname!r} named in the header is missing"
-        fmt = hdr.fmt[rows[0]]
-        if not hdr.sig_len or fmt not in _BITS:
-            continue
-        offset = (hdr.byte_offset[rows[0]] if hdr.byte_offset else None) or 0
-        per_frame = sum((hdr.samps_per_frame[i] if hdr.samps_per_frame else 1) or 1 for i in rows)
-        frame_bits = _BITS[fmt] * per_frame
-        have_bytes = path.stat().st_size - offset
-        need_bytes = -(-(hdr.sig_len * frame_bits) // 8)  # ceil
-        if have_bytes < need_bytes:
-            have_samples = int(max(have_bytes, 0) * 8 // frame_bits)
-            partial = max(have_bytes, 0) * 8 % frame_bits != 0
-            what = "is truncated (ends mid-frame)" if partial else "is shorter than the header says"
-            return (
-                f"signal file {fname!r} {what}: holds {have_samples} samples per lead "
-                f"({path.stat().st_size} bytes) but the header declares {hdr.sig_len} ({need_bytes + offset} bytes)"
-            )
-    return None
 
 
 def _parse_comments(comments: list[str]) -> dict:
