@@ -1,4 +1,3 @@
-
 from ecg_core.evaluate.parse import parse_labels
 from ecg_core.instruct import NO_CLASS_ANSWER, build_samples, report_from_labels, split_samples, statistics
 from tests.factories import make_record
