@@ -30,13 +30,12 @@ from pathlib import Path, PurePosixPath
 from typing import Iterator
 
 import numpy as np
-import wfdb
 
 from ecg_core.record_store import Rejected
 from ecg_core.records import LEADS, ECGRecord
 from ecg_core.sources.base import Input, check_record_id
-from ecg_core.sources.canonical import CANONICAL_FS, resample, to_canonical_leads, unit_to_mv
-from ecg_core.sources.wfdb_header import check_signal_files, read_format16, read_header
+from ecg_core.sources.canonical import CANONICAL_FS, resample, to_canonical_leads
+from ecg_core.sources.wfdb_header import open_record, read_millivolts
 
 RECORD_LIST_CSV = "record_list.csv"
 MEASUREMENTS_CSV = "machine_measurements.csv"
@@ -175,33 +174,12 @@ class MimicSource:
 
     def _read(self, item: Input, record_id: str, subject_id: int, study_id: int, file_name: str) -> Iterator[ECGRecord | Rejected]:
         header = Path(item.files[0])
-        if not header.exists():
-            yield Rejected(record_id, f"header file {header.name!r} is missing")
-            return
         try:
-            hdr = read_header(header)
-        except Exception as err:
-            yield Rejected(record_id, f"unreadable header {header.name!r}: {type(err).__name__}: {err}")
+            hdr = open_record(header)
+            signal = read_millivolts(hdr, header)
+        except ValueError as err:
+            yield Rejected(record_id, str(err))
             return
-        if not hdr.n_sig or not hdr.sig_len:
-            yield Rejected(record_id, f"header {header.name!r} declares no signals")
-            return
-        if not hdr.fs or hdr.fs <= 0:
-            yield Rejected(record_id, f"header {header.name!r} has invalid sampling frequency {hdr.fs}")
-            return
-        problem = check_signal_files(hdr, header.parent)
-        if problem:
-            yield Rejected(record_id, problem)
-            return
-        signal = read_format16(hdr, header.parent)  # MIMIC-IV-ECG is format 16; anything else goes through wfdb
-        if signal is None:
-            signal = np.asarray(wfdb.rdrecord(str(header.with_suffix("")), physical=True).p_signal, dtype=np.float64).T
-        for row, unit in enumerate(hdr.units):
-            try:
-                signal[row] *= unit_to_mv(unit or "mV")
-            except ValueError:
-                yield Rejected(record_id, f"lead {hdr.sig_name[row]} has unknown unit {unit!r}")
-                return
         canon, dropped = to_canonical_leads(signal, hdr.sig_name)
         missing = [lead for i, lead in enumerate(LEADS) if np.isnan(canon[i]).all()]
         if missing:

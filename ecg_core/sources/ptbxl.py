@@ -28,14 +28,13 @@ from pathlib import Path, PurePosixPath
 from typing import Iterator
 
 import numpy as np
-import wfdb
 
 from ecg_core.labels import SUPERCLASSES
 from ecg_core.record_store import Rejected
 from ecg_core.records import LEADS, ECGRecord
 from ecg_core.sources.base import Input, check_record_id
-from ecg_core.sources.canonical import to_canonical_leads, unit_to_mv
-from ecg_core.sources.wfdb_header import check_signal_files, read_format16, read_header
+from ecg_core.sources.canonical import to_canonical_leads
+from ecg_core.sources.wfdb_header import open_record, read_millivolts
 
 DATABASE_CSV = "ptbxl_database.csv"
 STATEMENTS_CSV = "scp_statements.csv"
@@ -280,27 +279,13 @@ class PTBXLSource:
         # Signal: check the files against the header before wfdb reads them, for a specific reason.
         base = root / rel
         hea = Path(f"{base}.hea")
-        if not hea.exists():
-            return reject(f"header {rel}.hea is missing")
         try:
-            hdr = read_header(hea)
-        except Exception as err:
-            return reject(f"unreadable header {rel}.hea: {type(err).__name__}: {err}")
-        if not hdr.n_sig or not hdr.file_name or not hdr.fs:
-            return reject(f"header {rel}.hea declares no signals or no sampling rate")
-        if round(float(hdr.fs)) != self.sampling_rate:
-            return reject(f"header {rel}.hea says {hdr.fs:g} Hz, expected {self.sampling_rate} Hz")
-        problem = check_signal_files(hdr, hea.parent)
-        if problem:
-            return reject(problem)
-        signal = read_format16(hdr, hea.parent)  # PTB-XL is format 16; anything else goes through wfdb
-        if signal is None:
-            signal = np.asarray(wfdb.rdrecord(str(base), physical=True).p_signal, dtype=np.float64).T
-        for i, unit in enumerate(hdr.units):
-            try:
-                signal[i] *= unit_to_mv(unit or "mV")
-            except ValueError:
-                return reject(f"lead {hdr.sig_name[i]} has unknown unit {unit!r}")
+            hdr = open_record(hea)
+            if round(float(hdr.fs)) != self.sampling_rate:
+                return reject(f"header {rel}.hea says {hdr.fs:g} Hz, expected {self.sampling_rate} Hz")
+            signal = read_millivolts(hdr, hea)
+        except ValueError as err:
+            return reject(str(err))
         canon, dropped = to_canonical_leads(signal, hdr.sig_name)
         missing = [lead for i, lead in enumerate(LEADS) if np.isnan(canon[i]).all()]
         if missing:

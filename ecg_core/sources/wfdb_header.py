@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ecg_core.sources.canonical import unit_to_mv
+
 _GAIN = re.compile(r"^(?P<gain>[-+0-9.eE]+)(\((?P<baseline>-?\d+)\))?(/(?P<units>\S+))?$")
 DEFAULT_GAIN = 200.0  # WFDB: a gain of 0 or none means 200 ADC units per physical unit
 
@@ -112,3 +114,37 @@ def check_signal_files(hdr, folder: Path) -> str | None:
                 f"({path.stat().st_size} bytes) but the header declares {hdr.sig_len} ({need_bytes + offset} bytes)"
             )
     return None
+
+
+def open_record(header_path: Path) -> Header:
+    """The header of a record whose signal files are all there and long enough; ValueError says why not."""
+    name = header_path.name
+    if not header_path.exists():
+        raise ValueError(f"header {name} is missing")
+    try:
+        header = read_header(header_path)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"unreadable header {name}: {err}") from None
+    if not header.n_sig or not header.sig_len:
+        raise ValueError(f"header {name} declares no signals")
+    if not header.fs or header.fs <= 0:
+        raise ValueError(f"header {name} has invalid sampling frequency {header.fs}")
+    problem = check_signal_files(header, header_path.parent)
+    if problem:
+        raise ValueError(problem)
+    return header
+
+
+def read_millivolts(header: Header, header_path: Path) -> np.ndarray:
+    """[n_sig, N] in mV: the fast format-16 path, else wfdb.rdrecord; ValueError for an unknown unit."""
+    signal = read_format16(header, header_path.parent)
+    if signal is None:
+        import wfdb  # only for the formats the fast path does not cover
+
+        signal = np.asarray(wfdb.rdrecord(str(header_path.with_suffix("")), physical=True).p_signal, dtype=np.float32).T
+    for row, unit in enumerate(header.units):
+        try:
+            signal[row] *= unit_to_mv(unit or "mV")
+        except ValueError:
+            raise ValueError(f"lead {header.sig_name[row]} has unknown unit {unit!r}") from None
+    return signal
