@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import resource
 import tempfile
 import time
@@ -25,9 +24,9 @@ import wfdb
 from ecg_core.ingest import ingest_source
 from ecg_core.sources import make_source
 from ecg_core.store import open_store
+from report import save_and_print
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def build_ptbxl_folder(root: Path, n_records: int) -> None:
@@ -74,9 +73,7 @@ def main() -> None:
     }
     print(f"ingested {report.new} PTB-XL records in {seconds:.2f} s: {figures['records_per_s']} records/s, "
           f"peak RSS {figures['peak_rss_mb']} MB, {report.rejected} rejected")
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "ingest.json").write_text(json.dumps(figures, indent=2))
-    print(json.dumps(figures))
+    save_and_print("ingest", figures)
 
 
 if __name__ == "__main__":

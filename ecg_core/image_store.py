@@ -1,34 +1,96 @@
-"""Rendered images in the store: `images/<dataset>/<record_id>.png` plus a geometry sidecar `.json`.
+"""Rendered images in the store: `images/<dataset>/<record_id>/<variant>.{png,jpg}` plus a geometry
+sidecar `<variant>.json` beside each, and `images/<dataset>/index.jsonl`, one row per image.
 
-Rendering goes shard by shard; a finished shard leaves `images/<dataset>/_done/<shard>.json`, so a
-re-run skips it (resumable at shard granularity, cheap to check in object stores too).
+Rendering goes in batches (one records shard each). A finished batch leaves
+`images/<dataset>/_done/<config fingerprint>/<shard>.json` listing its rows, so a re-run with the same
+render config skips it; a changed config renders again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import PurePosixPath
 
-from ecg_core.instruct import image_key
 from ecg_core.record_store import read_shard
-from ecg_core.render import render_ecg, save_png
+from ecg_core.records import ECGRecord
+from ecg_core.render import encode, render_ecg
+from ecg_core.render.encode import EXTENSIONS
+from ecg_core.render.geometry import sidecar_json
+from ecg_core.render.variants import RenderConfig, sample_variant
 from ecg_core.store import Store
 
 
-def done_marker(dataset: str, shard_key: str) -> str:
-    return f"images/{dataset}/_done/{PurePosixPath(shard_key).stem}.json"
+def images_prefix(dataset: str) -> str:
+    return f"images/{dataset}"
 
 
-def render_shard(store: Store, dataset: str, shard_key: str, *, dpi: float = 100.0) -> list[str]:
-    """Render every record of one shard; returns the image keys (from the marker when already done)."""
-    marker = done_marker(dataset, shard_key)
+def index_key(dataset: str) -> str:
+    return f"{images_prefix(dataset)}/index.jsonl"
+
+
+def read_index(store: Store, dataset: str) -> dict[str, list[str]]:
+    """record id -> its image keys in variant order; empty when the dataset was never rendered."""
+    images: dict[str, list[str]] = {}
+    if store.exists(index_key(dataset)):
+        for row in sorted(store.get_jsonl(index_key(dataset)), key=lambda r: r["variant"]):
+            images.setdefault(row["record_id"], []).append(row["image"])
+    return images
+
+
+def done_marker(dataset: str, config: RenderConfig, shard_key: str) -> str:
+    return f"{images_prefix(dataset)}/_done/{config.fingerprint()}/{PurePosixPath(shard_key).stem}.json"
+
+
+def header_lines(record: ECGRecord) -> list[str]:
+    """What a cart prints above the traces: who and when, as far as the record knows."""
+    who = [f"ID {record.record_id}"]
+    if record.sex:
+        who.append(f"Sex {record.sex}")
+    if record.age is not None:
+        who.append(f"Age {record.age:g}")
+    recorded = record.extra.get("recorded_at")
+    return ["   ".join(who)] + ([f"Recorded {recorded}"] if recorded else [])
+
+
+def render_variant(record: ECGRecord, config: RenderConfig, variant: int) -> tuple[bytes, str, dict]:
+    """(image bytes, format, geometry) of one variant of one record."""
+    chosen = sample_variant(config, record.record_id, variant)
+    rendered = render_ecg(record.signal, record.fs, chosen.settings, header=header_lines(record),
+                          artefacts=chosen.artefacts, seed=chosen.seed)
+    data, fmt = encode(rendered, config.format)
+    return data, fmt, rendered.geometry
+
+
+def render_records(store: Store, records: Iterable[ECGRecord], config: RenderConfig) -> list[dict]:
+    """Render every variant of each record into the store; returns the index rows."""
+    rows = []
+    for record in records:
+        for variant in range(config.variants):
+            data, fmt, geometry = render_variant(record, config, variant)
+            stem = f"{images_prefix(record.dataset)}/{record.record_id}/{variant}"
+            store.put_bytes(stem + EXTENSIONS[fmt], data)
+            store.put_bytes(stem + ".json", sidecar_json(geometry))
+            rows.append({
+                "record_id": record.record_id,
+                "variant": variant,
+                "image": stem + EXTENSIONS[fmt],
+                "geometry": stem + ".json",
+                "layout": geometry["layout"],
+                "speed_mm_s": geometry["speed_mm_s"],
+                "gain_mm_mv": geometry["gain_mm_mv"],
+                "grid": geometry["grid"],
+                "artefacts": geometry["artefacts"],
+            })
+    return rows
+
+
+def render_shard(store: Store, dataset: str, shard_key: str, config: RenderConfig, record_ids: set[str] | None = None) -> list[dict]:
+    """Render one batch: the shard's records (only `record_ids` if given: the copies no later shard
+    replaces). Returns its index rows, from the done marker when the batch was finished before."""
+    marker = done_marker(dataset, config, shard_key)
     if store.exists(marker):
-        return store.get_json(marker)["images"]
-    keys = []
-    for record in read_shard(store, shard_key):
-        rendered = render_ecg(record.signal, record.fs, dpi=dpi, header=f"{record.record_id}")
-        key = image_key(record)
-        store.put_bytes(key, save_png(rendered))
-        store.put_json(key.removesuffix(".png") + ".json", rendered.geometry)
-        keys.append(key)
-    store.put_json(marker, {"shard": shard_key, "images": keys, "dpi": dpi})
-    return keys
+        return store.get_json(marker)["rows"]
+    records = [r for r in read_shard(store, shard_key) if record_ids is None or r.record_id in record_ids]
+    rows = render_records(store, records, config)
+    store.put_json(marker, {"shard": shard_key, "config": config.to_dict(), "rows": rows})
+    return rows

@@ -7,9 +7,12 @@ so ingesting a large dataset holds one shard in memory, never the dataset.
 
 from __future__ import annotations
 
+import io
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable
+
+import pyarrow.parquet as pq
 
 from ecg_core.records import ECGRecord, RecordValidationError, records_from_parquet, records_to_parquet, validate
 from ecg_core.splits import split_of_patient
@@ -116,6 +119,11 @@ def read_manifest(store: Store, dataset: str) -> IngestSummary:
 
 def read_shard(store: Store, key: str) -> list[ECGRecord]:
     return records_from_parquet(store.get_bytes(key))
+
+
+def read_shard_ids(store: Store, key: str) -> list[str]:
+    """Record ids of a shard, without decoding the signals."""
+    return pq.read_table(io.BytesIO(store.get_bytes(key)), columns=["record_id"]).column(0).to_pylist()
 
 
 def read_records(store: Store, dataset: str) -> list[ECGRecord]:

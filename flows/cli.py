@@ -44,9 +44,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="ecginstruct/ecgbench: instruction set to import into (default: the source name)")
     p.add_argument("--split-seed", type=int, default=0, help="seed of the patient-level split (default %(default)s)")
 
-    p = command("render", "render a dataset's records as ECG paper images under images/<dataset>/")
-    p.add_argument("dataset", help="dataset name under records/")
-    p.add_argument("--dpi", type=float, default=100.0, help="image resolution (default %(default)s)")
+    p = command("render", "render a dataset's records as ECG paper images under images/<dataset>/ (N variants each, resumable)")
+    p.add_argument("dataset", nargs="?", help="dataset name under records/")
+    p.add_argument("--config", default=str(CONFIGS / "render" / "default.yaml"), help="render config (default %(default)s)")
+    p.add_argument("--variants", type=int, help="images per record (overrides the config)")
+    p.add_argument("--dpi", type=float, help="resolution (overrides the config)")
+    p.add_argument("--seed", type=int, help="seed of every random choice (overrides the config)")
+    p.add_argument("--format", choices=["auto", "png", "jpeg"], help="image format (overrides the config)")
+    p.add_argument("--gallery", metavar="DIR", help="instead: draw one record (the dataset's first, or a synthetic one) in every layout, paper and artefact into DIR")
 
     p = command("instruct", "build an ECGInstruct-format instruction set under instruct/<name>/")
     p.add_argument("name", help="instruction set name")
@@ -80,6 +85,23 @@ def _overrides(pairs: list[str]) -> dict:
     return out
 
 
+def _gallery(store: str, dataset: str | None, out_dir: str) -> int:
+    from ecg_core.image_store import header_lines
+    from ecg_core.record_store import read_manifest, read_shard
+    from ecg_core.render.gallery import write_gallery
+    from ecg_core.store import open_store
+    from ecg_core.synth import synthesize_records
+
+    if dataset:
+        source = open_store(store)
+        record = read_shard(source, read_manifest(source, dataset).shards[0])[0]
+    else:
+        record = synthesize_records(1, seed=0, fs=500.0)[0]
+    written = write_gallery(record.signal, record.fs, out_dir, header_lines(record))
+    print(f"{len(written)} images of record {record.record_id} in {out_dir} (index.html, contact_sheet.jpg)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # Flows are imported here, not at module top: `ecgflow --help` stays instant.
@@ -102,9 +124,14 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"ingest {args.source}: give the dataset folder (PATH)")
         print(json.dumps(ingest_flow(args.store, args.source, args.path, options, args.split_seed, args.name), indent=2))
     elif args.command == "render":
+        if args.gallery:
+            return _gallery(args.store, args.dataset, args.gallery)
+        if not args.dataset:
+            raise SystemExit("render: give a DATASET (or --gallery DIR)")
         from flows.render import render_flow
 
-        print(f"{len(render_flow(args.store, args.dataset, args.dpi))} images")
+        overrides = {key: getattr(args, key) for key in ("variants", "dpi", "seed", "format") if getattr(args, key) is not None}
+        print(f"{len(render_flow(args.store, args.dataset, args.config, overrides))} images")
     elif args.command == "instruct":
         from flows.instruct import instruct_flow
 

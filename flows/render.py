@@ -1,32 +1,38 @@
-"""Render: canonical records -> ECG paper images under `images/<dataset>/`, one task per shard, resumable.
+"""Render: canonical records -> ECG paper images under `images/<dataset>/`, N variants per record,
+in batches (one task per records shard), resumable: a re-run with the same config skips finished batches.
 
-    ecgflow render synthetic --dpi 100 --store ./demo-store
+    ecgflow render synthetic --config configs/render/default.yaml --store ./demo-store
 """
 
+from __future__ import annotations
+
 from prefect import flow
-from prefect.artifacts import create_markdown_artifact, create_progress_artifact, update_progress_artifact
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.futures import as_completed
+from tqdm import tqdm
 
-from ecg_core.record_store import read_manifest
-from ecg_core.store import open_store
-from tasks.render import render_records_shard
+from ecg_core.render.variants import RenderConfig
+from flows import CONFIGS
+from tasks.render import plan_batches, publish_gallery, render_batch, write_index
 
-GALLERY_SIZE = 4
+DEFAULT_CONFIG = CONFIGS / "render" / "default.yaml"
 
 
-@flow(name="render", flow_run_name="render {dataset} at {dpi} dpi")
-def render_flow(store: str, dataset: str = "synthetic", dpi: float = 100.0) -> list[str]:
-    shards = read_manifest(open_store(store), dataset).shards
-    progress = create_progress_artifact(progress=0.0, description=f"rendering {dataset}: shards done")
-    futures = [render_records_shard.submit(store, dataset, shard, dpi) for shard in shards]
-    images = []
-    for done, future in enumerate(as_completed(futures), start=1):
-        images += future.result()
-        update_progress_artifact(progress, progress=100.0 * done / len(futures))
-    images.sort()
-    urls = [open_store(store).url(key) for key in images[:GALLERY_SIZE]]
-    create_markdown_artifact(
-        markdown=f"# {dataset}: {len(images)} images at {dpi} dpi\n\n" + "\n".join(f"![{u}]({u})" for u in urls),
-        key=f"gallery-{dataset}".lower().replace("_", "-"),
-    )
-    return images
+@flow(name="render", flow_run_name="render {dataset}")
+def render_flow(store: str, dataset: str = "synthetic", config: str | None = None, overrides: dict | None = None) -> list[dict]:
+    """Returns the image index rows; `overrides` replace keys of the config file (e.g. {"dpi": 100})."""
+    settings = RenderConfig.from_mapping(RenderConfig.load(config or DEFAULT_CONFIG).to_dict() | (overrides or {}))
+    batches = plan_batches(store, dataset)
+    total = sum(map(len, batches.values())) * settings.variants
+    progress = create_progress_artifact(progress=0.0, description=f"rendering {dataset}: {total} images")
+    futures = [render_batch.submit(store, dataset, shard, settings.to_dict(), ids) for shard, ids in batches.items()]
+    rows = []
+    with tqdm(total=total, unit="image", desc=f"render {dataset}") as bar:
+        for done, future in enumerate(as_completed(futures), start=1):
+            batch = future.result()
+            rows += batch
+            bar.update(len(batch))
+            update_progress_artifact(progress, progress=100.0 * done / len(futures))
+    write_index(store, dataset, rows, settings.to_dict())
+    publish_gallery(store, dataset, rows)
+    return rows

@@ -1,11 +1,65 @@
-"""Render tasks: one task per records shard (not per image), so Prefect overhead stays negligible."""
+"""Render tasks: one task per batch of records (a records shard), never one per image, so Prefect's
+overhead stays negligible; the index and the gallery artifact once per run."""
+
+from __future__ import annotations
+
+import base64
+import io
 
 from prefect import task
+from prefect.artifacts import create_markdown_artifact
 
-from ecg_core.image_store import render_shard
+from ecg_core.image_store import index_key, render_shard
+from ecg_core.record_store import read_manifest, read_shard_ids
+from ecg_core.render.gallery import contact_sheet
+from ecg_core.render.variants import RenderConfig
 from ecg_core.store import open_store
 
+GALLERY_SIZE = 6
 
-@task(name="render-shard", tags=["cpu"], retries=1)
-def render_records_shard(store_uri: str, dataset: str, shard_key: str, dpi: float) -> list[str]:
-    return render_shard(open_store(store_uri), dataset, shard_key, dpi=dpi)
+
+@task(name="plan-render-batches", tags=["cpu"])
+def plan_batches(store_uri: str, dataset: str) -> dict[str, list[str]]:
+    """Record ids to render per shard: of an id written twice (incremental ingest), the later copy only."""
+    store = open_store(store_uri)
+    latest = {rid: shard for shard in read_manifest(store, dataset).shards for rid in read_shard_ids(store, shard)}
+    batches: dict[str, list[str]] = {}
+    for rid, shard in latest.items():
+        batches.setdefault(shard, []).append(rid)
+    return batches
+
+
+@task(name="render-batch", tags=["cpu"], retries=1)
+def render_batch(store_uri: str, dataset: str, shard_key: str, config: dict, record_ids: list[str]) -> list[dict]:
+    return render_shard(open_store(store_uri), dataset, shard_key, RenderConfig.from_mapping(config), set(record_ids))
+
+
+@task(name="write-image-index", tags=["cpu"])
+def write_index(store_uri: str, dataset: str, rows: list[dict], config: dict) -> str:
+    store = open_store(store_uri)
+    store.put_jsonl(index_key(dataset), sorted(rows, key=lambda r: (r["record_id"], r["variant"])))
+    store.put_json(f"images/{dataset}/render_config.json", config)
+    return index_key(dataset)
+
+
+@task(name="publish-gallery", tags=["cpu"])
+def publish_gallery(store_uri: str, dataset: str, rows: list[dict]) -> str:
+    """A contact sheet of the first images with their settings, embedded in a markdown artifact."""
+    store = open_store(store_uri)
+    shown = sorted(rows, key=lambda r: (r["variant"] == 0, r["record_id"]))[:GALLERY_SIZE]  # varied ones first
+    sheet = contact_sheet([(store.get_bytes(r["image"]), _caption(r)) for r in shown])
+    buffer = io.BytesIO()
+    sheet.save(buffer, format="JPEG", quality=80)
+    store.put_bytes(f"images/{dataset}/gallery.jpg", buffer.getvalue())
+    table = "\n".join(f"| [{r['record_id']} v{r['variant']}]({store.url(r['image'])}) | {_caption(r)} |" for r in shown)
+    markdown = (
+        f"# {dataset}: {len(rows)} images\n\n"
+        f"![gallery](data:image/jpeg;base64,{base64.b64encode(buffer.getvalue()).decode()})\n\n"
+        f"| image | settings |\n|---|---|\n{table}\n"
+    )
+    return create_markdown_artifact(markdown=markdown, key=f"gallery-{dataset}".lower().replace("_", "-"))
+
+
+def _caption(row: dict) -> str:
+    artefacts = ", ".join(row["artefacts"]) or "no artefacts"
+    return f"{row['layout']} {row['speed_mm_s']:g} mm/s {row['gain_mm_mv']:g} mm/mV {row['grid']}; {artefacts}"

@@ -12,14 +12,18 @@ def _records():
     return records
 
 
+def _images(records, variants=1):
+    return {r.record_id: [f"images/test/{r.record_id}/{k}.png" for k in range(variants)] for r in records}
+
+
 def test_samples_follow_the_llava_format_and_answers_match_labels():
-    samples = build_samples(_records(), ["abnormality_detection", "report_generation"], seed=1)
+    samples = build_samples(_records(), ["abnormality_detection", "report_generation"], _images(_records()), seed=1)
     assert len(samples) == 6
     for s in samples:
         human, gpt = s["conversations"]
         assert human["from"] == "human" and human["value"].startswith("<image>\n")
         assert gpt["from"] == "gpt" and gpt["value"]
-        assert s["image"] == f"images/test/{s['record_id']}.png"
+        assert s["image"] == f"images/test/{s['record_id']}/0.png"
         assert {"id", "task_family", "labels", "source", "split", "patient_id"} <= s.keys()
     detection = [s for s in samples if s["task_family"] == "abnormality_detection"]
     for s in detection:  # every answer parses back to exactly the record's superclasses
@@ -29,11 +33,21 @@ def test_samples_follow_the_llava_format_and_answers_match_labels():
 
 def test_phrasing_is_seeded_per_record_not_by_order():
     records = _records()
-    forward = build_samples(records, ["report_generation"], seed=3)
-    backward = build_samples(records[::-1], ["report_generation"], seed=3)
+    forward = build_samples(records, ["report_generation"], _images(records), seed=3)
+    backward = build_samples(records[::-1], ["report_generation"], _images(records), seed=3)
     assert {s["id"]: s for s in forward} == {s["id"]: s for s in backward}
-    questions = {s["conversations"][0]["value"] for seed in range(10) for s in build_samples(records[:1], ["report_generation"], seed)}
+    questions = {s["conversations"][0]["value"] for seed in range(10) for s in build_samples(records[:1], ["report_generation"], _images(records), seed)}
     assert len(questions) > 1
+
+
+def test_every_rendered_variant_gets_its_own_samples():
+    records = _records()
+    samples = build_samples(records, ["abnormality_detection", "report_generation"], _images(records, variants=3), seed=0)
+    assert len(samples) == len(records) * 3 * 2
+    assert len({s["id"] for s in samples}) == len(samples)
+    a = [s for s in samples if s["record_id"] == "a" and s["task_family"] == "abnormality_detection"]
+    assert [s["image"] for s in a] == [f"images/test/a/{k}.png" for k in range(3)]
+    assert {s["conversations"][1]["value"] for s in a} == {"CD"}  # same labels whatever the picture
 
 
 def test_reports_put_rhythm_first_and_name_every_statement():
@@ -44,7 +58,7 @@ def test_reports_put_rhythm_first_and_name_every_statement():
 
 
 def test_splits_and_statistics():
-    samples = build_samples(_records(), ["abnormality_detection"], seed=0)
+    samples = build_samples(_records(), ["abnormality_detection"], _images(_records()), seed=0)
     by_split = split_samples(samples)
     assert {k: [s["record_id"] for s in v] for k, v in by_split.items()} == {"train": ["a"], "val": ["c"], "test": ["b"]}
     stats = statistics(samples)

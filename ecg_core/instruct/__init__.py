@@ -4,7 +4,6 @@ from ecg_core.instruct.build import (
     NO_CLASS_ANSWER,
     TASK_FAMILIES,
     build_samples,
-    image_key,
     split_samples,
     statistics,
 )
@@ -14,7 +13,6 @@ __all__ = [
     "NO_CLASS_ANSWER",
     "TASK_FAMILIES",
     "build_samples",
-    "image_key",
     "report_from_labels",
     "split_samples",
     "statistics",

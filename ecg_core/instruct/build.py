@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Mapping
 
 from ecg_core.instruct import questions
 from ecg_core.instruct.reports import report_from_labels
@@ -12,15 +13,9 @@ from ecg_core.records import ECGRecord
 NO_CLASS_ANSWER = "none"  # the answer when no superclass applies (e.g. a rhythm-only statement)
 
 
-def image_key(record: ECGRecord) -> str:
-    """Where the render stage writes a record's image, relative to the store root."""
-    return f"images/{record.dataset}/{record.record_id}.png"
-
-
 def _sample(record: ECGRecord, family: str, question: str, answer: str, labels: list[str]) -> dict:
     return {
         "id": f"{record.record_id}-{family}",
-        "image": image_key(record),
         "conversations": [
             {"from": "human", "value": f"<image>\n{question}"},
             {"from": "gpt", "value": answer},
@@ -49,14 +44,19 @@ def report_generation(record: ECGRecord, rng: random.Random) -> dict:
 TASK_FAMILIES = {"abnormality_detection": abnormality_detection, "report_generation": report_generation}
 
 
-def build_samples(records: list[ECGRecord], families: list[str], seed: int = 0) -> list[dict]:
-    """Samples for every record and family; phrasing drawn per record from (seed, record id), so the
-    result does not depend on record order or on which other records are present."""
+def build_samples(records: list[ECGRecord], families: list[str], images: Mapping[str, list[str]], seed: int = 0) -> list[dict]:
+    """Samples for every image of every record (`images`: record id -> image keys, one per rendered
+    variant) and family; phrasing drawn from (seed, family, record id, variant), so the result does not
+    depend on record order or on which other records are present."""
     samples = []
     for record in records:
-        for family in families:
-            rng = random.Random(f"{seed}:{family}:{record.record_id}")
-            samples.append(TASK_FAMILIES[family](record, rng))
+        for variant, image in enumerate(images[record.record_id]):
+            for family in families:
+                rng = random.Random(f"{seed}:{family}:{record.record_id}" + (f":{variant}" if variant else ""))
+                sample = TASK_FAMILIES[family](record, rng)
+                sample["id"] = f"{record.record_id}-{variant}-{family}"
+                sample["image"] = image
+                samples.append(sample)
     return samples
 
 

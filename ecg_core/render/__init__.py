@@ -1,19 +1,27 @@
-"""ECG printout rendering: signal [12, N] in mV -> real-size paper-grid image plus per-lead geometry."""
+"""ECG printout rendering: signal [12, N] in mV -> real-size paper image plus a per-lead geometry sidecar.
 
-from ecg_core.render.layout import Layout, Panel, standard_3x4
-from ecg_core.render.page import Page
-from ecg_core.render.paper import STANDARD_PAPER, PaperStyle, paper
-from ecg_core.render.printout import RenderedECG, render_ecg, save_png
+settings (print options) -> layout (panels) -> page (mm geometry) -> paper (grid, palette) -> printout
+(drawing) -> artefacts / augment (paper, photo and scan effects) -> geometry (sidecar) -> encode.
+"""
+
+from ecg_core.render.artefacts import ARTEFACT_NAMES, ArtefactSpec, artefact_specs, sample_artefacts
+from ecg_core.render.encode import FORMATS, encode
+from ecg_core.render.printout import RenderedECG, render_ecg
+from ecg_core.render.settings import GAINS_MM_MV, GRIDS, LAYOUTS, PAPER_SIZES_MM, SPEEDS_MM_S, PrintSettings
 
 __all__ = [
-    "Layout",
-    "Page",
-    "Panel",
-    "PaperStyle",
+    "ARTEFACT_NAMES",
+    "FORMATS",
+    "GAINS_MM_MV",
+    "GRIDS",
+    "LAYOUTS",
+    "PAPER_SIZES_MM",
+    "SPEEDS_MM_S",
+    "ArtefactSpec",
+    "PrintSettings",
     "RenderedECG",
-    "STANDARD_PAPER",
-    "paper",
+    "artefact_specs",
+    "encode",
     "render_ecg",
-    "save_png",
-    "standard_3x4",
+    "sample_artefacts",
 ]

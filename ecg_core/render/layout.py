@@ -1,4 +1,4 @@
-"""Printout layouts as data: which lead each panel shows, which record time window, and where on the page."""
+"""Printout layouts as data: which lead each panel shows, which record time window, and which row."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ class Panel:
     t_start: float  # record seconds shown, [t_start, t_end)
     t_end: float
     paper_start: float  # seconds of paper from the left edge of the trace area to where t_start is drawn
-    rhythm: bool = False  # a long strip of one lead, as opposed to a short column panel
+    rhythm: bool = False  # a strip of one lead across the page, as opposed to a column panel
 
 
 @dataclass(frozen=True)
@@ -28,25 +28,25 @@ class Layout:
     panels: tuple[Panel, ...]
 
 
-# Row-major grid of the standard printout: each column is one consecutive 2.5 s window.
-STANDARD_COLUMNS: tuple[tuple[str, ...], ...] = (
-    ("I", "aVR", "V1", "V4"),
-    ("II", "aVL", "V2", "V5"),
-    ("III", "aVF", "V3", "V6"),
-)
-STANDARD_SECONDS = 10.0
+# Column-major lead groups: the 3x4 grid reads down each column, each column a consecutive window.
+GRID_3X4: tuple[tuple[str, ...], ...] = (("I", "II", "III"), ("aVR", "aVL", "aVF"), ("V1", "V2", "V3"), ("V4", "V5", "V6"))
+GRID_6X2: tuple[tuple[str, ...], ...] = (LEADS[:6], LEADS[6:])
+GRID_12X1: tuple[tuple[str, ...], ...] = (LEADS,)
+GRIDS = {"3x4": GRID_3X4, "6x2": GRID_6X2, "12x1": GRID_12X1}
 
 
 @lru_cache(maxsize=None)
-def standard_3x4(rhythm_lead: str = "II") -> Layout:
-    """3 rows x 4 columns of 2.5 s each, plus a full-width 10 s rhythm strip as the 4th row."""
-    if rhythm_lead not in LEADS:
-        raise ValueError(f"rhythm_lead must be one of {', '.join(LEADS)}; got {rhythm_lead!r}")
-    column_s = STANDARD_SECONDS / len(STANDARD_COLUMNS[0])
+def layout(name: str, paper_seconds: float, strips: tuple[str, ...] = ()) -> Layout:
+    """A grid of columns, each its own consecutive window of paper_seconds / n_columns, then one
+    full-width rhythm strip per lead in `strips`. `name` is the grid part ("3x4", "6x2", "12x1");
+    settings validate names and leads before they get here."""
+    columns = GRIDS[name.partition("+")[0]]
+    column_s = paper_seconds / len(columns)
     panels = [
         Panel(lead, row, col * column_s, (col + 1) * column_s, col * column_s)
-        for row, leads in enumerate(STANDARD_COLUMNS)
-        for col, lead in enumerate(leads)
+        for col, leads in enumerate(columns)
+        for row, lead in enumerate(leads)
     ]
-    panels.append(Panel(rhythm_lead, len(STANDARD_COLUMNS), 0.0, STANDARD_SECONDS, 0.0, rhythm=True))
-    return Layout(f"3x4+{rhythm_lead}", len(STANDARD_COLUMNS) + 1, STANDARD_SECONDS, tuple(panels))
+    n_grid_rows = len(columns[0])
+    panels += [Panel(lead, n_grid_rows + k, 0.0, paper_seconds, 0.0, rhythm=True) for k, lead in enumerate(strips)]
+    return Layout(name, n_grid_rows + len(strips), paper_seconds, tuple(panels))

@@ -1,54 +1,78 @@
-"""Real-size page geometry: margins, row baselines and the trace area in mm, and the mm -> pixel mapping."""
+"""Real-size page geometry: paper size, margins, row baselines and the trace area in mm, and mm -> pixels."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
-from ecg_core.render.layout import Layout, Panel
+from ecg_core.render.layout import Layout, Panel, layout
+from ecg_core.render.settings import PAPER_SIZES_MM, PrintSettings
 
 MM_PER_INCH = 25.4
-SIDE_MARGIN_MM = 10.0
-# Calibration pulses sit in a zone left of the traces, 0.4 s of paper wide (10 mm at 25 mm/s).
-CALIBRATION_ZONE_S = 0.4
+TRACE_AREA_MM = 250.0  # 10 s at 25 mm/s, as on standard printouts; 5 s at 50 mm/s
 CALIBRATION_PULSE_S = 0.2
-# Baselines on 5 mm major lines, 45 mm apart: +-2 mV (20 mm) excursions of adjacent rows never meet,
-# and the first baseline leaves room above it for the header and a tall R wave.
-FIRST_BASELINE_MM = 35.0
-ROW_PITCH_MM = 45.0
-BELOW_LAST_BASELINE_MM = 30.0  # room for deep S waves plus the speed/gain line
-ROW_ABOVE_BASELINE_MM = 25.0  # a row's band for its bounding box: 25 mm up, 20 mm down
-ROW_BELOW_BASELINE_MM = ROW_PITCH_MM - ROW_ABOVE_BASELINE_MM
+CALIBRATION_LEAD_MM = 2.5  # baseline drawn before and after the pulse
+HEADER_MM = 18.0  # band above the first row: printed header
+FOOTER_MM = 12.0  # band below the last row: speed / gain line
+ABOVE_BASELINE_SHARE = 0.55  # of a row's height; R waves reach further up than S waves down
+NOTE_ABOVE_BOTTOM_MM = 8.0
+HEADER_TOP_MM = 4.0
+LINE_SPACING_MM = 4.5
 
 
 @dataclass(frozen=True)
 class Page:
-    layout: Layout
-    speed_mm_s: float
-    gain_mm_mv: float
-    px_per_mm: float
+    settings: PrintSettings
+
+    @cached_property
+    def layout(self) -> Layout:
+        s = self.settings
+        return layout(s.layout, TRACE_AREA_MM / s.speed_mm_s, s.strips)
 
     @property
-    def calibration_x_mm(self) -> float:
-        return SIDE_MARGIN_MM
+    def speed_mm_s(self) -> float:
+        return float(self.settings.speed_mm_s)
 
     @property
-    def trace_x_mm(self) -> float:
-        return SIDE_MARGIN_MM + CALIBRATION_ZONE_S * self.speed_mm_s
+    def gain_mm_mv(self) -> float:
+        return float(self.settings.gain_mm_mv)
+
+    @property
+    def px_per_mm(self) -> float:
+        return self.settings.dpi / MM_PER_INCH
 
     @property
     def width_mm(self) -> float:
-        return self.trace_x_mm + self.layout.paper_seconds * self.speed_mm_s + SIDE_MARGIN_MM
+        return PAPER_SIZES_MM[self.settings.paper_size][0]
 
     @property
     def height_mm(self) -> float:
-        return self.baseline_mm(self.layout.n_rows - 1) + BELOW_LAST_BASELINE_MM
+        return PAPER_SIZES_MM[self.settings.paper_size][1]
 
     @property
     def size_px(self) -> tuple[int, int]:
         return self.px(self.width_mm), self.px(self.height_mm)
 
+    @property
+    def calibration_zone_mm(self) -> float:
+        return CALIBRATION_PULSE_S * self.speed_mm_s + 2 * CALIBRATION_LEAD_MM
+
+    @property
+    def calibration_x_mm(self) -> float:
+        """Left edge of the calibration zone: the zone plus the trace area are centred on the page."""
+        return (self.width_mm - TRACE_AREA_MM - self.calibration_zone_mm) / 2
+
+    @property
+    def trace_x_mm(self) -> float:
+        return self.calibration_x_mm + self.calibration_zone_mm
+
+    @property
+    def row_pitch_mm(self) -> float:
+        return (self.height_mm - HEADER_MM - FOOTER_MM) / self.layout.n_rows
+
     def baseline_mm(self, row: int) -> float:
-        return FIRST_BASELINE_MM + row * ROW_PITCH_MM
+        """Row baselines on whole millimetres, so they sit on grid lines."""
+        return float(round(HEADER_MM + (row + ABOVE_BASELINE_SHARE) * self.row_pitch_mm))
 
     def panel_x_mm(self, panel: Panel, t):
         """Where record time t (s, scalar or array) of this panel lands horizontally, in mm."""

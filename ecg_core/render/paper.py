@@ -1,4 +1,5 @@
-"""ECG paper: the 1 mm / 5 mm grid background, drawn once per size and style and reused."""
+"""ECG paper: the 1 mm / 5 mm grid, drawn once per size as palette indices and reused; colours come from
+the palette, so every paper colour (and the ink) costs nothing extra to draw."""
 
 from __future__ import annotations
 
@@ -9,20 +10,38 @@ import numpy as np
 from PIL import Image
 
 RGB = tuple[int, int, int]
+BACKGROUND, MINOR, MAJOR, INK = 0, 1, 2, 3  # palette indices of the page image
+MAJOR_WIDTH_MM = 0.2  # 5 mm lines are drawn heavier; 1 mm lines are always 1 px
 
 
 @dataclass(frozen=True)
-class PaperStyle:
+class PaperColours:
     background: RGB
     minor: RGB  # 1 mm lines
     major: RGB  # 5 mm lines
-    major_width_mm: float  # minor lines are always 1 px
 
 
-# Pale pink paper with light-red 1 mm and red 5 mm lines, as on most printed/thermal ECG paper.
-STANDARD_PAPER = PaperStyle(
-    background=(255, 246, 246), minor=(246, 196, 196), major=(228, 112, 112), major_width_mm=0.2
-)
+# Colours of common printed and thermal ECG papers; every grid line stays lighter than any ink we draw
+# (the darkest grid channel maximum is 150, faded ink's is at most 140).
+PAPER_COLOURS = {
+    "red": PaperColours((255, 246, 246), (246, 196, 196), (228, 112, 112)),
+    "orange": PaperColours((255, 250, 240), (250, 216, 176), (240, 150, 72)),
+    "green": PaperColours((246, 255, 246), (192, 232, 192), (104, 184, 104)),
+    "blue": PaperColours((246, 249, 255), (192, 212, 242), (104, 144, 214)),
+    "grey": PaperColours((255, 255, 255), (218, 218, 218), (150, 150, 150)),
+    "none": PaperColours((255, 255, 255), (255, 255, 255), (255, 255, 255)),
+}
+
+
+def palette(grid: str, ink: RGB = (0, 0, 0), monochrome: bool = False) -> list[int]:
+    """Flat 256-entry RGB palette for a page image; monochrome turns each colour into its luma grey."""
+    colours = PAPER_COLOURS[grid]
+    entries = np.array([colours.background, colours.minor, colours.major, ink], dtype=np.float64)
+    if monochrome:
+        entries[:] = np.rint(entries @ [0.299, 0.587, 0.114])[:, None]
+    flat = np.zeros((256, 3), dtype=np.uint8)
+    flat[: len(entries)] = entries
+    return flat.ravel().tolist()
 
 
 def grid_line_px(length_px: int, spacing_mm: float, px_per_mm: float, width_px: int = 1) -> np.ndarray:
@@ -32,17 +51,16 @@ def grid_line_px(length_px: int, spacing_mm: float, px_per_mm: float, width_px: 
     return np.unique(covered[(covered >= 0) & (covered < length_px)])
 
 
-def paper(width_px: int, height_px: int, px_per_mm: float, style: PaperStyle = STANDARD_PAPER) -> Image.Image:
-    """A fresh copy of the cached grid background, safe to draw on."""
-    return _cached_paper(width_px, height_px, px_per_mm, style).copy()
+def grid_page(width_px: int, height_px: int, px_per_mm: float) -> Image.Image:
+    """A fresh palette-mode copy of the cached grid, safe to draw on (palette not yet set)."""
+    return _cached_grid(width_px, height_px, px_per_mm).copy()
 
 
 @lru_cache(maxsize=16)
-def _cached_paper(width_px: int, height_px: int, px_per_mm: float, style: PaperStyle) -> Image.Image:
-    pixels = np.empty((height_px, width_px, 3), dtype=np.uint8)
-    pixels[:] = style.background
-    major_width = max(1, round(style.major_width_mm * px_per_mm))
-    for spacing_mm, colour, width in ((1.0, style.minor, 1), (5.0, style.major, major_width)):
-        pixels[:, grid_line_px(width_px, spacing_mm, px_per_mm, width)] = colour
-        pixels[grid_line_px(height_px, spacing_mm, px_per_mm, width), :] = colour
-    return Image.fromarray(pixels, "RGB")
+def _cached_grid(width_px: int, height_px: int, px_per_mm: float) -> Image.Image:
+    indices = np.full((height_px, width_px), BACKGROUND, dtype=np.uint8)
+    major_width = max(1, round(MAJOR_WIDTH_MM * px_per_mm))
+    for spacing_mm, index, width in ((1.0, MINOR, 1), (5.0, MAJOR, major_width)):
+        indices[:, grid_line_px(width_px, spacing_mm, px_per_mm, width)] = index
+        indices[grid_line_px(height_px, spacing_mm, px_per_mm, width), :] = index
+    return Image.fromarray(indices, "P")

@@ -305,6 +305,8 @@ class PTBXLSource:
             "report_language": report_language(report),
             "notes": notes,
         }
+        if (row.get("recording_date") or "").strip():
+            extra["recorded_at"] = row["recording_date"].strip()  # printed in the rendered page's header
         for col in _QUALITY_COLUMNS:  # PTB-XL annotations of axis and signal quality, where present
             value = (row.get(col) or "").strip()
             if value:

@@ -10,6 +10,7 @@ from prefect.client.orchestration import get_client
 
 from ecg_core.evaluate.parse import parse_labels
 from ecg_core.record_store import read_records
+from ecg_core.render import render_ecg
 from ecg_core.store import open_store
 from flows.ingest import ingest_flow
 from flows.instruct import instruct_flow
@@ -34,14 +35,18 @@ def test_data_stages_chain_through_prefect(tmp_path, monkeypatch):
     records = read_records(store, "synthetic")
     assert {r.split for r in records} <= {"train", "val", "test"} and len(records) == 40
 
-    images = render_flow(store_uri, "synthetic", dpi=60.0)
-    assert len(images) == 40 and store.exists(images[0].replace(".png", ".json"))
-    image = Image.open(store.local_dir("") / images[0])
-    assert image.mode == "RGB" and image.width > image.height
-    assert np.asarray(image).std() > 10  # a printout, not a blank page
+    rows = render_flow(store_uri, "synthetic", overrides={"dpi": 60.0, "variants": 2})  # configs/render/default.yaml
+    assert len(rows) == 80 and store.get_jsonl("images/synthetic/index.jsonl") == sorted(rows, key=lambda r: (r["record_id"], r["variant"]))
+    assert {r["variant"] for r in rows} == {0, 1} and all(r["artefacts"] == {} for r in rows if r["variant"] == 0)
+    assert any(r["artefacts"] for r in rows) and {r["image"][-4:] for r in rows} == {".png", ".jpg"}
+    for row in rows[:6]:
+        image = Image.open(store.local_dir("") / row["image"]).convert("RGB")
+        assert image.width > image.height and np.asarray(image).std() > 10  # a printout, not a blank page
+        assert store.get_json(row["geometry"])["leads"][0]["trace"]
+    assert store.exists("images/synthetic/gallery.jpg")
 
     stats = instruct_flow(store_uri, "t", ["synthetic"], seed=3)
-    assert stats["n"] == 80 and stats["per_family"] == {"abnormality_detection": 40, "report_generation": 40}
+    assert stats["n"] == 160 and stats["per_family"] == {"abnormality_detection": 80, "report_generation": 80}
     by_id = {r.record_id: r for r in records}
     for split in ("train", "val", "test"):
         for sample in store.get_jsonl(f"instruct/t/{split}.jsonl"):
@@ -52,18 +57,17 @@ def test_data_stages_chain_through_prefect(tmp_path, monkeypatch):
     assert {"gallery-synthetic", "instruct-t-stats"} <= _artifact_keys()
 
 
-def test_render_resumes_and_skips_finished_shards(tmp_path, monkeypatch):
-    store_uri = str(tmp_path / "store")
-    ingest_flow(store_uri, "synthetic", options={"n_records": 10, "fs": 250.0})
-    first = render_flow(store_uri, "synthetic", dpi=50.0)
-
+def test_render_resumes_finished_batches_and_redraws_for_a_new_config(tmp_path, monkeypatch):
     import ecg_core.image_store as image_store
 
-    def fail(*args, **kwargs):
-        raise AssertionError("a finished shard was rendered again")
-
-    monkeypatch.setattr(image_store, "render_ecg", fail)
-    assert render_flow(store_uri, "synthetic", dpi=50.0) == first
+    store_uri = str(tmp_path / "store")
+    ingest_flow(store_uri, "synthetic", options={"n_records": 10, "fs": 250.0})
+    first = render_flow(store_uri, "synthetic", overrides={"dpi": 50.0})
+    drawn = []
+    monkeypatch.setattr(image_store, "render_ecg", lambda *a, **k: drawn.append(1) or render_ecg(*a, **k))
+    assert render_flow(store_uri, "synthetic", overrides={"dpi": 50.0}) == first and not drawn
+    changed = render_flow(store_uri, "synthetic", overrides={"dpi": 50.0, "seed": 1})
+    assert len(drawn) == len(changed) == len(first) and changed != first
 
 
 def test_rejected_records_are_reported_and_the_rest_goes_on(tmp_path, monkeypatch):
