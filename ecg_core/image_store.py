@@ -1,5 +1,6 @@
 """Rendered images in the store: `images/<dataset>/<record_id>/<variant>.{png,jpg}` plus a geometry
-sidecar `<variant>.json` beside each, and `images/<dataset>/index.jsonl`, one row per image.
+sidecar `<variant>.json` beside each, and `images/<dataset>/index.jsonl`, one row per image; records that could not be drawn are listed with
+the reason in `images/<dataset>/quarantine.jsonl`.
 
 Rendering goes in batches (one records shard each). A finished batch leaves
 `images/<dataset>/_done/<config fingerprint>/<shard>.json` listing its rows, so a re-run with the same
@@ -61,12 +62,17 @@ def render_variant(record: ECGRecord, config: RenderConfig, variant: int) -> tup
     return data, fmt, rendered.geometry
 
 
-def render_records(store: Store, records: Iterable[ECGRecord], config: RenderConfig) -> list[dict]:
-    """Render every variant of each record into the store; returns the index rows."""
-    rows = []
+def render_records(store: Store, records: Iterable[ECGRecord], config: RenderConfig) -> dict:
+    """Render every variant of each record into the store: {"rows": index rows, "rejected": [{id, reason}]}.
+    A record that cannot be drawn is set aside with the reason; the others go on."""
+    rows, rejected = [], []
     for record in records:
-        for variant in range(config.variants):
-            data, fmt, geometry = render_variant(record, config, variant)
+        try:
+            drawn = [render_variant(record, config, variant) for variant in range(config.variants)]
+        except ValueError as error:
+            rejected.append({"id": record.record_id, "reason": f"cannot render: {error}"})
+            continue
+        for variant, (data, fmt, geometry) in enumerate(drawn):
             stem = f"{images_prefix(record.dataset)}/{record.record_id}/{variant}"
             store.put_bytes(stem + EXTENSIONS[fmt], data)
             store.put_bytes(stem + ".json", sidecar_json(geometry))
@@ -81,16 +87,16 @@ def render_records(store: Store, records: Iterable[ECGRecord], config: RenderCon
                 "grid": geometry["grid"],
                 "artefacts": geometry["artefacts"],
             })
-    return rows
+    return {"rows": rows, "rejected": rejected}
 
 
-def render_shard(store: Store, dataset: str, shard_key: str, config: RenderConfig, record_ids: set[str] | None = None) -> list[dict]:
+def render_shard(store: Store, dataset: str, shard_key: str, config: RenderConfig, record_ids: set[str] | None = None) -> dict:
     """Render one batch: the shard's records (only `record_ids` if given: the copies no later shard
-    replaces). Returns its index rows, from the done marker when the batch was finished before."""
+    replaces). Returns render_records' result, from the done marker when the batch was finished before."""
     marker = done_marker(dataset, config, shard_key)
     if store.exists(marker):
-        return store.get_json(marker)["rows"]
+        return store.get_json(marker)["result"]
     records = [r for r in read_shard(store, shard_key) if record_ids is None or r.record_id in record_ids]
-    rows = render_records(store, records, config)
-    store.put_json(marker, {"shard": shard_key, "config": config.to_dict(), "rows": rows})
-    return rows
+    result = render_records(store, records, config)
+    store.put_json(marker, {"shard": shard_key, "config": config.to_dict(), "result": result})
+    return result

@@ -20,19 +20,21 @@ DEFAULT_CONFIG = CONFIGS / "render" / "default.yaml"
 
 @flow(name="render", flow_run_name="render {dataset}")
 def render_flow(store: str, dataset: str = "synthetic", config: str | None = None, overrides: dict | None = None) -> list[dict]:
-    """Returns the image index rows; `overrides` replace keys of the config file (e.g. {"dpi": 100})."""
+    """Returns the image index rows; `overrides` replace keys of the config file (e.g. {"dpi": 100}).
+    Records that cannot be drawn go to images/<dataset>/quarantine.jsonl and the run goes on."""
     settings = RenderConfig.from_mapping(RenderConfig.load(config or DEFAULT_CONFIG).to_dict() | (overrides or {}))
     batches = plan_batches(store, dataset)
     total = sum(map(len, batches.values())) * settings.variants
     progress = create_progress_artifact(progress=0.0, description=f"rendering {dataset}: {total} images")
     futures = [render_batch.submit(store, dataset, shard, settings.to_dict(), ids) for shard, ids in batches.items()]
-    rows = []
+    rows, rejected = [], []
     with tqdm(total=total, unit="image", desc=f"render {dataset}") as bar:
         for done, future in enumerate(as_completed(futures), start=1):
             batch = future.result()
-            rows += batch
-            bar.update(len(batch))
+            rows += batch["rows"]
+            rejected += batch["rejected"]
+            bar.update(len(batch["rows"]) + len(batch["rejected"]) * settings.variants)
             update_progress_artifact(progress, progress=100.0 * done / len(futures))
-    write_index(store, dataset, rows, settings.to_dict())
+    write_index(store, dataset, rows, rejected, settings.to_dict())
     publish_gallery(store, dataset, rows)
     return rows

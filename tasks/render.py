@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import io
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
 from ecg_core.image_store import index_key, render_shard
@@ -30,15 +30,19 @@ def plan_batches(store_uri: str, dataset: str) -> dict[str, list[str]]:
 
 
 @task(name="render-batch", tags=["cpu"], retries=1)
-def render_batch(store_uri: str, dataset: str, shard_key: str, config: dict, record_ids: list[str]) -> list[dict]:
+def render_batch(store_uri: str, dataset: str, shard_key: str, config: dict, record_ids: list[str]) -> dict:
+    """{"rows": index rows, "rejected": records that could not be drawn, with the reason}."""
     return render_shard(open_store(store_uri), dataset, shard_key, RenderConfig.from_mapping(config), set(record_ids))
 
 
 @task(name="write-image-index", tags=["cpu"])
-def write_index(store_uri: str, dataset: str, rows: list[dict], config: dict) -> str:
+def write_index(store_uri: str, dataset: str, rows: list[dict], rejected: list[dict], config: dict) -> str:
     store = open_store(store_uri)
     store.put_jsonl(index_key(dataset), sorted(rows, key=lambda r: (r["record_id"], r["variant"])))
+    store.put_jsonl(f"images/{dataset}/quarantine.jsonl", rejected)
     store.put_json(f"images/{dataset}/render_config.json", config)
+    if rejected:
+        get_run_logger().warning("%d record(s) of %s could not be rendered: see images/%s/quarantine.jsonl", len(rejected), dataset, dataset)
     return index_key(dataset)
 
 
@@ -47,7 +51,7 @@ def publish_gallery(store_uri: str, dataset: str, rows: list[dict]) -> str:
     """A contact sheet of the first images with their settings, embedded in a markdown artifact."""
     store = open_store(store_uri)
     shown = sorted(rows, key=lambda r: (r["variant"] == 0, r["record_id"]))[:GALLERY_SIZE]  # varied ones first
-    sheet = contact_sheet([(store.get_bytes(r["image"]), _caption(r)) for r in shown])
+    sheet = contact_sheet([(store.get_bytes(r["image"]), _caption(r)) for r in shown], thumb_width=400)
     buffer = io.BytesIO()
     sheet.save(buffer, format="JPEG", quality=80)
     store.put_bytes(f"images/{dataset}/gallery.jpg", buffer.getvalue())

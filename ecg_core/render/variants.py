@@ -37,7 +37,7 @@ class RenderConfig:
         options = {}
         for name, values in dict(self.options).items():
             check_choice("print option", name, VARIED_OPTIONS)
-            values = tuple(tuple(v) if isinstance(v, list) else v for v in (values if isinstance(values, (list, tuple)) else [values]))
+            values = _value_list(values)
             if not values:
                 raise ValueError(f"print option {name}: give at least one value")
             for value in values:  # every listed value must make valid settings
@@ -66,6 +66,12 @@ class RenderConfig:
         """Short hash of everything that changes the images: finished batches are kept only for the same one."""
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
 
+
+
+def _value_list(values) -> tuple:
+    """A YAML list (or one bare value) as a tuple; inner lists (rhythm leads) become tuples too."""
+    values = values if isinstance(values, (list, tuple)) else [values]
+    return tuple(tuple(v) if isinstance(v, list) else v for v in values)
 
 
 @dataclass(frozen=True)

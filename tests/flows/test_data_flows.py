@@ -70,6 +70,28 @@ def test_render_resumes_finished_batches_and_redraws_for_a_new_config(tmp_path, 
     assert len(drawn) == len(changed) == len(first) and changed != first
 
 
+def test_a_record_that_cannot_be_drawn_is_set_aside_and_the_rest_rendered(tmp_path, monkeypatch):
+    import ecg_core.image_store as image_store
+
+    def broken_for_one(signal, fs, *args, **kwargs):
+        if signal is broken.signal:
+            raise ValueError("signal must be [12, N]")
+        return render_ecg(signal, fs, *args, **kwargs)
+
+    store_uri = str(tmp_path / "store")
+    ingest_flow(store_uri, "synthetic", options={"n_records": 6, "fs": 250.0})
+    store = open_store(store_uri)
+    broken = read_records(store, "synthetic")[2]
+    monkeypatch.setattr(image_store, "read_shard", lambda *a: [broken if r.record_id == broken.record_id else r for r in read_records(store, "synthetic")])
+    monkeypatch.setattr(image_store, "render_ecg", broken_for_one)
+    rows = render_flow(store_uri, "synthetic", overrides={"dpi": 40.0, "variants": 2})
+    assert len(rows) == 10 and broken.record_id not in {r["record_id"] for r in rows}
+    [reject] = store.get_jsonl("images/synthetic/quarantine.jsonl")
+    assert reject == {"id": broken.record_id, "reason": "cannot render: signal must be [12, N]"}
+    stats = instruct_flow(store_uri, "q", ["synthetic"], families=["abnormality_detection"])
+    assert stats["n"] == 10 and stats["skipped"] == 1
+
+
 def test_rejected_records_are_reported_and_the_rest_goes_on(tmp_path, monkeypatch):
     import ecg_core.sources.synthetic as synthetic_source
     from ecg_core.synth import synthesize_records
