@@ -56,7 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     p = command("instruct", "build an ECGInstruct-format instruction set under instruct/<name>/")
     p.add_argument("name", help="instruction set name")
     p.add_argument("--datasets", nargs="+", default=["synthetic"], help="datasets to draw from (default %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="random seed for question phrasing (default %(default)s)")
+    p.add_argument("--config", default=str(CONFIGS / "instruct" / "default.yaml"), help="families, filters and mixing caps (default %(default)s)")
+    p.add_argument("--families", nargs="+", help="task families (overrides the config)")
+    p.add_argument("--seed", type=int, help="seed for phrasing and mixing (overrides the config)")
 
     p = command("train", "fine-tune with LoRA (paper settings) on an instruction set; output under runs/<run-id>/")
     p.add_argument("--run-id", required=True, help="run name")
@@ -135,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "instruct":
         from flows.instruct import instruct_flow
 
-        print(json.dumps(instruct_flow(args.store, args.name, args.datasets, seed=args.seed), indent=2))
+        overrides = {key: getattr(args, key) for key in ("families", "seed") if getattr(args, key) is not None}
+        print(json.dumps(instruct_flow(args.store, args.name, args.datasets, args.config, overrides), indent=2))
     elif args.command == "train":
         from flows.train import train_flow
 

@@ -27,6 +27,7 @@ def pipeline_flow(
     fs: float = 250.0,
     seconds: float = 10.0,
     render_config: str = "render/plain.yaml",
+    instruct_config: str = "instruct/demo.yaml",
     dpi: float = 100.0,
     seed: int = 0,
     train_config: str = "tiny-cpu.yaml",
@@ -36,7 +37,7 @@ def pipeline_flow(
 ) -> dict:
     ingest_flow(store, "synthetic", options={"n_records": n_records, "seed": seed, "fs": fs, "seconds": seconds}, split_seed=seed)
     images = render_flow(store, "synthetic", str(CONFIGS / render_config), {"dpi": dpi})
-    instruct_flow(store, name, ["synthetic"], seed=seed)
+    instruct_flow(store, name, ["synthetic"], str(CONFIGS / instruct_config), {"seed": seed})
     model = model or build_tiny_model(store, name, "models/tiny-mllama", image_size, seed)
     train_flow(store, name, str(CONFIGS / train_config), model, name, train_overrides)
     return evaluate_flow(store, name, model, name, run_id=name, image_size=image_size, batch_size=eval_batch_size,

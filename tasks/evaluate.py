@@ -5,6 +5,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from ecg_core.evaluate.detection import predict, score
 from ecg_core.evaluate.table import table_one
+from ecg_core.instruct import is_detection_sample
 from ecg_core.instruct.dataset import read_split
 from ecg_core.model import load_model_and_processor
 from ecg_core.plots import per_label_f1_png
@@ -24,7 +25,7 @@ def evaluate_model(
 ) -> dict:
     """Answer the test split's abnormality-detection questions with one model; returns its metrics."""
     store = open_store(store_uri)
-    samples = [s for s in read_split(store, instruct_name, "test") if s["task_family"] == "abnormality_detection"]
+    samples = [s for s in read_split(store, instruct_name, "test") if is_detection_sample(s)]
     model, processor = load_model_and_processor(model_dir, adapter=adapter_dir)
     predictions = predict(model, processor, samples, store.local_dir(""), image_size=image_size, batch_size=batch_size)
     store.put_jsonl(f"eval/{eval_id}/predictions-{model_name}.jsonl", predictions)

@@ -6,11 +6,18 @@ from prefect.artifacts import create_table_artifact
 from ecg_core.instruct.dataset import write_instruction_set
 from ecg_core.store import open_store
 
+STAT_GROUPS = ("per_split", "per_family", "per_topic", "per_style", "per_source", "per_label")
+
 
 @task(name="build-instruction-set", tags=["cpu"])
-def build_instruction_set(store_uri: str, name: str, datasets: list[str], families: list[str], seed: int) -> dict:
-    stats = write_instruction_set(open_store(store_uri), name, datasets, families, seed=seed)
-    get_run_logger().info("instruction set %r: %d samples, %d records skipped", name, stats["n"], stats["skipped"])
-    table = [{"group": group, "key": key, "count": count} for group in ("per_split", "per_family", "per_source", "per_label") for key, count in stats[group].items()]
+def build_instruction_set(store_uri: str, name: str, datasets: list[str], settings: dict) -> dict:
+    """`settings`: the keys of configs/instruct/default.yaml."""
+    settings = dict(settings)
+    families = settings.pop("families")
+    stats = write_instruction_set(open_store(store_uri), name, datasets, families, **settings)
+    get_run_logger().info("instruction set %r: %d samples, %d skipped (see skipped.jsonl), %d duplicates dropped",
+                          name, stats["n"], stats["skipped"], stats["duplicates_dropped"])
+    table = [{"group": group, "key": key, "count": count} for group in STAT_GROUPS for key, count in stats[group].items()]
+    table += [{"group": "build", "key": key, "count": stats[key]} for key in ("skipped", "duplicates_dropped")]
     create_table_artifact(table=table, key=f"instruct-{name}-stats".replace("_", "-").lower(), description=f"Instruction set {name}")
     return stats

@@ -1,19 +1,18 @@
-"""Instruction data in the ECGInstruct/LLaVA format built from canonical records."""
+"""Instruction data in the ECGInstruct/LLaVA format built from canonical records and their rendered images."""
 
-from ecg_core.instruct.build import (
-    NO_CLASS_ANSWER,
-    TASK_FAMILIES,
-    build_samples,
-    split_samples,
-    statistics,
-)
-from ecg_core.instruct.reports import report_from_labels
+from ecg_core.instruct.build import build_samples, deduplicate, is_detection_sample, mix, split_samples, statistics
+from ecg_core.instruct.families import FAMILIES
+from ecg_core.instruct.families.abnormality import NO_CLASS_ANSWER
+from ecg_core.instruct.families.base import STYLES
 
 __all__ = [
+    "FAMILIES",
     "NO_CLASS_ANSWER",
-    "TASK_FAMILIES",
+    "STYLES",
     "build_samples",
-    "report_from_labels",
+    "deduplicate",
+    "is_detection_sample",
+    "mix",
     "split_samples",
     "statistics",
 ]

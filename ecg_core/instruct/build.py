@@ -1,80 +1,123 @@
-"""Instruction samples in the ECGInstruct/LLaVA format, one per (record, task family)."""
+"""Instruction samples in the ECGInstruct/LLaVA format: every family's questions about every rendered
+image of every record, then de-duplication and the mixing caps of a build config."""
 
 from __future__ import annotations
 
 import random
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-from ecg_core.instruct import questions
-from ecg_core.instruct.reports import report_from_labels
+from ecg_core.instruct.facts import facts_of
+from ecg_core.instruct.families import FAMILIES, report
+from ecg_core.instruct.families.base import QA
+from ecg_core.record_store import Rejected
 from ecg_core.records import ECGRecord
 
-NO_CLASS_ANSWER = "none"  # the answer when no superclass applies (e.g. a rhythm-only statement)
+SPLITS = ("train", "val", "test")
 
 
-def _sample(record: ECGRecord, family: str, question: str, answer: str, labels: list[str]) -> dict:
+@dataclass
+class Built:
+    samples: list[dict] = field(default_factory=list)
+    skipped: list[Rejected] = field(default_factory=list)  # (record id, reason) for each sample not built
+
+
+def build_samples(records: list[ECGRecord], families: list[str], images: Mapping[str, list[str]], seed: int = 0) -> Built:
+    """Samples for every image of every record (`images`: record id -> image keys, one per rendered
+    variant) and family. Phrasing is drawn from (seed, family, record id, variant), so the result does
+    not depend on record order or on which other records are present."""
+    unknown = sorted(set(families) - set(FAMILIES))
+    if unknown:
+        raise ValueError(f"unknown task famil(ies) {', '.join(unknown)}; allowed: {', '.join(FAMILIES)}")
+    built = Built()
+    for record in records:
+        facts = facts_of(record)
+        for family in families:
+            for variant, image in enumerate(images[record.record_id]):
+                rng = random.Random(f"{seed}:{family}:{record.record_id}" + (f":{variant}" if variant else ""))
+                try:
+                    qas = FAMILIES[family].questions(facts, rng)
+                except report.OutsideVocabulary as error:
+                    built.skipped.append(Rejected(record.record_id, f"{family}: {error}"))
+                    break
+                built.samples += [_sample(record, family, variant, image, k, qa) for k, qa in enumerate(qas)]
+    return built
+
+
+def _sample(record: ECGRecord, family: str, variant: int, image: str, k: int, qa: QA) -> dict:
     return {
-        "id": f"{record.record_id}-{family}",
+        "id": f"{record.record_id}-{variant}-{family}-{k}",
+        "image": image,
         "conversations": [
-            {"from": "human", "value": f"<image>\n{question}"},
-            {"from": "gpt", "value": answer},
+            {"from": "human", "value": f"<image>\n{qa.question}"},
+            {"from": "gpt", "value": qa.answer},
         ],
         "task_family": family,
-        "labels": labels,
+        "topic": qa.topic,
+        "style": qa.style,
+        "labels": list(qa.labels),
         "source": record.dataset,
         "split": record.split,
         "record_id": record.record_id,
         "patient_id": record.patient_id,
+        **qa.extra,
     }
 
 
-def abnormality_detection(record: ECGRecord, rng: random.Random) -> dict:
-    answer = ", ".join(record.superclasses) or NO_CLASS_ANSWER
-    question = rng.choice(questions.ABNORMALITY_DETECTION)
-    return _sample(record, "abnormality_detection", question, answer, list(record.superclasses))
+def is_detection_sample(sample: dict) -> bool:
+    """The paper's task: the open multi-label question over the 5 superclasses (what evaluation scores)."""
+    return sample["task_family"] == "abnormality_detection" and sample.get("topic") == "superclass" and sample.get("style") == "open"
 
 
-def report_generation(record: ECGRecord, rng: random.Random) -> dict:
-    report = record.report or report_from_labels(record.labels)
-    question = rng.choice(questions.REPORT_GENERATION)
-    return _sample(record, "report_generation", question, report, sorted(record.labels))
+def deduplicate(samples: list[dict]) -> tuple[list[dict], int]:
+    """Drop repeats of an (image, question) pair, keeping the first; returns the rest and the count dropped."""
+    seen, kept = set(), []
+    for sample in samples:
+        key = (sample["image"], sample["conversations"][0]["value"])
+        if key not in seen:
+            seen.add(key)
+            kept.append(sample)
+    return kept, len(samples) - len(kept)
 
 
-TASK_FAMILIES = {"abnormality_detection": abnormality_detection, "report_generation": report_generation}
+def mix(samples: list[dict], per_family: Mapping[str, int | None], per_source: Mapping[str, int | None], seed: int = 0) -> list[dict]:
+    """Cap the training split: at most per_family[f] samples of family f and per_source[s] of source s
+    (None or absent = no cap), chosen by a seeded shuffle. Validation and test splits are kept whole so
+    that every mix is evaluated on the same questions."""
+    train = [s for s in samples if s["split"] == "train"]
+    random.Random(f"mix:{seed}").shuffle(train)
+    families, sources = Counter(), Counter()
+    kept = set()
+    for sample in train:
+        family, source = sample["task_family"], sample["source"]
+        if _under(per_family.get(family), families[family]) and _under(per_source.get(source), sources[source]):
+            families[family] += 1
+            sources[source] += 1
+            kept.add(sample["id"])
+    return [s for s in samples if s["split"] != "train" or s["id"] in kept]
 
 
-def build_samples(records: list[ECGRecord], families: list[str], images: Mapping[str, list[str]], seed: int = 0) -> list[dict]:
-    """Samples for every image of every record (`images`: record id -> image keys, one per rendered
-    variant) and family; phrasing drawn from (seed, family, record id, variant), so the result does not
-    depend on record order or on which other records are present."""
-    samples = []
-    for record in records:
-        for variant, image in enumerate(images[record.record_id]):
-            for family in families:
-                rng = random.Random(f"{seed}:{family}:{record.record_id}" + (f":{variant}" if variant else ""))
-                sample = TASK_FAMILIES[family](record, rng)
-                sample["id"] = f"{record.record_id}-{variant}-{family}"
-                sample["image"] = image
-                samples.append(sample)
-    return samples
+def _under(cap: int | None, count: int) -> bool:
+    return cap is None or count < cap
 
 
 def split_samples(samples: list[dict]) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = {"train": [], "val": [], "test": []}
+    out: dict[str, list[dict]] = {split: [] for split in SPLITS}
     for sample in samples:
         out[sample["split"]].append(sample)
     return out
 
 
 def statistics(samples: list[dict]) -> dict:
-    """Counts per split, family, source and label: written beside the set and shown as a table."""
+    """Counts per split, family, topic, style, source and label: written beside the set, shown as a table."""
+    count = lambda key: dict(sorted(Counter(s[key] for s in samples).items()))  # noqa: E731
     return {
         "n": len(samples),
-        "per_split": dict(sorted(Counter(s["split"] for s in samples).items())),
-        "per_family": dict(sorted(Counter(s["task_family"] for s in samples).items())),
-        "per_source": dict(sorted(Counter(s["source"] for s in samples).items())),
-        "per_label": dict(
-            sorted(Counter(l for s in samples if s["task_family"] == "abnormality_detection" for l in s["labels"]).items())
-        ),
+        "per_split": count("split"),
+        "per_family": count("task_family"),
+        "per_topic": count("topic"),
+        "per_style": count("style"),
+        "per_source": count("source"),
+        "per_label": dict(sorted(Counter(label for s in samples if is_detection_sample(s) for label in s["labels"]).items())),
     }

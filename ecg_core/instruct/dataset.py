@@ -1,9 +1,13 @@
-"""An instruction set in the store: `instruct/<name>/{train,val,test}.jsonl` and `stats.json`."""
+"""An instruction set in the store: `instruct/<name>/{train,val,test}.jsonl`, `stats.json`,
+`skipped.jsonl` (every sample not built, with the reason) and, on request, a Hugging Face `datasets`
+export with the image column (`hf/`, via save_to_disk, and `parquet/<split>.parquet`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ecg_core.image_store import read_index
-from ecg_core.instruct.build import build_samples, split_samples, statistics
+from ecg_core.instruct.build import SPLITS, build_samples, deduplicate, mix, split_samples, statistics
 from ecg_core.record_store import Rejected, read_records
 from ecg_core.store import Store
 
@@ -12,8 +16,22 @@ def instruct_prefix(name: str) -> str:
     return f"instruct/{name}"
 
 
-def write_instruction_set(store: Store, name: str, datasets: list[str], families: list[str], seed: int = 0) -> dict:
-    """Build samples for every rendered image of every record; records without one are skipped with a reason."""
+def write_instruction_set(
+    store: Store,
+    name: str,
+    datasets: list[str],
+    families: list[str],
+    *,
+    seed: int = 0,
+    per_family: Mapping[str, int | None] | None = None,
+    per_source: Mapping[str, int | None] | None = None,
+    topics: list[str] | None = None,
+    styles: list[str] | None = None,
+    export_hf: bool = False,
+) -> dict:
+    """Build samples for every rendered image of every record, keep the asked topics and answer styles
+    (None = all), de-duplicate, cap the training split (mix), write the splits; records without an image
+    or outside a family's vocabulary are skipped with the reason. Returns the statistics (also in stats.json)."""
     records, skipped, images = [], [], {}
     for dataset in datasets:
         rendered = read_index(store, dataset)
@@ -23,14 +41,63 @@ def write_instruction_set(store: Store, name: str, datasets: list[str], families
                 images[record.record_id] = rendered[record.record_id]
             else:
                 skipped.append(Rejected(record.record_id, "no rendered image"))
-    samples = build_samples(records, families, images, seed=seed)
+    built = build_samples(records, families, images, seed=seed)
+    samples = [s for s in built.samples if (topics is None or s["topic"] in topics) and (styles is None or s["style"] in styles)]
+    samples, duplicates = deduplicate(samples)
+    samples = mix(samples, per_family or {}, per_source or {}, seed=seed)
+    prefix = instruct_prefix(name)
     for split, rows in split_samples(samples).items():
-        store.put_jsonl(f"{instruct_prefix(name)}/{split}.jsonl", rows)
-    stats = statistics(samples) | {"skipped": len(skipped)}
-    store.put_json(f"{instruct_prefix(name)}/stats.json", stats)
-    store.put_jsonl(f"{instruct_prefix(name)}/skipped.jsonl", [s.__dict__ for s in skipped])
+        store.put_jsonl(f"{prefix}/{split}.jsonl", rows)
+    skipped += built.skipped
+    stats = statistics(samples) | {"skipped": len(skipped), "duplicates_dropped": duplicates}
+    store.put_json(f"{prefix}/stats.json", stats)
+    store.put_jsonl(f"{prefix}/skipped.jsonl", [{"id": s.record_id, "reason": s.reason} for s in skipped])
+    if export_hf:
+        export_hf_dataset(store, name)
     return stats
 
 
 def read_split(store: Store, name: str, split: str) -> list[dict]:
     return store.get_jsonl(f"{instruct_prefix(name)}/{split}.jsonl")
+
+
+def export_hf_dataset(store: Store, name: str) -> None:
+    """The splits as a `datasets.DatasetDict` with an Image column holding each image's bytes, so the
+    export is self-contained: `hf/` (load_from_disk) and `parquet/<split>.parquet` (load_dataset)."""
+    import datasets  # imported here: a heavy import only this export needs
+
+    text = datasets.Value("string")
+    features = datasets.Features({
+        "id": text, "image": datasets.Image(), "image_key": text,
+        "conversations": [{"from": text, "value": text}],
+        "task_family": text, "topic": text, "style": text, "labels": [text],
+        "source": text, "split": text, "record_id": text, "patient_id": text,
+    })
+    dataset = datasets.DatasetDict({
+        split: datasets.Dataset.from_list([_hf_row(store, s) for s in rows], features=features)
+        for split in SPLITS if (rows := read_split(store, name, split))
+    })
+    prefix = instruct_prefix(name)
+    root = store.local_dir(prefix)
+    dataset.save_to_disk(str(root / "hf"))
+    (root / "parquet").mkdir(exist_ok=True)
+    for split, part in dataset.items():
+        part.to_parquet(str(root / "parquet" / f"{split}.parquet"))
+    store.put_dir(root, prefix)  # a no-op for a local store; uploads for an object store
+
+
+def _hf_row(store: Store, sample: dict) -> dict:
+    return {
+        "id": sample["id"],
+        "image": {"bytes": store.get_bytes(sample["image"]), "path": sample["image"]},
+        "image_key": sample["image"],
+        "conversations": sample["conversations"],
+        "task_family": sample["task_family"],
+        "topic": sample["topic"],
+        "style": sample["style"],
+        "labels": sample["labels"],
+        "source": sample["source"],
+        "split": sample["split"],
+        "record_id": sample["record_id"],
+        "patient_id": sample["patient_id"],
+    }

@@ -53,7 +53,7 @@ SOURCE_PATTERNS = (
     (re.compile(r"cpsc"), "cpsc2018"),
 )
 
-# Families use the names of ecg_core.instruct.build.TASK_FAMILIES where one fits.
+# Families use the names of ecg_core.instruct.families.FAMILIES where one fits.
 REPORT_QUESTION = re.compile(r"\breport\b", re.I)
 ABNORMALITY_QUESTION = re.compile(
     r"abnormal|classif|diagnos|which of the following|multiple[- ]choice|options?\s*:|\([A-D]\)|\b[A-D]\)", re.I
@@ -221,6 +221,8 @@ def normalise(item, *, origin: str, split: str, position: str, file_family: str 
         "image": image,
         "conversations": turns,
         "task_family": file_family or family_from_question(question),
+        "topic": None,  # published sets name no topic or answer style
+        "style": None,
         "labels": [],  # published sets carry no structured labels; answers are free text
         "source": source_of(image),
         "split": split,

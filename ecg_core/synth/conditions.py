@@ -69,12 +69,12 @@ CONDITIONS: dict[str, Condition] = {
             pathologies=("lvh", "lv_strain"),
         ),
         Condition(
-            "inferior_mi", {"IMI": 100.0, "SR": 0.0},
+            "inferior_mi", {"IMI": 100.0, "QWAVE": 0.0, "STE_": 0.0, "SR": 0.0},
             "inferior myocardial infarction: Q waves and ST elevation in II, III and aVF",
             pathologies=("inferior_mi",),
         ),
         Condition(
-            "anterior_mi", {"AMI": 100.0, "SR": 0.0},
+            "anterior_mi", {"AMI": 100.0, "QWAVE": 0.0, "STE_": 0.0, "SR": 0.0},
             "anterior myocardial infarction: Q waves and ST elevation in V1-V4",
             pathologies=("anterior_mi",),
         ),

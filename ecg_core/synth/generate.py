@@ -124,8 +124,9 @@ def synthesize_records(
     """n validated synthetic records, conditions drawn evenly: every consecutive block of
     len(conditions) records holds each condition once, in a seed-shuffled order.
 
-    Labels are the condition's SCP codes only; the intervals a record was built with come from
-    generate_signal(condition, record_seed) and are not stored on the record.
+    Labels are the condition's SCP codes; what the record was built with (rate, regularity, PR, QRS and
+    QT intervals, QRS axis) goes to `extra["measurements"]`, named as MIMIC's machine measurements, so
+    measurement questions have ground truth.
     """
     names = list(conditions) if conditions is not None else list(CONDITIONS)
     unknown = [c for c in names if c not in CONDITIONS]
@@ -147,7 +148,7 @@ def synthesize_records(
         age = float(np.clip(round(patient_rng.normal(60.0, 16.0)), 18, 90))
         sex = "M" if patient_rng.random() < 0.52 else "F"
         record_seed = int(np.random.SeedSequence([seed, i, 2]).generate_state(1)[0])
-        signal, _ = generate_signal(spec.name, record_seed, fs=fs, seconds=seconds)
+        signal, built = generate_signal(spec.name, record_seed, fs=fs, seconds=seconds)
         records.append(
             validate(
                 ECGRecord(
@@ -162,7 +163,20 @@ def synthesize_records(
                     age=age,
                     sex=sex,
                     split=None,
+                    extra={"condition": spec.name, "measurements": _measurements(built)},
                 )
             )
         )
     return records
+
+
+def _measurements(built: dict) -> dict:
+    rounded = lambda value: None if value is None else round(float(value), 1)  # noqa: E731
+    return {
+        "heart_rate_bpm": rounded(built["heart_rate_bpm"]),
+        "rr_regular": bool(built["rr_regular"]),
+        "pr_ms": rounded(built["pr_ms"]),
+        "qrs_ms": rounded(built["qrs_ms"]),
+        "qt_ms": rounded(built["qt_ms"]),
+        "qrs_axis": rounded(built["axis_deg"]),
+    }

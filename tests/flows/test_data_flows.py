@@ -9,6 +9,7 @@ from PIL import Image
 from prefect.client.orchestration import get_client
 
 from ecg_core.evaluate.parse import parse_labels
+from ecg_core.instruct import is_detection_sample
 from ecg_core.record_store import read_records
 from ecg_core.render import render_ecg
 from ecg_core.store import open_store
@@ -45,15 +46,17 @@ def test_data_stages_chain_through_prefect(tmp_path, monkeypatch):
         assert store.get_json(row["geometry"])["leads"][0]["trace"]
     assert store.exists("images/synthetic/gallery.jpg")
 
-    stats = instruct_flow(store_uri, "t", ["synthetic"], seed=3)
-    assert stats["n"] == 160 and stats["per_family"] == {"abnormality_detection": 80, "report_generation": 80}
+    stats = instruct_flow(store_uri, "t", ["synthetic"], overrides={"seed": 3})  # configs/instruct/default.yaml
+    assert set(stats["per_family"]) == {"abnormality_detection", "report_generation", "rhythm", "morphology", "measurement"}
+    assert stats["per_family"]["report_generation"] == 80 and stats["skipped"] == 0
     by_id = {r.record_id: r for r in records}
     for split in ("train", "val", "test"):
         for sample in store.get_jsonl(f"instruct/t/{split}.jsonl"):
             record = by_id[sample["record_id"]]
-            assert sample["split"] == record.split == split
-            if sample["task_family"] == "abnormality_detection":
+            assert sample["split"] == record.split == split and store.exists(sample["image"])
+            if is_detection_sample(sample):
                 assert parse_labels(sample["conversations"][1]["value"]) == frozenset(record.superclasses)
+    assert store.exists("instruct/t/hf/dataset_dict.json") and store.exists("instruct/t/parquet/train.parquet")
     assert {"gallery-synthetic", "instruct-t-stats"} <= _artifact_keys()
 
 
@@ -88,7 +91,7 @@ def test_a_record_that_cannot_be_drawn_is_set_aside_and_the_rest_rendered(tmp_pa
     assert len(rows) == 10 and broken.record_id not in {r["record_id"] for r in rows}
     [reject] = store.get_jsonl("images/synthetic/quarantine.jsonl")
     assert reject == {"id": broken.record_id, "reason": "cannot render: signal must be [12, N]"}
-    stats = instruct_flow(store_uri, "q", ["synthetic"], families=["abnormality_detection"])
+    stats = instruct_flow(store_uri, "q", ["synthetic"], overrides={"families": ["abnormality_detection"], "topics": ["superclass"], "styles": ["open"], "export_hf": False})
     assert stats["n"] == 10 and stats["skipped"] == 1
 
 
