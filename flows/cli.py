@@ -12,6 +12,7 @@ import sys
 import time
 
 from ecg_core.sources import INSTRUCTION_SOURCES, SOURCE_NAMES
+from ecg_core.train.launch import LAUNCHERS
 from flows import CONFIGS
 
 DEFAULT_STORE = "./demo-store"
@@ -66,6 +67,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--instruct", required=True, help="instruction set name")
     p.add_argument("--config", default=str(CONFIGS / "paper.yaml"), help="training recipe (default %(default)s)")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override recipe keys, e.g. max_steps=100")
+    p.add_argument("--launcher", choices=LAUNCHERS, default="python", help="python (one process), deepspeed (ZeRO-2 ranks) or torchrun (default %(default)s)")
+    p.add_argument("--num-gpus", type=int, default=1, help="ranks per node: GPUs, or CPU ranks over gloo without a GPU (default %(default)s)")
+    p.add_argument("--num-nodes", type=int, default=1, help="machines (default %(default)s)")
+    p.add_argument("--hostfile", help="DeepSpeed hostfile for several nodes")
 
     p = command("evaluate", "evaluate baseline (and fine-tuned, with --run-id) on the test split; output under eval/<eval-id>/")
     p.add_argument("--eval-id", required=True, help="evaluation name")
@@ -142,7 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "train":
         from flows.train import train_flow
 
-        print(train_flow(args.store, args.run_id, args.config, args.model, args.instruct, _overrides(args.set)))
+        launch = {"launcher": args.launcher, "num_gpus": args.num_gpus, "num_nodes": args.num_nodes, "hostfile": args.hostfile}
+        print(train_flow(args.store, args.run_id, args.config, args.model, args.instruct, _overrides(args.set), launch,
+                         create_gpu_limit=True))
     elif args.command == "evaluate":
         from ecg_core.evaluate.table import table_one
         from flows.evaluate import evaluate_flow

@@ -39,7 +39,7 @@ def pipeline_flow(
     images = render_flow(store, "synthetic", str(CONFIGS / render_config), {"dpi": dpi})
     instruct_flow(store, name, ["synthetic"], str(CONFIGS / instruct_config), {"seed": seed})
     model = model or build_tiny_model(store, name, "models/tiny-mllama", image_size, seed)
-    train_flow(store, name, str(CONFIGS / train_config), model, name, train_overrides)
+    train_flow(store, name, str(CONFIGS / train_config), model, name, train_overrides, create_gpu_limit=True)
     return evaluate_flow(store, name, model, name, run_id=name, image_size=image_size, batch_size=eval_batch_size,
                          example_image=images[0]["image"])
 

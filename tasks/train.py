@@ -1,18 +1,47 @@
-"""Fine-tuning task: launches the training entry point as a subprocess and lands its output in the store."""
+"""Fine-tuning tasks: the `gpu` concurrency limit, and the training run itself as a launched subprocess
+(python, deepspeed or torchrun) whose output lands in the store."""
 
+import torch
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, update_progress_artifact
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+from prefect.concurrency.sync import concurrency
+from prefect.exceptions import ObjectNotFound
 
 from ecg_core.plots import loss_curve_png
 from ecg_core.store import open_store
-from ecg_core.train.launch import parse_progress, run_streaming, training_command
+from ecg_core.train import TrainConfig
+from ecg_core.train.launch import Launch, launch_environment, parse_progress, run_streaming, training_command
+from ecg_core.train.preflight import preflight
+
+GPU_LIMIT = "gpu"  # the global concurrency limit every training run holds `world_size` slots of
+
+
+@task(name="ensure-gpu-limit")
+def ensure_gpu_limit(slots: int | None = None) -> int:
+    """Create the `gpu` limit when absent (slots: the GPUs here, 1 on a CPU-only machine); returns its size."""
+    with get_client(sync_client=True) as client:
+        try:
+            return client.read_global_concurrency_limit_by_name(GPU_LIMIT).limit
+        except ObjectNotFound:
+            slots = slots or max(torch.cuda.device_count(), 1)
+            client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=GPU_LIMIT, limit=slots))
+            get_run_logger().info("created the %r concurrency limit with %d slots", GPU_LIMIT, slots)
+            return slots
 
 
 @task(name="fine-tune", tags=["gpu"])
-def fine_tune(store_uri: str, run_id: str, config: str, model_dir: str, instruct_name: str, overrides: dict) -> str:
-    """Train on `instruct/<name>/train.jsonl`; returns the run's store prefix `runs/<run_id>`."""
+def fine_tune(store_uri: str, run_id: str, config: str, model_dir: str, instruct_name: str, overrides: dict,
+              launch: dict | None = None) -> str:
+    """Train on `instruct/<name>/train.jsonl`; returns the run's store prefix `runs/<run_id>`.
+
+    Checks the run first (preflight), then waits for `world_size` slots of the `gpu` limit (strict: a
+    missing limit is an error, never an unlimited run). A run id with checkpoints resumes from the newest.
+    """
     logger = get_run_logger()
     store = open_store(store_uri)
+    launch = Launch(**(launch or {}))
     prefix = f"runs/{run_id}"
     instruct_dir = store.local_dir(f"instruct/{instruct_name}")
     options = {
@@ -22,6 +51,7 @@ def fine_tune(store_uri: str, run_id: str, config: str, model_dir: str, instruct
         "image_root": store.local_dir(""),  # image keys in the samples are relative to the store root
         "output_dir": store.local_dir(prefix),
     } | overrides
+    preflight(TrainConfig.load(config, {k: str(v) for k, v in options.items()}), launch)
     progress_id = create_progress_artifact(progress=0.0, description=f"training {run_id}")
     last = [0.0]
 
@@ -34,7 +64,9 @@ def fine_tune(store_uri: str, run_id: str, config: str, model_dir: str, instruct
             update_progress_artifact(progress_id, progress=100.0 * last[0])
             logger.info("step %d/%d", *step)
 
-    code = run_streaming(training_command(config, options), follow)
+    logger.info("waiting for %d slot(s) of the %r limit", launch.world_size, GPU_LIMIT)
+    with concurrency(GPU_LIMIT, occupy=launch.world_size, strict=True):
+        code = run_streaming(training_command(config, options, launch), follow, env=launch_environment(launch))
     if code != 0:
         raise RuntimeError(f"training run {run_id} failed with exit code {code}; see the log above")
     update_progress_artifact(progress_id, progress=100.0)

@@ -13,7 +13,8 @@ from peft import PeftModel
 
 from ecg_core.evaluate.inference import generate_answers
 from ecg_core.model import load_model_and_processor
-from ecg_core.train import TrainConfig, run_training
+from ecg_core.train import TrainConfig
+from ecg_core.train.recipe import run_training
 from ecg_core.train.__main__ import parse_args
 
 REPO = Path(__file__).resolve().parents[1]

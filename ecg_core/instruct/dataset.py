@@ -57,6 +57,26 @@ def write_instruction_set(
     return stats
 
 
+def training_sources(store: Store, name: str) -> list[str]:
+    """The source datasets the training split draws from (the data-source ablation's choices)."""
+    return sorted({s["source"] for s in read_split(store, name, "train")})
+
+
+def write_source_subset(store: Store, name: str, sources: list[str], subset_name: str) -> dict:
+    """`instruct/<subset_name>/`: the training split of `name` from `sources` only, validation and test whole
+    (so every data-source variant is scored on the same questions). Returns the per-split counts."""
+    counts = {}
+    for split in SPLITS:
+        rows = read_split(store, name, split)
+        if split == "train":
+            rows = [s for s in rows if s["source"] in sources]
+            if not rows:
+                raise ValueError(f"instruction set {name!r} has no training samples from {sources}")
+        store.put_jsonl(f"{instruct_prefix(subset_name)}/{split}.jsonl", rows)
+        counts[split] = len(rows)
+    return counts
+
+
 def read_split(store: Store, name: str, split: str) -> list[dict]:
     return store.get_jsonl(f"{instruct_prefix(name)}/{split}.jsonl")
 

@@ -24,6 +24,8 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     for key in keys:
         flags = dict.fromkeys([f"--{key.replace('_', '-')}", f"--{key}"])  # one flag when the key has no "_"
         parser.add_argument(*flags, dest=key, metavar="VALUE")
+    # The deepspeed launcher passes --local_rank; the rank is read from the LOCAL_RANK environment it also sets.
+    parser.add_argument("--local_rank", "--local-rank", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     overrides = {key: getattr(args, key) for key in keys if getattr(args, key) is not None}
     return TrainConfig.load(args.config, overrides)

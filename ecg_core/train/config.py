@@ -14,6 +14,9 @@ from pathlib import Path
 
 import yaml
 
+TUNING_MODES = ("lora", "partial")
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
 
 @dataclass
 class TrainConfig:
@@ -26,6 +29,9 @@ class TrainConfig:
     image_size: int | None = None  # stretch pages to this square; None: the processor's own tiling
     max_length: int = 2048
     cache_images: bool = False
+    # what learns: "lora" (adapters, the paper) or "partial" (projector + cross-attention layers, no adapters)
+    tuning: str = "lora"
+    freeze_vision: bool = False  # lora: no adapters in the vision tower
     # LoRA
     lora_r: int = 64
     lora_alpha: int = 128
@@ -47,11 +53,16 @@ class TrainConfig:
     bf16: bool = True
     gradient_checkpointing: bool = True
     dataloader_num_workers: int = 4
+    group_by_length: bool = True  # batch samples of similar token length together: less padding
     deepspeed: str | None = None
     # bookkeeping
     logging_steps: int = 10
     eval_strategy: str = "epoch"
     save_strategy: str = "epoch"
+    save_steps: int = 500  # read when save_strategy is "steps"
+    save_total_limit: int | None = 2
+    resume: bool = True  # continue from the newest checkpoint in output_dir, if there is one
+    merge: bool = False  # also save the base model with the adapter merged in (lora only)
     seed: int = 42
 
     @classmethod
@@ -65,12 +76,18 @@ class TrainConfig:
         types_ = typing.get_type_hints(cls)
         # Strings are typed by their field: overrides are all strings, and YAML reads `lr: 1e-3` as one.
         values = {k: parse_value(v, types_[k]) if isinstance(v, str) else v for k, v in values.items()}
+        if values.get("deepspeed") and not Path(values["deepspeed"]).is_absolute():
+            values["deepspeed"] = str(PROJECT_ROOT / values["deepspeed"])  # recipes name it from the project root
         return cls(**values)
 
     def check(self) -> None:
         missing = [k for k in ("model", "train_jsonl", "image_root", "output_dir") if not getattr(self, k)]
         if missing:
             raise ValueError(f"missing required config keys: {missing} (pass them as --key value)")
+        if self.tuning not in TUNING_MODES:
+            raise ValueError(f"tuning {self.tuning!r}: allowed {', '.join(TUNING_MODES)}")
+        if self.merge and self.tuning != "lora":
+            raise ValueError("merge applies to LoRA runs only (partial runs save full tensors already)")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

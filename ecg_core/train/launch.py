@@ -1,28 +1,68 @@
 """Launch the training entry point as a subprocess and follow its output line by line.
 
-Training runs in its own process (as it will under the `deepspeed`/`torchrun` launchers), so a crash or
-OOM kills the run, not the orchestrator, and the GPU memory is freed when it ends.
+Training runs in its own process tree, as one process (`python -m ecg_core.train`) or as one rank per GPU
+under the `deepspeed` launcher (DeepSpeed ZeRO-2, across nodes with a hostfile) or `torchrun`, so a
+crash or OOM kills the run, not the orchestrator, and the GPU memory is freed when it ends.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 _PROGRESS = re.compile(r"(\d+)/(\d+) \[")  # tqdm's "45/300 [" as printed by the Trainer
+LAUNCHERS = ("python", "deepspeed", "torchrun")
 
 
-def training_command(config: str | Path, options: dict[str, object]) -> list[str]:
-    """`python -m ecg_core.train --config CONFIG --key value ...` (None values are left out)."""
-    cmd = [sys.executable, "-m", "ecg_core.train", "--config", str(config)]
+@dataclass(frozen=True)
+class Launch:
+    launcher: str = "python"  # one of LAUNCHERS; "python" runs a single process
+    num_gpus: int = 1  # ranks per node (deepspeed / torchrun); on a CPU-only machine, CPU ranks over gloo
+    num_nodes: int = 1  # machines; more than one needs a hostfile (deepspeed) or a rendezvous (torchrun)
+    hostfile: str | None = None  # DeepSpeed hostfile: "host slots=N" per line
+    master_port: int | None = None  # None: a free local port, so parallel runs on one machine never collide
+
+    def __post_init__(self):
+        if self.launcher not in LAUNCHERS:
+            raise ValueError(f"launcher {self.launcher!r}: allowed {', '.join(LAUNCHERS)}")
+        if self.launcher == "python" and self.world_size > 1:
+            raise ValueError("the python launcher runs one process: use deepspeed or torchrun for several GPUs or nodes")
+        if min(self.num_gpus, self.num_nodes) < 1:
+            raise ValueError(f"num_gpus and num_nodes must be >= 1, got {self.num_gpus} and {self.num_nodes}")
+
+    @property
+    def world_size(self) -> int:
+        return self.num_gpus * self.num_nodes
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def training_command(config: str | Path, options: dict[str, object], launch: Launch = Launch()) -> list[str]:
+    """The launcher's command line for `ecg_core.train --config CONFIG --key value ...` (None values left out)."""
+    args = ["--config", str(config)]
     for key, value in options.items():
         if value is not None:
-            cmd += [f"--{key.replace('_', '-')}", str(value)]
-    return cmd
+            args += [f"--{key.replace('_', '-')}", str(value)]
+    if launch.launcher == "python":
+        return [sys.executable, "-m", "ecg_core.train", *args]
+    port = str(launch.master_port or free_port())
+    if launch.launcher == "deepspeed":
+        hostfile = ["--hostfile", launch.hostfile] if launch.hostfile else []
+        return [sys.executable, "-m", "deepspeed.launcher.runner", "--num_gpus", str(launch.num_gpus),
+                "--num_nodes", str(launch.num_nodes), *hostfile, "--master_port", port,
+                "--module", "ecg_core.train", *args]
+    return [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(launch.num_gpus),
+            "--nnodes", str(launch.num_nodes), "--master_port", port, "-m", "ecg_core.train", *args]
 
 
 def parse_progress(line: str) -> tuple[int, int] | None:
@@ -30,10 +70,21 @@ def parse_progress(line: str) -> tuple[int, int] | None:
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
-def run_streaming(cmd: list[str], on_line: Callable[[str], None], cwd: str | Path | None = None) -> int:
-    """Run `cmd`, calling `on_line` for every output line (tqdm's carriage returns count as line ends)."""
+def launch_environment(launch: Launch) -> dict[str, str]:
+    import torch  # here, not at the top: the CLI imports this module for its option list
+
     env = os.environ | {"PYTHONUNBUFFERED": "1", "TQDM_MININTERVAL": "5"}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=cwd, env=env)
+    if not torch.cuda.is_available() and launch.num_gpus > 1:
+        # CPU ranks share the cores: without this each would start one thread per core.
+        env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // launch.num_gpus)))
+    return env
+
+
+def run_streaming(cmd: list[str], on_line: Callable[[str], None], cwd: str | Path | None = None,
+                  env: dict[str, str] | None = None) -> int:
+    """Run `cmd`, calling `on_line` for every output line (tqdm's carriage returns count as line ends)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=cwd,
+                            env=env or launch_environment(Launch()))
     pending = b""
     assert proc.stdout is not None
     while chunk := proc.stdout.read1(65536):

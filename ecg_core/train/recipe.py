@@ -1,22 +1,31 @@
-"""The LoRA fine-tuning recipe (torchtune-style: setup / train / save) on Hugging Face's Trainer.
+"""The fine-tuning recipe (torchtune-style: setup / train / save) on Hugging Face's Trainer.
 
-Writes to `output_dir`: `adapter/` (the LoRA weights, loadable with peft), `train_log.jsonl` (one line per
-logging step and evaluation, then a summary line: train_runtime, train_loss, eval_loss, seconds_per_step,
-parameter counts) and `config.json` (the resolved config).
+Runs as one process, or as N ranks under the `deepspeed` / `torchrun` launchers (DeepSpeed ZeRO-2 when
+`deepspeed` names its JSON config; the Trainer fills its "auto" values from the training arguments).
+
+Writes to `output_dir`: `adapter/` (LoRA: the peft adapter; partial: `partial.safetensors`), `merged/`
+(when `merge`), `checkpoint-<step>/` (Trainer checkpoints: weights, optimizer, scheduler, RNG states
+and the step, from which a restarted run resumes), `train_log.jsonl` (one line per logging step and
+evaluation, then a summary line: train_runtime, train_loss, eval_loss, seconds_per_step, parameter
+counts), `trainable.json` (tuning mode, parameter counts, the trained modules) and `config.json`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 
 import torch
-from transformers import Trainer, TrainerCallback, TrainingArguments
+from datasets import Dataset
+from transformers import Trainer, TrainerCallback, TrainingArguments, set_seed
+from transformers.trainer_utils import get_last_checkpoint
 
 from ecg_core.model.collator import InstructionCollator
 from ecg_core.model.load import load_model_and_processor
 from ecg_core.model.lora import apply_lora, count_parameters, lora_target_modules
+from ecg_core.model.partial import apply_partial, partial_modules, save_partial
 from ecg_core.train.config import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -27,12 +36,37 @@ def read_jsonl(path: str | Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-class JsonlLogCallback(TrainerCallback):
-    """Appends every Trainer log record (loss, learning_rate, grad_norm, eval_loss, train_runtime...) as JSON."""
+def is_main_process() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0  # set by the deepspeed / torchrun launchers
 
-    def __init__(self, path: Path):
+
+def instruction_dataset(path: str | Path, tokenizer) -> Dataset:
+    """Image path, conversation and its token length (for length-grouped batches) per sample."""
+    records = read_jsonl(path)
+    texts = [" ".join(turn["value"] for turn in r["conversations"]) for r in records]
+    lengths = [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
+    return Dataset.from_dict(
+        {"image": [r["image"] for r in records], "conversations": [r["conversations"] for r in records], "length": lengths}
+    )
+
+
+def checkpoint_step(checkpoint: str | None) -> int:
+    return int(checkpoint.rsplit("-", 1)[-1]) if checkpoint else 0
+
+
+class JsonlLogCallback(TrainerCallback):
+    """Appends every Trainer log record (loss, learning_rate, grad_norm, eval_loss, train_runtime...) as JSON.
+
+    A resumed run keeps the lines up to its checkpoint's step, so the log reads as one uninterrupted run."""
+
+    def __init__(self, path: Path, keep_through_step: int = 0):
         self.path = path
-        path.write_text("")
+        if is_main_process():
+            kept = [line for line in self.read() if line.get("step", 0) <= keep_through_step] if keep_through_step else []
+            path.write_text("".join(json.dumps(line) + "\n" for line in kept))
+
+    def read(self) -> list[dict]:
+        return read_jsonl(self.path) if self.path.exists() else []
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if state.is_world_process_zero and logs:
@@ -64,12 +98,15 @@ def training_arguments(config: TrainConfig) -> TrainingArguments:
         # Non-reentrant checkpointing works with a frozen base (no inputs that require grad).
         activation_checkpointing_kwargs={"use_reentrant": False} if config.gradient_checkpointing else None,
         dataloader_num_workers=config.dataloader_num_workers,
+        train_sampling_strategy="group_by_length" if config.group_by_length else "random",
         dataloader_pin_memory=torch.cuda.is_available(),  # pinning only helps host-to-GPU copies
         deepspeed=config.deepspeed,
         logging_steps=config.logging_steps,
         logging_first_step=True,
         eval_strategy=config.eval_strategy if config.val_jsonl else "no",
         save_strategy=config.save_strategy,
+        save_steps=config.save_steps,
+        save_total_limit=config.save_total_limit,
         seed=config.seed,
         use_cpu=not torch.cuda.is_available(),  # lets the bf16 recipe run (slowly) on a CPU-only machine
         remove_unused_columns=False,  # the collator needs the raw records (image path, conversations)
@@ -78,7 +115,7 @@ def training_arguments(config: TrainConfig) -> TrainingArguments:
     )
 
 
-class LoraFinetuneRecipe:
+class FinetuneRecipe:
     def __init__(self, config: TrainConfig):
         self.config = config
         self.output_dir = Path(config.output_dir)
@@ -87,41 +124,62 @@ class LoraFinetuneRecipe:
         config = self.config
         config.check()
         self.output_dir.mkdir(parents=True, exist_ok=True)
-        (self.output_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+        if is_main_process():
+            (self.output_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
 
+        set_seed(config.seed)  # before the adapters exist: their initialisation draws from it
         dtype = torch.bfloat16 if config.bf16 else torch.float32
         model, self.processor = load_model_and_processor(config.model, dtype=dtype)
         model.config.text_config.use_cache = False  # no KV cache while training: it is never read
-        self.targets = lora_target_modules(model)
-        self.model = apply_lora(model, r=config.lora_r, alpha=config.lora_alpha, dropout=config.lora_dropout)
+        if config.tuning == "lora":
+            self.trained_modules = lora_target_modules(model, config.freeze_vision)
+            self.model = apply_lora(model, config.lora_r, config.lora_alpha, config.lora_dropout, config.freeze_vision)
+        else:
+            self.trained_modules = partial_modules(model)
+            self.model = apply_partial(model)
+        self.write_trainable()
 
+        self.resume_from = get_last_checkpoint(str(self.output_dir)) if config.resume else None
+        if self.resume_from:
+            log.info("resuming from %s", self.resume_from)
         collator = InstructionCollator(
             self.processor, config.image_root, config.image_size, config.max_length, config.cache_images
         )
-        self.log_callback = JsonlLogCallback(self.output_dir / "train_log.jsonl")
+        self.log_callback = JsonlLogCallback(self.output_dir / "train_log.jsonl", checkpoint_step(self.resume_from))
+        tokenizer = self.processor.tokenizer
         self.trainer = Trainer(
             model=self.model,
             args=training_arguments(config),
-            train_dataset=read_jsonl(config.train_jsonl),
-            eval_dataset=read_jsonl(config.val_jsonl) if config.val_jsonl else None,
+            train_dataset=instruction_dataset(config.train_jsonl, tokenizer),
+            eval_dataset=instruction_dataset(config.val_jsonl, tokenizer) if config.val_jsonl else None,
             data_collator=collator,
             callbacks=[self.log_callback],
         )
 
+    def write_trainable(self) -> None:
+        trainable, total = count_parameters(self.model)
+        self.parameters = {"trainable_parameters": trainable, "base_parameters": total - trainable}
+        if is_main_process():
+            summary = {"tuning": self.config.tuning, **self.parameters, "modules": self.trained_modules}
+            (self.output_dir / "trainable.json").write_text(json.dumps(summary, indent=2) + "\n")
+
     def train(self) -> dict:
-        result = self.trainer.train()
+        result = self.trainer.train(resume_from_checkpoint=self.resume_from)
         metrics = dict(result.metrics)
         if self.trainer.eval_dataset is not None:
             # The last scheduled evaluation, or one now when none was scheduled (eval_strategy "no").
             evals = [r for r in self.trainer.state.log_history if "eval_loss" in r] or [self.trainer.evaluate()]
             metrics.update({k: v for k, v in evals[-1].items() if k.startswith("eval_")})
-        trainable, total = count_parameters(self.model)
         metrics.update(
             global_step=result.global_step,
-            seconds_per_step=metrics["train_runtime"] / max(result.global_step, 1),
-            trainable_parameters=trainable,
-            base_parameters=total - trainable,
-            lora_modules=len(self.targets),
+            # A resumed run timed only the steps it ran itself.
+            seconds_per_step=metrics["train_runtime"] / max(result.global_step - checkpoint_step(self.resume_from), 1),
+            tuning=self.config.tuning,
+            trained_modules=len(self.trained_modules),
+            resumed_from_step=checkpoint_step(self.resume_from),
+            world_size=self.trainer.args.world_size,
+            zero_stage=self.trainer.model_wrapped.zero_optimization_stage() if self.trainer.is_deepspeed_enabled else None,
+            **self.parameters,
         )
         if self.trainer.is_world_process_zero():
             self.log_callback.write({"step": result.global_step, **metrics})  # the run's summary: last line
@@ -129,14 +187,22 @@ class LoraFinetuneRecipe:
 
     def save(self) -> Path:
         adapter_dir = self.output_dir / "adapter"
-        if self.trainer.is_world_process_zero():
-            self.model.save_pretrained(adapter_dir)
+        if not self.trainer.is_world_process_zero():
+            return adapter_dir
+        if self.config.tuning == "partial":
+            save_partial(self.model, adapter_dir)
+            return adapter_dir
+        self.model.save_pretrained(adapter_dir)
+        if self.config.merge:
+            merged = self.output_dir / "merged"
+            self.model.merge_and_unload().save_pretrained(merged)
+            self.processor.save_pretrained(merged)
         return adapter_dir
 
 
 def run_training(config: TrainConfig) -> dict:
-    """Fine-tune, save the adapter and return the run's metrics (train_loss, eval_loss, seconds_per_step...)."""
-    recipe = LoraFinetuneRecipe(config)
+    """Fine-tune, save what was trained and return the run's metrics (train_loss, eval_loss, seconds_per_step...)."""
+    recipe = FinetuneRecipe(config)
     recipe.setup()
     metrics = recipe.train()
     metrics["adapter_dir"] = str(recipe.save())

@@ -1,0 +1,49 @@
+"""The paper's ablations as named training variants, and the rows of their comparison table.
+
+A variant is a set of recipe keys that differ from the base recipe (LoRA rank, tuning mode), or a
+training split drawn from one source only (the data-source ablation). Every variant is scored on the
+same test split, so the rows compare.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+SOURCE_PREFIX = "only-"
+COLUMNS = ("variant", "tuning", "lora_r", "train_samples", "macro_f1", "auc", "hamming", "n_unparsed",
+           "trainable_parameters", "train_wall_s", "samples_per_s")
+
+
+def ablation_variants(variants: Mapping[str, Mapping], sources: list[str], source_ablation: bool) -> dict[str, dict]:
+    """The configured variants, plus one `only-<source>` variant per source when the set mixes several
+    (with one source, "only that source" is the full set again)."""
+    out = {name: dict(keys or {}) for name, keys in variants.items()}
+    if source_ablation and len(sources) > 1:
+        out |= {f"{SOURCE_PREFIX}{source}": {"sources": [source]} for source in sources}
+    return out
+
+
+def ablation_row(variant: str, recipe: Mapping, detection: Mapping, train_summary: Mapping, train_samples: int) -> dict:
+    """One table row: what was trained (recipe: the resolved config.json of the run), how it scored, what it cost."""
+    return {
+        "variant": variant,
+        "tuning": recipe["tuning"],
+        "lora_r": recipe["lora_r"] if recipe["tuning"] == "lora" else None,
+        "train_samples": train_samples,
+        "macro_f1": detection["macro_f1"],
+        "auc": detection["auc"],
+        "hamming": detection["hamming"],
+        "n_unparsed": detection["n_unparsed"],
+        "trainable_parameters": train_summary["trainable_parameters"],
+        "train_wall_s": round(train_summary["train_runtime"], 1),
+        "samples_per_s": round(train_summary["train_samples_per_second"], 2),
+    }
+
+
+def ablation_markdown(rows: list[dict]) -> str:
+    def cell(value) -> str:
+        return "-" if value is None else f"{value:.3f}" if isinstance(value, float) and value < 1 else str(value)
+
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(cell(row[c]) for c in COLUMNS) + " |" for row in rows]
+    return "\n".join(lines) + "\n"

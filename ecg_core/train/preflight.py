@@ -1,0 +1,82 @@
+"""Checks that fail a training run before any GPU time is spent, each with what to fix.
+
+Run by the fine-tuning task before it queues for GPUs; every check reads files only (no model weights).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from transformers import AutoTokenizer
+
+from ecg_core.train.config import TrainConfig
+from ecg_core.train.launch import Launch
+
+IMAGE_TOKEN = "<|image|>"
+
+
+class PreflightError(ValueError):
+    """The run cannot work as configured; the message says what to change."""
+
+
+def preflight(config: TrainConfig, launch: Launch) -> None:
+    try:
+        config.check()
+    except ValueError as error:
+        raise PreflightError(str(error)) from None
+    _check_model(Path(config.model))
+    for path in filter(None, (config.train_jsonl, config.val_jsonl)):
+        _check_images(Path(path), Path(config.image_root))
+    _check_batch(config, launch)
+    _check_precision(config)
+
+
+def _check_model(model: Path) -> None:
+    if not (model / "config.json").is_file():
+        raise PreflightError(f"model {model}: no config.json there; give a local Llama 3.2 Vision (Mllama) checkpoint folder")
+    if json.loads((model / "config.json").read_text()).get("model_type") != "mllama":
+        raise PreflightError(f"model {model}: not an Mllama checkpoint (model_type must be 'mllama')")
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    if IMAGE_TOKEN not in tokenizer.get_vocab():
+        raise PreflightError(f"model {model}: its tokenizer has no {IMAGE_TOKEN} token; use the checkpoint's own Mllama tokenizer")
+
+
+def _check_images(jsonl: Path, image_root: Path) -> None:
+    if not jsonl.is_file():
+        raise PreflightError(f"instruction file {jsonl} does not exist")
+    with jsonl.open() as f:
+        for line_no, line in enumerate(f, 1):
+            sample = json.loads(line) if line.strip() else None
+            if sample and not (image_root / sample["image"]).is_file():
+                raise PreflightError(
+                    f"{jsonl}:{line_no} (sample {sample.get('id')}): image {image_root / sample['image']} is missing; "
+                    "render the dataset or rebuild the instruction set"
+                )
+
+
+def _check_batch(config: TrainConfig, launch: Launch) -> None:
+    if min(config.per_device_train_batch_size, config.gradient_accumulation_steps) < 1:
+        raise PreflightError("per_device_train_batch_size and gradient_accumulation_steps must be >= 1")
+    if not config.deepspeed:
+        return
+    path = Path(config.deepspeed)
+    if not path.is_file():
+        raise PreflightError(f"DeepSpeed config {path} does not exist")
+    ds = json.loads(path.read_text())
+    global_batch = config.per_device_train_batch_size * config.gradient_accumulation_steps * launch.world_size
+    if ds.get("train_batch_size", "auto") not in ("auto", global_batch):
+        raise PreflightError(
+            f"DeepSpeed train_batch_size {ds['train_batch_size']} != per-device batch {config.per_device_train_batch_size}"
+            f" x grad-accum {config.gradient_accumulation_steps} x {launch.world_size} ranks = {global_batch}; set it to \"auto\""
+        )
+    if ds.get("train_micro_batch_size_per_gpu", "auto") not in ("auto", config.per_device_train_batch_size):
+        raise PreflightError(f"DeepSpeed train_micro_batch_size_per_gpu {ds['train_micro_batch_size_per_gpu']} != "
+                             f"per_device_train_batch_size {config.per_device_train_batch_size}; set it to \"auto\"")
+
+
+def _check_precision(config: TrainConfig) -> None:
+    # On a CPU-only machine bf16 runs (slowly, for smoke tests); on a GPU it needs Ampere or newer.
+    if config.bf16 and torch.cuda.is_available() and not torch.cuda.is_bf16_supported():
+        raise PreflightError(f"bf16 needs an Ampere or newer GPU; {torch.cuda.get_device_name()} has none: pass --bf16 false")
