@@ -1,7 +1,7 @@
 """`ecgflow`: one subcommand per stage; each runs the same Prefect flow a deployment runs.
 
     ecgflow demo                       # the whole pipeline on embedded defaults, store ./demo-store
-    ecgflow <stage> --help             # ingest, render, instruct, train, evaluate, pipeline
+    ecgflow <stage> --help             # ingest, render, instruct, train, ablate, evaluate, pipeline
 """
 
 from __future__ import annotations
@@ -67,10 +67,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--instruct", required=True, help="instruction set name")
     p.add_argument("--config", default=str(CONFIGS / "paper.yaml"), help="training recipe (default %(default)s)")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override recipe keys, e.g. max_steps=100")
-    p.add_argument("--launcher", choices=LAUNCHERS, default="python", help="python (one process), deepspeed (ZeRO-2 ranks) or torchrun (default %(default)s)")
-    p.add_argument("--num-gpus", type=int, default=1, help="ranks per node: GPUs, or CPU ranks over gloo without a GPU (default %(default)s)")
-    p.add_argument("--num-nodes", type=int, default=1, help="machines (default %(default)s)")
-    p.add_argument("--hostfile", help="DeepSpeed hostfile for several nodes")
+    _launch_arguments(p)
+
+    p = command("ablate", "ablations: LoRA ranks, LoRA vs partial, data sources; one run each, then one comparison table")
+    p.add_argument("--name", required=True, help="ablation name: runs/<name>-<variant>/, eval/<name>/ablation.md")
+    p.add_argument("--model", required=True, help="base Mllama checkpoint folder")
+    p.add_argument("--instruct", required=True, help="instruction set name")
+    p.add_argument("--config", default=str(CONFIGS / "ablation.yaml"), help="variants and base recipe (default %(default)s)")
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="recipe keys for every variant, e.g. max_steps=100")
+    p.add_argument("--image-size", type=int, default=224, help="square side the images are resized to for evaluation (default %(default)s)")
+    _launch_arguments(p)
 
     p = command("evaluate", "evaluate baseline (and fine-tuned, with --run-id) on the test split; output under eval/<eval-id>/")
     p.add_argument("--eval-id", required=True, help="evaluation name")
@@ -80,6 +86,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--image-size", type=int, default=224, help="square side the images are resized to (default %(default)s)")
     p.add_argument("--batch-size", type=int, default=16, help="generation batch size (default %(default)s)")
     return parser
+
+
+def _launch_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--launcher", choices=LAUNCHERS, default="python", help="python (one process), deepspeed (ZeRO-2 ranks) or torchrun (default %(default)s)")
+    p.add_argument("--num-gpus", type=int, default=1, help="ranks per node: GPUs, or CPU ranks over gloo without a GPU (default %(default)s)")
+    p.add_argument("--num-nodes", type=int, default=1, help="machines (default %(default)s)")
+    p.add_argument("--hostfile", help="DeepSpeed hostfile for several nodes")
+
+
+def _launch(args: argparse.Namespace) -> dict:
+    return {"launcher": args.launcher, "num_gpus": args.num_gpus, "num_nodes": args.num_nodes, "hostfile": args.hostfile}
 
 
 def _overrides(pairs: list[str]) -> dict:
@@ -147,9 +164,15 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "train":
         from flows.train import train_flow
 
-        launch = {"launcher": args.launcher, "num_gpus": args.num_gpus, "num_nodes": args.num_nodes, "hostfile": args.hostfile}
-        print(train_flow(args.store, args.run_id, args.config, args.model, args.instruct, _overrides(args.set), launch,
-                         create_gpu_limit=True))
+        print(train_flow(args.store, args.run_id, args.config, args.model, args.instruct, _overrides(args.set),
+                         _launch(args), create_gpu_limit=True))
+    elif args.command == "ablate":
+        from ecg_core.train.ablation import ablation_markdown
+        from flows.ablation import ablation_flow
+
+        rows = ablation_flow(args.store, args.name, args.model, args.instruct, args.config,
+                             {"train_overrides": _overrides(args.set)} if args.set else None, _launch(args), args.image_size)
+        print(ablation_markdown(rows))
     elif args.command == "evaluate":
         from ecg_core.evaluate.table import table_one
         from flows.evaluate import evaluate_flow

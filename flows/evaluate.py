@@ -20,8 +20,10 @@ def evaluate_flow(
     image_size: int = 224,
     batch_size: int = 16,
     example_image: str | None = None,
+    baseline: bool = True,
 ) -> dict:
-    models = {"baseline": None}
+    """`baseline`: also score the base model without adapter (the ablation flow scores it once, not per variant)."""
+    models = {"baseline": None} if baseline else {}
     if run_id:
         models["finetuned"] = str(open_store(store).local_dir(f"runs/{run_id}/adapter"))
     detection = {

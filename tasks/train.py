@@ -31,13 +31,27 @@ def ensure_gpu_limit(slots: int | None = None) -> int:
             return slots
 
 
+def require_gpu_limit(slots_needed: int) -> None:
+    """Fail now, not after a silent wait, when the limit is missing or can never grant the slots a run needs."""
+    with get_client(sync_client=True) as client:
+        try:
+            limit = client.read_global_concurrency_limit_by_name(GPU_LIMIT).limit
+        except ObjectNotFound:
+            raise RuntimeError(
+                f"no {GPU_LIMIT!r} global concurrency limit on this Prefect server; training never runs unlimited. "
+                f"Create it with `prefect gcl create {GPU_LIMIT} --limit <number of GPUs>` (`make up` and the demo do)"
+            ) from None
+    if limit < slots_needed:
+        raise RuntimeError(f"the run needs {slots_needed} slots of {GPU_LIMIT!r} but the limit has {limit}: it would wait forever")
+
+
 @task(name="fine-tune", tags=["gpu"])
 def fine_tune(store_uri: str, run_id: str, config: str, model_dir: str, instruct_name: str, overrides: dict,
               launch: dict | None = None) -> str:
     """Train on `instruct/<name>/train.jsonl`; returns the run's store prefix `runs/<run_id>`.
 
-    Checks the run first (preflight), then waits for `world_size` slots of the `gpu` limit (strict: a
-    missing limit is an error, never an unlimited run). A run id with checkpoints resumes from the newest.
+    Checks the run first (preflight), then waits for one slot of the `gpu` limit per GPU it uses (strict:
+    a missing limit is an error, never an unlimited run). A run id with checkpoints resumes from the newest.
     """
     logger = get_run_logger()
     store = open_store(store_uri)
@@ -64,8 +78,10 @@ def fine_tune(store_uri: str, run_id: str, config: str, model_dir: str, instruct
             update_progress_artifact(progress_id, progress=100.0 * last[0])
             logger.info("step %d/%d", *step)
 
-    logger.info("waiting for %d slot(s) of the %r limit", launch.world_size, GPU_LIMIT)
-    with concurrency(GPU_LIMIT, occupy=launch.world_size, strict=True):
+    slots = launch.world_size if torch.cuda.is_available() else 1  # a CPU-only machine is one slot, whatever its ranks
+    require_gpu_limit(slots)
+    logger.info("waiting for %d slot(s) of the %r limit", slots, GPU_LIMIT)
+    with concurrency(GPU_LIMIT, occupy=slots, strict=True):
         code = run_streaming(training_command(config, options, launch), follow, env=launch_environment(launch))
     if code != 0:
         raise RuntimeError(f"training run {run_id} failed with exit code {code}; see the log above")

@@ -9,6 +9,7 @@ import torch
 from peft.tuners.lora import LoraLayer
 from PIL import Image
 from torch import nn
+from transformers import MllamaConfig, MllamaForConditionalGeneration, MllamaImageProcessorPil, MllamaProcessor
 
 from ecg_core.model import InstructionCollator, apply_lora, load_model_and_processor, lora_target_modules
 from ecg_core.model.collator import IGNORE_INDEX
@@ -169,3 +170,33 @@ def test_stretching_keeps_every_pixel_row_of_a_wide_page(tiny_mllama_dir, tmp_pa
 
     assert blank_rows(None) > 0.4 * 224
     assert blank_rows(224) == 0
+
+
+def test_collator_tiles_pages_and_masks_cross_attention_per_tile(tiny_mllama_dir, stripe_pages, tmp_path):
+    """The 11B's way with a page: up to 4 tiles chosen by its shape (a small square page takes one), the
+    text after <|image|> attends to the used tiles only; a 4-tile Mllama trains on the batch."""
+    _, tiny = load_model_and_processor(tiny_mllama_dir)
+    tiles = MllamaImageProcessorPil(size={"height": 224, "width": 224}, max_image_tiles=4,
+                                    image_mean=tiny.image_processor.image_mean, image_std=tiny.image_processor.image_std)
+    processor = MllamaProcessor(tiles, tiny.tokenizer, chat_template=tiny.chat_template)
+    Image.new("RGB", (200, 200), "white").save(tmp_path / "square.png")
+    records = [stripe_pages.train[0], stripe_pages.train[1] | {"image": str(tmp_path / "square.png")}]  # 550 x 300, 200 x 200
+    batch = InstructionCollator(processor, stripe_pages.root, None, 256)(records)
+
+    assert batch["pixel_values"].shape == (2, 1, 4, 3, 224, 224)
+    used = batch["aspect_ratio_mask"][:, 0].sum(dim=1).tolist()
+    assert used[0] > 1 and used[1] == 1  # the wide page is tiled, the small square fits one tile
+    mask = batch["cross_attention_mask"]  # (batch, tokens, images, tiles)
+    for row in range(2):
+        image_at = batch["input_ids"][row].tolist().index(tiny.tokenizer.convert_tokens_to_ids("<|image|>"))
+        length = int(batch["attention_mask"][row].sum())
+        assert (mask[row, :image_at] == 0).all()  # no token before the image sees it
+        assert (mask[row, image_at:length, 0, : used[row]] == 1).all() and (mask[row, :, 0, used[row] :] == 0).all()
+
+    config = MllamaConfig.from_pretrained(tiny_mllama_dir)
+    config.vision_config.max_num_tiles = 4
+    config.vision_config.supported_aspect_ratios = [[1, 1], [1, 2], [1, 3], [1, 4], [2, 1], [2, 2], [3, 1], [4, 1]]
+    model = MllamaForConditionalGeneration(config)
+    loss = model(**batch).loss
+    loss.backward()
+    assert torch.isfinite(loss) and all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)

@@ -160,6 +160,8 @@ class FinetuneRecipe:
         trainable, total = count_parameters(self.model)
         self.parameters = {"trainable_parameters": trainable, "base_parameters": total - trainable}
         if is_main_process():
+            log.info("%s: %d trainable parameters in %d modules: %s", self.config.tuning, trainable,
+                     len(self.trained_modules), ", ".join(self.trained_modules))
             summary = {"tuning": self.config.tuning, **self.parameters, "modules": self.trained_modules}
             (self.output_dir / "trainable.json").write_text(json.dumps(summary, indent=2) + "\n")
 

@@ -1,0 +1,185 @@
+"""Fine-tuning throughput: samples/s, tokens/s, peak GPU memory and estimated MFU for the paper's recipe
+(LoRA r=64 alpha=128 dropout 0.05 on all linear layers but lm_head, bf16, gradient checkpointing, batch 4,
+DeepSpeed ZeRO-2 when deepspeed is installed) on real rendered ECG pages with their instructions.
+
+    .venv/bin/python benchmarks/train_throughput.py --quick          # CPU smoke check: the tiny model
+    python benchmarks/train_throughput.py --shapes configs/models/llama-3.2-11b-vision.json   # 11B, random bf16 weights
+    python benchmarks/train_throughput.py --model /models/Llama-3.2-11B-Vision-Instruct      # the real weights
+
+Pages: synthetic 12-lead records drawn as 3x4+1 printouts at 100 dpi; samples: the 5-superclass question
+and the report (the longest answers). With `--shapes` the tokenizer is a BPE trained on these texts (the
+real Llama tokenizer writes fewer tokens per text, so tokens/s is conservative) and the image processor
+the 11B's (4 tiles of 560 px). MFU counts 6 x parameters FLOPs per token (forward, recomputed forward,
+backward to the activations; LoRA weight gradients are negligible), vision patches included, attention
+quadratic terms not. Last line: one JSON object with samples_per_s, tokens_per_s, peak_mem_gb, mfu, device.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import itertools
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from transformers import MllamaConfig, MllamaForConditionalGeneration, MllamaImageProcessorPil, MllamaProcessor
+
+from ecg_core.instruct import build_samples
+from ecg_core.model import InstructionCollator, apply_lora, build_tiny_mllama, load_model_and_processor
+from ecg_core.model.tiny import CHAT_TEMPLATE, CLIP_MEAN, CLIP_STD, train_tokenizer
+from ecg_core.render import PrintSettings, encode, render_ecg
+from ecg_core.synth import synthesize_records
+from report import save_and_print
+
+ZERO2 = Path(__file__).resolve().parents[1] / "configs" / "deepspeed" / "zero2.json"
+PEAK_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L40S": 362.0, "A10": 125.0}  # dense, no sparsity
+
+
+def ecg_samples(root: Path, n_records: int) -> list[dict]:
+    """Render `n_records` synthetic ECGs into root/images and return their instruction samples."""
+    records = synthesize_records(n_records, seed=0, fs=500.0)
+    images = {}
+    for record in records:
+        data, fmt = encode(render_ecg(record.signal, record.fs, PrintSettings(layout="3x4+1", dpi=100.0)))
+        key = f"images/{record.record_id}.{fmt}"
+        (root / key).parent.mkdir(parents=True, exist_ok=True)
+        (root / key).write_bytes(data)
+        images[record.record_id] = [key]
+    samples = build_samples(records, ["abnormality_detection", "report_generation"], images).samples
+    return [s for s in samples if s["style"] == "open"]
+
+
+def shaped_model(shapes: Path, corpus: list[str], device: str) -> tuple[MllamaForConditionalGeneration, MllamaProcessor]:
+    """The published architecture with random bf16 weights, built on the device, and an 11B-like processor."""
+    tokenizer = train_tokenizer(corpus, vocab_size=4096)
+    values = {k: v for k, v in json.loads(shapes.read_text()).items() if k not in ("architectures", "model_type", "torch_dtype")}
+    config = MllamaConfig(**values | {"image_token_index": tokenizer.convert_tokens_to_ids("<|image|>")})
+    vision = config.vision_config  # the 11B: tiles of 560 px, up to 4 per page
+    image_processor = MllamaImageProcessorPil(size={"height": vision.image_size, "width": vision.image_size},
+                                              max_image_tiles=vision.max_num_tiles, image_mean=CLIP_MEAN, image_std=CLIP_STD)
+    processor = MllamaProcessor(image_processor, tokenizer, chat_template=CHAT_TEMPLATE)
+    torch.set_default_dtype(torch.bfloat16)
+    with torch.device(device):
+        model = MllamaForConditionalGeneration(config)
+    torch.set_default_dtype(torch.float32)
+    return model, processor
+
+
+def flops_per_sample(model, batch, n: int) -> float:
+    """6 x (text parameters x text tokens + vision parameters x patches), per sample."""
+    vision = sum(p.numel() for n_, p in model.named_parameters() if "vision_model" in n_)
+    text = sum(p.numel() for n_, p in model.named_parameters() if "language_model" in n_ and "embed_tokens" not in n_)
+    cfg = model.config.vision_config
+    patches = batch["aspect_ratio_mask"].sum().item() * ((cfg.image_size // cfg.patch_size) ** 2 + 1)
+    return 6.0 * (text * batch["attention_mask"].sum().item() + vision * patches) / n
+
+
+def zero2_engine(model, lr: float, batch_size: int):
+    """DeepSpeed ZeRO-2 around the LoRA model (one rank here; the same engine the Trainer builds)."""
+    import deepspeed
+
+    os.environ.update({"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "29533"})
+    config = json.loads(ZERO2.read_text()) | {
+        "train_micro_batch_size_per_gpu": batch_size, "gradient_accumulation_steps": 1, "train_batch_size": batch_size,
+        "gradient_clipping": 1.0, "bf16": {"enabled": True},
+    }
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr)
+    engine, *_ = deepspeed.initialize(model=model, optimizer=optimizer, config=config)
+    return engine
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--model", help="a real Mllama checkpoint folder")
+    source.add_argument("--shapes", help="a model config JSON: random weights of that architecture")
+    parser.add_argument("--batch-size", type=int, default=4, help="per GPU, as in the paper (default %(default)s)")
+    parser.add_argument("--steps", type=int, default=20, help="timed steps (default %(default)s)")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed steps first (default %(default)s)")
+    parser.add_argument("--no-deepspeed", action="store_true", help="plain AdamW instead of the ZeRO-2 engine")
+    parser.add_argument("--quick", action="store_true", help="tiny model, 2 + 3 steps: a smoke check on CPU")
+    args = parser.parse_args()
+    if args.quick:
+        args.steps, args.warmup = 3, 2
+    cuda = torch.cuda.is_available()
+    device = "cuda" if cuda else "cpu"
+    bf16 = cuda  # CPU runs are smoke checks, in fp32
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        samples = ecg_samples(root, n_records=4 * args.batch_size)
+        corpus = [turn["value"] for s in samples for turn in s["conversations"]]
+        if args.model:
+            model, processor = load_model_and_processor(args.model, dtype=torch.bfloat16 if bf16 else None, device=device)
+        elif args.shapes:
+            model, processor = shaped_model(Path(args.shapes), corpus, device)
+        else:
+            model, processor = load_model_and_processor(build_tiny_mllama(root / "tiny", corpus=corpus), device=device)
+        image_size = None if (args.model or args.shapes) else 224  # the 11B tiles pages itself
+        model.config.text_config.use_cache = False
+        model.train()
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        model = apply_lora(model, r=64, alpha=128, dropout=0.05)
+
+        use_deepspeed = not args.no_deepspeed and importlib.util.find_spec("deepspeed") is not None
+        engine = zero2_engine(model, 2e-4, args.batch_size) if use_deepspeed else None
+        optimizer = None if engine else torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=2e-4)
+        collate = InstructionCollator(processor, root, image_size, max_length=2048, cache_images=True)
+        batches = itertools.cycle([collate(samples[i : i + args.batch_size]) for i in range(0, len(samples) - args.batch_size + 1, args.batch_size)])
+        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if bf16 and not engine else contextlib.nullcontext()
+
+        def step() -> tuple[int, float]:
+            batch = next(batches).to(device)
+            with autocast:
+                loss = (engine or model)(**batch).loss
+            if engine:
+                engine.backward(loss)
+                engine.step()
+            else:
+                loss.backward()
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+            return int(batch["attention_mask"].sum()), flops_per_sample(model, batch, args.batch_size)
+
+        for _ in range(args.warmup):
+            step()
+        if cuda:
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+        started = time.perf_counter()
+        tokens, flops = 0, 0.0
+        for _ in range(args.steps):
+            t, f = step()
+            tokens, flops = tokens + t, flops + f * args.batch_size
+        if cuda:
+            torch.cuda.synchronize()
+        seconds = time.perf_counter() - started
+
+    name = torch.cuda.get_device_name() if cuda else "cpu"
+    peak = next((v for k, v in PEAK_BF16_TFLOPS.items() if k in name), None)
+    samples_per_s = args.steps * args.batch_size / seconds
+    figures = {
+        "samples_per_s": round(samples_per_s, 3),
+        "tokens_per_s": round(tokens / seconds, 1),
+        "peak_mem_gb": round(torch.cuda.max_memory_allocated() / 2**30, 2) if cuda else None,
+        "mfu": round(flops / seconds / (peak * 1e12), 4) if peak else None,
+        "device": name,
+        "model": args.model or args.shapes or "tiny",
+        "deepspeed_zero2": bool(engine),
+        "batch_size": args.batch_size,
+        "steps": args.steps,
+        "tokens_per_sample": round(tokens / (args.steps * args.batch_size), 1),
+        "paper_samples_per_s_per_gpu": 0.29,  # 2,880 A100-hours for 3 epochs over ~1M samples
+    }
+    print(f"{figures['samples_per_s']} samples/s, {figures['tokens_per_s']} tokens/s, peak {figures['peak_mem_gb']} GB, "
+          f"MFU {figures['mfu']} on {name} ({'ZeRO-2' if engine else 'AdamW'}, batch {args.batch_size})")
+    save_and_print("train_throughput" + ("_quick" if args.quick else ""), figures)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""Fine-tuning on the GPU queue, the ablation flow and the finetune deployment, through a real Prefect API."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import WorkPoolCreate
+from prefect.settings import PREFECT_API_URL
+
+from ecg_core.store import open_store
+from flows import CONFIGS
+from flows.ablation import ablation_flow
+from flows.ingest import ingest_flow
+from flows.instruct import instruct_flow
+from flows.render import render_flow
+from flows.train import train_flow
+from tasks.model import build_tiny_model
+from tasks.train import GPU_LIMIT
+
+FEW_STEPS = {"max_steps": 4, "logging_steps": 1, "save_strategy": "no"}
+
+
+@pytest.fixture(scope="module")
+def small_store(tmp_path_factory):
+    """40 synthetic records rendered once, the demo's instruction set, a tiny model trained on its texts."""
+    store = str(tmp_path_factory.mktemp("train-flows") / "store")
+    ingest_flow(store, "synthetic", options={"n_records": 40, "seed": 5, "fs": 100.0})
+    render_flow(store, "synthetic", str(CONFIGS / "render" / "plain.yaml"), {"dpi": 50.0})
+    instruct_flow(store, "small", ["synthetic"], str(CONFIGS / "instruct" / "demo.yaml"))
+    model = build_tiny_model(store, "small", "models/tiny", 224, 0)
+    return store, model
+
+
+def _delete_gpu_limit() -> None:
+    with get_client(sync_client=True) as client:
+        if any(limit.name == GPU_LIMIT for limit in client.read_global_concurrency_limits(limit=100)):
+            client.delete_global_concurrency_limit_by_name(GPU_LIMIT)
+
+
+def test_training_refuses_to_run_without_the_gpu_limit(small_store):
+    store, model = small_store
+    _delete_gpu_limit()
+    with pytest.raises(RuntimeError, match=f"no '{GPU_LIMIT}' global concurrency limit"):
+        train_flow(store, "no-limit", str(CONFIGS / "tiny-cpu.yaml"), model, "small", FEW_STEPS)
+    assert not open_store(store).exists("runs/no-limit/train_log.jsonl")  # nothing ran
+    # With the limit (as the CLI and the demo create it) the same run goes through.
+    assert train_flow(store, "no-limit", str(CONFIGS / "tiny-cpu.yaml"), model, "small", FEW_STEPS, create_gpu_limit=True)
+
+
+def test_ablation_flow_compares_ranks_tuning_modes_and_sources(small_store):
+    store_uri, model = small_store
+    store = open_store(store_uri)
+    # A second source: relabel half the training samples, as if the set mixed PTB-XL into synthetic data.
+    train = store.get_jsonl("instruct/small/train.jsonl")
+    store.put_jsonl("instruct/small/train.jsonl", [s | {"source": "ptbxl"} if i % 2 else s for i, s in enumerate(train)])
+
+    rows = ablation_flow(store_uri, "abl", model, "small", overrides={
+        "variants": {"lora-r16": {"lora_r": 16, "lora_alpha": 32}, "partial": {"tuning": "partial"}},
+        "train_overrides": FEW_STEPS,
+    }, eval_batch_size=8)
+
+    by_variant = {row["variant"]: row for row in rows}
+    assert list(by_variant) == ["lora-r16", "partial", "only-ptbxl", "only-synthetic"]
+    assert (by_variant["lora-r16"]["tuning"], by_variant["lora-r16"]["lora_r"]) == ("lora", 16)
+    assert (by_variant["partial"]["tuning"], by_variant["partial"]["lora_r"]) == ("partial", None)
+    assert by_variant["only-ptbxl"]["train_samples"] + by_variant["only-synthetic"]["train_samples"] == len(train)
+    assert by_variant["lora-r16"]["trainable_parameters"] < by_variant["only-ptbxl"]["trainable_parameters"]  # r16 < r64
+    n_test = {len(store.get_jsonl(f"eval/abl-{v}/predictions-finetuned.jsonl")) for v in by_variant}
+    assert len(n_test) == 1  # every variant scored on the same test questions
+    assert store.get_json("eval/abl/ablation.json") == rows
+    assert "| partial | partial |" in store.get_bytes("eval/abl/ablation.md").decode()
+
+
+def test_finetune_deployment_targets_the_gpu_pool_one_run_at_a_time():
+    repo = Path(__file__).resolve().parents[2]
+    with get_client(sync_client=True) as client:
+        if not any(pool.name == "gpu" for pool in client.read_work_pools()):
+            client.create_work_pool(WorkPoolCreate(name="gpu", type="process"))
+    env = os.environ | {"PREFECT_API_URL": PREFECT_API_URL.value(), "ECGFLOW_HOME": str(repo)}
+    command = [str(Path(sys.executable).parent / "prefect"), "--no-prompt", "deploy", "--prefect-file",
+               "deployments/prefect.yaml", "--name", "finetune"]
+    out = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name("train/finetune")
+    assert (deployment.work_pool_name, deployment.work_queue_name) == ("gpu", "gpu")
+    assert deployment.global_concurrency_limit.limit == 1
+    assert deployment.concurrency_options.collision_strategy == "ENQUEUE"
+    assert deployment.entrypoint == "flows/train.py:train_flow"
+    assert deployment.parameters["launch"]["launcher"] == "deepspeed"
+    assert {"store", "run_id", "model", "instruct"} <= set(deployment.parameter_openapi_schema["required"])
