@@ -43,3 +43,23 @@ def per_label_f1_png(metrics_by_model: dict[str, dict], title: str) -> bytes:
     ax.set(ylim=(0, 1), ylabel="F1", title=title)
     ax.legend()
     return _png(fig)
+
+
+def roc_curves_png(truth_and_scores: dict[str, tuple], labels: list[str], title: str) -> bytes:
+    """One panel per label: the ROC curve of each model from its label scores (truth and scores are
+    [n, len(labels)] arrays), with its AUC in the legend; a label absent from the test set is marked so."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    fig, axes = plt.subplots(1, len(labels), figsize=(3 * len(labels), 3.2), squeeze=False)
+    for j, (label, ax) in enumerate(zip(labels, axes[0])):
+        for model, (truth, scores) in truth_and_scores.items():
+            if 0 < truth[:, j].sum() < len(truth):
+                fpr, tpr, _ = roc_curve(truth[:, j], scores[:, j])
+                ax.plot(fpr, tpr, label=f"{model} {roc_auc_score(truth[:, j], scores[:, j]):.2f}")
+            else:
+                ax.text(0.5, 0.5, "absent from test set", ha="center", fontsize=8)
+        ax.plot([0, 1], [0, 1], ":", color="grey")
+        ax.set(title=label, xlabel="false positive rate", ylabel="true positive rate" if j == 0 else None)
+        ax.legend(fontsize=7, loc="lower right")
+    fig.suptitle(title, y=1.04)
+    return _png(fig)

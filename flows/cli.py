@@ -1,7 +1,7 @@
 """`ecgflow`: one subcommand per stage; each runs the same Prefect flow a deployment runs.
 
     ecgflow demo                       # the whole pipeline on embedded defaults, store ./demo-store
-    ecgflow <stage> --help             # ingest, render, instruct, train, ablate, evaluate, pipeline
+    ecgflow <stage> --help             # ingest, render, instruct, train, ablate, evaluate, judge, pipeline
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import sys
 import time
 
 from ecg_core.sources import INSTRUCTION_SOURCES, SOURCE_NAMES
+from ecg_core.evaluate.report_score import JUDGES
 from ecg_core.train.launch import LAUNCHERS
 from flows import CONFIGS
 
@@ -31,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
 
     p = command("demo", "run the whole pipeline on synthetic data with a tiny Mllama (configs/demo.yaml)")
     p.add_argument("--config", default=str(CONFIGS / "demo.yaml"), help="settings file (default %(default)s)")
+    p.add_argument("--judge", choices=JUDGES, help="report scoring: labels (no external service) or openai (an LLM "
+                   "judge at OPENAI_BASE_URL with OPENAI_API_KEY); default: the settings file's")
+    _judge_arguments(p)
 
     p = command("pipeline", "run the whole pipeline with the settings of a YAML file")
     p.add_argument("--config", required=True, help="settings file, keys as in configs/demo.yaml")
@@ -79,13 +83,38 @@ def _parser() -> argparse.ArgumentParser:
     _launch_arguments(p)
 
     p = command("evaluate", "evaluate baseline (and fine-tuned, with --run-id) on the test split; output under eval/<eval-id>/")
+    _evaluation_arguments(p)
+    p.add_argument("--batch-size", type=int, default=16, help="generation batch size (default %(default)s)")
+
+    p = command("judge", "score the generated reports of an evaluation with an LLM judge (any OpenAI-compatible "
+                "endpoint); the evaluation's predictions are reused")
+    _evaluation_arguments(p)
+    _judge_arguments(p)
+    return parser
+
+
+def _evaluation_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--eval-id", required=True, help="evaluation name")
     p.add_argument("--model", required=True, help="base Mllama checkpoint folder")
     p.add_argument("--instruct", required=True, help="instruction set name")
     p.add_argument("--run-id", help="training run whose adapter gives the fine-tuned row")
     p.add_argument("--image-size", type=int, default=224, help="square side the images are resized to (default %(default)s)")
-    p.add_argument("--batch-size", type=int, default=16, help="generation batch size (default %(default)s)")
-    return parser
+
+
+def _judge_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--judge-model", default="gpt-4o", help="judge model name (default %(default)s)")
+    p.add_argument("--rubric", choices=["paper", "pulse"], default="paper", help="paper: 4 criteria -> 0-100; pulse: "
+                   "diagnosis, waveform, rhythm 0-10 each, x10 (default %(default)s)")
+    p.add_argument("--base-url", help="endpoint (default: OPENAI_BASE_URL, else OpenAI)")
+    p.add_argument("--api-key-block", help="Prefect Secret block holding the key (default: OPENAI_API_KEY)")
+    p.add_argument("--vision", action="store_true", help="attach the ECG image (the endpoint must take images)")
+    p.add_argument("--allow-credentialed-remote", action="store_true",
+                   help="allow MIMIC-IV-ECG records to go to a non-loopback endpoint (check your data use agreement)")
+
+
+def _judge_settings(args: argparse.Namespace) -> dict:
+    return {"model": args.judge_model, "rubric": args.rubric, "base_url": args.base_url, "vision": args.vision,
+            "api_key_block": args.api_key_block, "allow_credentialed_remote": args.allow_credentialed_remote}
 
 
 def _launch_arguments(p: argparse.ArgumentParser) -> None:
@@ -130,14 +159,16 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # Flows are imported here, not at module top: `ecgflow --help` stays instant.
     if args.command in ("demo", "pipeline"):
-        from ecg_core.evaluate.table import table_one
+        from ecg_core.evaluate.table import report_table, table_one
         from flows.pipeline import load_settings, pipeline_flow
 
         settings = load_settings(args.config)
+        if getattr(args, "judge", None):
+            settings |= {"judge": args.judge, "judge_settings": _judge_settings(args)}
         started = time.time()
         metrics = pipeline_flow(store=args.store, **settings)
         print(f"\nTable I (abnormality detection, test split) — pipeline took {time.time() - started:.0f} s\n")
-        print(table_one(metrics))
+        print(table_one(metrics) + "\n" + report_table(metrics))
         print(f"metrics: {args.store}/eval/{settings.get('name', 'demo')}/metrics.json")
     elif args.command == "ingest":
         from flows.ingest import ingest_flow
@@ -174,11 +205,18 @@ def main(argv: list[str] | None = None) -> int:
                              {"train_overrides": _overrides(args.set)} if args.set else None, _launch(args), args.image_size)
         print(ablation_markdown(rows))
     elif args.command == "evaluate":
-        from ecg_core.evaluate.table import table_one
+        from ecg_core.evaluate.table import report_table, table_one
         from flows.evaluate import evaluate_flow
 
         metrics = evaluate_flow(args.store, args.eval_id, args.model, args.instruct, args.run_id, args.image_size, args.batch_size)
-        print(table_one(metrics))
+        print(table_one(metrics) + "\n" + report_table(metrics))
+    elif args.command == "judge":
+        from ecg_core.evaluate.table import report_table
+        from flows.evaluate import evaluate_flow
+
+        metrics = evaluate_flow(args.store, args.eval_id, args.model, args.instruct, args.run_id, args.image_size,
+                                judge="openai", judge_settings=_judge_settings(args))
+        print(report_table(metrics))
     return 0
 
 

@@ -34,6 +34,8 @@ def pipeline_flow(
     train_overrides: dict | None = None,
     image_size: int = 224,
     eval_batch_size: int = 32,
+    judge: str = "labels",
+    judge_settings: dict | None = None,
 ) -> dict:
     ingest_flow(store, "synthetic", options={"n_records": n_records, "seed": seed, "fs": fs, "seconds": seconds}, split_seed=seed)
     images = render_flow(store, "synthetic", str(CONFIGS / render_config), {"dpi": dpi})
@@ -41,7 +43,7 @@ def pipeline_flow(
     model = model or build_tiny_model(store, name, "models/tiny-mllama", image_size, seed)
     train_flow(store, name, str(CONFIGS / train_config), model, name, train_overrides, create_gpu_limit=True)
     return evaluate_flow(store, name, model, name, run_id=name, image_size=image_size, batch_size=eval_batch_size,
-                         example_image=images[0]["image"])
+                         example_image=images[0]["image"], judge=judge, judge_settings=judge_settings)
 
 
 def load_settings(path: str | Path) -> dict:

@@ -1,62 +1,128 @@
-"""Evaluation tasks: predictions per model, then metrics.json, the Table-I report and its artifacts."""
+"""Evaluation tasks: predictions per model (resumable), the report judge, then metrics.json, the Table-I
+report, ROC curves and their artifacts."""
 
+import numpy as np
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from ecg_core.evaluate.detection import predict, score
-from ecg_core.evaluate.table import table_one
+from ecg_core.evaluate.detection import LABEL_SET, predict, predict_reports, resume, score
+from ecg_core.evaluate.judge import StoreCache, judge_reports
+from ecg_core.evaluate.metrics import to_matrix
+from ecg_core.evaluate.report_score import report_scores
+from ecg_core.evaluate.table import report_table, table_one
 from ecg_core.instruct import is_detection_sample
 from ecg_core.instruct.dataset import read_split
+from ecg_core.labels import SUPERCLASSES
 from ecg_core.model import load_model_and_processor
-from ecg_core.plots import per_label_f1_png
+from ecg_core.plots import per_label_f1_png, roc_curves_png
 from ecg_core.store import open_store
+
+CREDENTIALED_SOURCES = {"mimic-iv-ecg"}  # data use agreements forbid sending these records to third parties
+
+
+def _resumed(store, key: str, samples: list[dict], predict_chunk) -> list[dict]:
+    done = store.get_jsonl(key) if store.exists(key) else []
+    if done:
+        get_run_logger().info("%s: %d of %d predictions already there, resuming", key, len(done), len(samples))
+    return resume(samples, done, predict_chunk, lambda rows: store.put_jsonl(key, rows))
 
 
 @task(name="evaluate-model", tags=["gpu"])
-def evaluate_model(
-    store_uri: str,
-    eval_id: str,
-    model_name: str,
-    model_dir: str,
-    adapter_dir: str | None,
-    instruct_name: str,
-    image_size: int,
-    batch_size: int,
-) -> dict:
-    """Answer the test split's abnormality-detection questions with one model; returns its metrics."""
+def evaluate_model(store_uri: str, eval_id: str, model_name: str, model_dir: str, adapter_dir: str | None,
+                   instruct_name: str, image_size: int, batch_size: int) -> dict:
+    """One model on the test split: detection answers + label scores, and reports; returns the detection
+    metrics and the deterministic report score. Predictions already in the store are not made again."""
     store = open_store(store_uri)
-    samples = [s for s in read_split(store, instruct_name, "test") if is_detection_sample(s)]
-    model, processor = load_model_and_processor(model_dir, adapter=adapter_dir)
-    predictions = predict(model, processor, samples, store.local_dir(""), image_size=image_size, batch_size=batch_size)
-    store.put_jsonl(f"eval/{eval_id}/predictions-{model_name}.jsonl", predictions)
-    metrics = score(predictions)
+    test = read_split(store, instruct_name, "test")
+    detection_samples = [s for s in test if is_detection_sample(s)]
+    report_samples = [s for s in test if s.get("topic") == "report"]
+    model, processor = None, None
+
+    def loaded():
+        nonlocal model, processor
+        if model is None:
+            model, processor = load_model_and_processor(model_dir, adapter=adapter_dir)
+        return model, processor
+
+    root = store.local_dir("")
+    key = f"eval/{eval_id}/predictions-{model_name}.jsonl"
+    predictions = _resumed(store, key, detection_samples, lambda chunk: predict(
+        *loaded(), chunk, root, image_size=image_size, batch_size=batch_size))
+    metrics = score(predictions, where=key)
+    reports = _resumed(store, f"eval/{eval_id}/reports-{model_name}.jsonl", report_samples, lambda chunk: predict_reports(
+        *loaded(), chunk, root, image_size=image_size, batch_size=batch_size))
+    _, report_summary = report_scores(reports)
     get_run_logger().info(
-        "%s: macro F1 %.3f, AUC %s, Hamming %.3f, %d/%d unparsed",
-        model_name, metrics["macro_f1"], metrics["auc"], metrics["hamming"], metrics["n_unparsed"], metrics["n"],
+        "%s: macro F1 %.3f, AUC (scores) %s, AUC (hard) %s, Hamming %.3f, %d/%d unparsed; report score %s",
+        model_name, metrics["macro_f1"], metrics["auc_score"], metrics["auc_hard"], metrics["hamming"],
+        metrics["n_unparsed"], metrics["n"], report_summary["score"],
     )
-    return metrics
+    return {"detection": metrics, "report": report_summary}
+
+
+@task(name="judge-reports", tags=["judge"])
+def judge_model_reports(store_uri: str, eval_id: str, model_name: str, judge: dict) -> dict:
+    """The LLM judge over one model's generated reports: `judge/<model>.jsonl` and the summary.
+
+    `judge`: {model, rubric, base_url, vision, allow_credentialed_remote, api_key_block}; the key comes from
+    OPENAI_API_KEY or the named Prefect Secret block, and goes nowhere but the client."""
+    store = open_store(store_uri)
+    rows = store.get_jsonl(f"eval/{eval_id}/reports-{model_name}.jsonl")
+    items = [{"id": r["id"], "report": r["answer"], "reference": r["reference"],
+              "credentialed": r["source"] in CREDENTIALED_SOURCES}
+             | ({"image": store.get_bytes(r["image"])} if judge.get("vision") else {}) for r in rows]
+    api_key = None
+    if judge.get("api_key_block"):
+        from prefect.blocks.system import Secret
+
+        api_key = Secret.load(judge["api_key_block"]).get()
+    result = judge_reports(
+        items, model=judge.get("model", "gpt-4o"), rubric=judge.get("rubric", "paper"), base_url=judge.get("base_url"),
+        api_key=api_key, cache=StoreCache(store, "eval/judge-cache"), vision=bool(judge.get("vision")),
+        allow_credentialed_remote=bool(judge.get("allow_credentialed_remote")),
+    )
+    store.put_jsonl(f"eval/{eval_id}/judge-{model_name}.jsonl", result.results)
+    summary = result.summary
+    get_run_logger().info("judge %s on %s: mean %s over %d, %d failed, %d cached, %d+%d tokens, cost %s USD",
+                          summary["model"], model_name, summary["mean_score"], summary["n_scored"], summary["n_failed"],
+                          summary["n_cached"], summary["prompt_tokens"], summary["completion_tokens"], summary["cost_usd"])
+    return summary
+
+
+def _roc_inputs(store, eval_id: str, models: list[str]) -> dict[str, tuple]:
+    out = {}
+    for name in models:
+        rows = store.get_jsonl(f"eval/{eval_id}/predictions-{name}.jsonl")
+        truth = to_matrix([set(r["truth"]) for r in rows], SUPERCLASSES)
+        out[name] = (truth, np.array([[r["scores"][label] for label in SUPERCLASSES] for r in rows]).reshape(len(rows), -1))
+    return out
 
 
 @task(name="write-evaluation-report")
-def write_report(store_uri: str, eval_id: str, detection: dict, example_image: str | None) -> dict:
-    """metrics.json, table.md and a per-label F1 chart under eval/<eval_id>/, mirrored as Prefect artifacts."""
+def write_report(store_uri: str, eval_id: str, detection: dict, reports: dict, example_image: str | None) -> dict:
+    """metrics.json, table.md, ROC curves and per-label F1 under eval/<eval_id>/, mirrored as Prefect artifacts."""
     store = open_store(store_uri)
     prefix = f"eval/{eval_id}"
-    metrics = {"abnormality_detection": detection, "example_image": example_image}
+    metrics = {"label_set": LABEL_SET, "abnormality_detection": detection, "report_generation": reports,
+               "example_image": example_image}
     store.put_json(f"{prefix}/metrics.json", metrics)
-    table = table_one(metrics)
+    table = table_one(metrics) + "\n" + report_table(metrics)
     store.put_bytes(f"{prefix}/table.md", table.encode())
-    chart = f"{prefix}/per_label_f1.png"
+    chart, roc = f"{prefix}/per_label_f1.png", f"{prefix}/roc_curves.png"
     store.put_bytes(chart, per_label_f1_png(detection, "abnormality detection, per-label F1"))
+    store.put_bytes(roc, roc_curves_png(_roc_inputs(store, eval_id, list(detection)), list(SUPERCLASSES),
+                                        "ROC per label (scores from the answer likelihood)"))
     artifact_key = f"eval-{eval_id}".lower().replace("_", "-")
     create_table_artifact(
-        table=[{"model": name} | {k: m[k] for k in ("auc", "macro_f1", "hamming", "exact_match", "n_unparsed", "n")} for name, m in detection.items()],
+        table=[{"model": name} | {k: m[k] for k in ("auc_score", "auc_hard", "macro_f1", "hamming", "exact_match", "n_unparsed", "n")}
+               | {"report_score": reports.get(name, {}).get("score")} for name, m in detection.items()],
         key=f"{artifact_key}-table",
-        description="Abnormality detection on the test split (PTB-XL superclasses)",
+        description="Abnormality detection (PTB-XL superclasses) and report generation on the test split",
     )
     example = f"\n\nExample input image: ![ECG]({store.url(example_image)})" if example_image else ""
     create_markdown_artifact(
-        markdown=f"# Evaluation `{eval_id}`\n\n{table}\n![per-label F1]({store.url(chart)}){example}",
+        markdown=f"# Evaluation `{eval_id}`\n\n{table}\n![ROC curves]({store.url(roc)})\n\n"
+                 f"![per-label F1]({store.url(chart)}){example}",
         key=f"{artifact_key}-report",
     )
     return metrics

@@ -84,3 +84,18 @@ def tiny_mllama_dir(tmp_path_factory) -> Path:
     """A tiny random Mllama checkpoint whose tokenizer was trained on the fixture questions and answers."""
     corpus = [QUESTION, *CLASSES, REPORT, "Is the rhythm regular?"]
     return build_tiny_mllama(tmp_path_factory.mktemp("tiny-mllama"), corpus=corpus, seed=0)
+
+
+@pytest.fixture(scope="session")
+def tuned_run(tiny_mllama_dir, stripe_pages, tmp_path_factory) -> tuple[dict, Path]:
+    """The tiny model after 80 LoRA steps on the stripe pages (~20-30 s on 2 cores): (metrics, run dir)."""
+    from ecg_core.train import TrainConfig
+    from ecg_core.train.recipe import run_training
+
+    root, run = stripe_pages.root, tmp_path_factory.mktemp("tuned") / "run"
+    config = TrainConfig.load(
+        Path(__file__).resolve().parents[1] / "configs" / "tiny-cpu.yaml",
+        {"model": str(tiny_mllama_dir), "train_jsonl": str(root / "train.jsonl"), "val_jsonl": str(root / "val.jsonl"),
+         "image_root": str(root), "output_dir": str(run), "max_steps": "80", "save_strategy": "no"},
+    )
+    return run_training(config), run

@@ -14,7 +14,6 @@ from peft import PeftModel
 from ecg_core.evaluate.inference import generate_answers
 from ecg_core.model import load_model_and_processor
 from ecg_core.train import TrainConfig
-from ecg_core.train.recipe import run_training
 from ecg_core.train.__main__ import parse_args
 
 REPO = Path(__file__).resolve().parents[1]
@@ -75,19 +74,14 @@ def test_entry_point_writes_adapter_log_and_config(tiny_mllama_dir, stripe_pages
     assert isinstance(PeftModel.from_pretrained(model, run / "adapter"), PeftModel)
 
 
-def test_lora_training_learns_to_read_the_pages(tiny_mllama_dir, stripe_pages, tmp_path):
-    """~80 steps (~20-30 s on 2 cores): the tuned model names the class of held-out pages; the base cannot."""
+def test_lora_training_learns_to_read_the_pages(tiny_mllama_dir, stripe_pages, tuned_run):
+    """~80 steps: the tuned model names the class of held-out pages; the base cannot."""
     root, test = stripe_pages.root, stripe_pages.test
     base, processor = load_model_and_processor(tiny_mllama_dir)
     base_answers = generate_answers(base, processor, test, root, image_size=224, max_new_tokens=4)
     base_accuracy = stripe_pages.accuracy(base_answers, test)
 
-    config = TrainConfig.load(
-        TINY,
-        {"model": str(tiny_mllama_dir), "train_jsonl": str(root / "train.jsonl"), "val_jsonl": str(root / "val.jsonl"),
-         "image_root": str(root), "output_dir": str(tmp_path / "run"), "max_steps": "80"},
-    )
-    metrics = run_training(config)
+    metrics, run = tuned_run
     tuned, processor = load_model_and_processor(tiny_mllama_dir, adapter=metrics["adapter_dir"])
     answers = generate_answers(tuned, processor, test, root, image_size=224, max_new_tokens=4)
     tuned_accuracy = stripe_pages.accuracy(answers, test)
@@ -95,7 +89,7 @@ def test_lora_training_learns_to_read_the_pages(tiny_mllama_dir, stripe_pages, t
 
     assert base_accuracy <= 0.2  # chance is 0.2; the untrained model does not even write class names
     assert tuned_accuracy >= 0.7
-    log = [json.loads(line) for line in (tmp_path / "run" / "train_log.jsonl").read_text().splitlines()]
+    log = [json.loads(line) for line in (run / "train_log.jsonl").read_text().splitlines()]
     losses = [r["loss"] for r in log if "loss" in r]
     assert losses[-1] < 0.1 * losses[0] and metrics["eval_loss"] < 0.5
     lrs = [r["learning_rate"] for r in log if "learning_rate" in r]

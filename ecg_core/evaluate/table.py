@@ -1,4 +1,4 @@
-"""The paper's Table I as Markdown: one row per model from metrics.json."""
+"""The paper's Table I as Markdown, from metrics.json: abnormality detection, then report generation."""
 
 from __future__ import annotations
 
@@ -7,15 +7,30 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
+def _ci(metrics: dict, key: str) -> str:
+    interval = metrics.get("ci95", {}).get(key)
+    return f"{_fmt(metrics[key])} [{_fmt(interval[0])}-{_fmt(interval[1])}]" if interval else _fmt(metrics[key])
+
+
 def table_one(metrics: dict) -> str:
-    """Markdown table from the `abnormality_detection` section of metrics.json."""
+    """Detection rows: AUC from scores and from hard answers (the ECGBench convention), macro F1 and
+    Hamming loss with their bootstrap 95% intervals."""
     rows = [
-        "| model | AUC | macro F1 | Hamming loss | exact match | unparsed | n |",
-        "|---|---|---|---|---|---|---|",
+        "| model | AUC (scores) | AUC (hard answers) | macro F1 | Hamming loss | exact match | unparsed | n |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for model, m in metrics["abnormality_detection"].items():
         rows.append(
-            f"| {model} | {_fmt(m['auc'])} | {_fmt(m['macro_f1'])} | {_fmt(m['hamming'])} "
+            f"| {model} | {_ci(m, 'auc_score')} | {_ci(m, 'auc_hard')} | {_ci(m, 'macro_f1')} | {_ci(m, 'hamming')} "
             f"| {_fmt(m['exact_match'])} | {m['n_unparsed']} | {m['n']} |"
         )
+    return "\n".join(rows) + "\n"
+
+
+def report_table(metrics: dict) -> str:
+    """Report-generation rows: mean score 0-100 with its scorer (labels, or judge:model:rubric)."""
+    rows = ["| model | report score (0-100) | scorer | n | judge failures |", "|---|---|---|---|---|"]
+    for model, r in metrics.get("report_generation", {}).items():
+        score = "-" if r["score"] is None else f"{r['score']:.1f}"
+        rows.append(f"| {model} | {score} | {r['scorer']} | {r['n']} | {r.get('judge', {}).get('n_failed', '-')} |")
     return "\n".join(rows) + "\n"

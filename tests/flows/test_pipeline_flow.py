@@ -9,6 +9,7 @@ from prefect.client.orchestration import get_client
 from ecg_core.store import open_store
 from flows.cli import main
 from flows.pipeline import pipeline_flow
+from tests.openai_server import FakeJudge
 
 
 def _artifacts() -> dict[str, object]:
@@ -19,36 +20,62 @@ def _artifacts() -> dict[str, object]:
     return asyncio.run(read())
 
 
-def test_pipeline_end_to_end(tmp_path):
+def test_pipeline_end_to_end(tmp_path, monkeypatch):
     store_uri = str(tmp_path / "store")
-    metrics = pipeline_flow(
-        store=store_uri,
-        name="e2e",
-        n_records=60,
-        fs=250.0,
-        dpi=50.0,
-        train_overrides={"max_steps": "60", "logging_steps": "5"},
-        eval_batch_size=8,
-    )
+    with FakeJudge() as judge:  # a real OpenAI-compatible HTTP endpoint on loopback
+        monkeypatch.setenv("OPENAI_BASE_URL", judge.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-secret")
+        metrics = pipeline_flow(
+            store=store_uri,
+            name="e2e",
+            n_records=60,
+            fs=250.0,
+            dpi=50.0,
+            train_overrides={"max_steps": "60", "logging_steps": "5"},
+            eval_batch_size=8,
+            judge="openai",
+            judge_settings={"model": "gpt-4o", "rubric": "paper"},
+        )
+        judged = len(judge.requests)
     store = open_store(store_uri)
     assert store.get_json("eval/e2e/metrics.json") == json.loads(json.dumps(metrics))
     rows = metrics["abnormality_detection"]
     assert set(rows) == {"baseline", "finetuned"}
+    test = store.get_jsonl("instruct/e2e/test.jsonl")
     for row in rows.values():
         assert row["labels"] == ["NORM", "MI", "STTC", "CD", "HYP"]
-        assert row["n"] == len([s for s in store.get_jsonl("instruct/e2e/test.jsonl") if s["task_family"] == "abnormality_detection"])
+        assert row["n"] == len([s for s in test if s["task_family"] == "abnormality_detection"])
         assert 0.0 <= row["hamming"] <= 1.0 and set(row["per_label"]) == set(row["labels"])
+        assert row["auc_from"] == "scores" and set(row["ci95"]) == {"macro_f1", "hamming", "auc_hard", "auc_score"}
     # The fine-tuned model has learnt the answer format: (nearly) every answer parses into labels, where
     # the untrained model's do not. (A minute of training on 2 threads is not bit-repeatable.)
     assert rows["finetuned"]["n_unparsed"] <= rows["finetuned"]["n"] // 3 < rows["baseline"]["n_unparsed"]
+    reports = metrics["report_generation"]
+    n_reports = len([s for s in test if s["task_family"] == "report_generation"])
+    assert 0 < judged <= 2 * n_reports  # each report of both models judged at most once (identical ones share a judgement)
+    for name, report in reports.items():
+        assert report["scorer"] == "judge:gpt-4o:paper" and report["judge"]["n_failed"] == 0
+        assert report["n"] == n_reports and 0 <= report["score"] <= 100 and "score" in report["labels"]
+        assert len(store.get_jsonl(f"eval/e2e/judge-{name}.jsonl")) == n_reports
     log = store.get_jsonl("runs/e2e/train_log.jsonl")
     losses = [r["loss"] for r in log if "loss" in r]
     assert len(losses) >= 5 and losses[-1] < losses[0] / 2
     assert store.exists("runs/e2e/adapter/adapter_config.json") and store.exists("runs/e2e/loss_curve.png")
     assert store.exists(metrics["example_image"]) and store.exists("eval/e2e/per_label_f1.png")
-    assert "| finetuned |" in store.get_bytes("eval/e2e/table.md").decode()
+    assert store.exists("eval/e2e/roc_curves.png")
+    table = store.get_bytes("eval/e2e/table.md").decode()
+    assert "| finetuned |" in table and "judge:gpt-4o:paper" in table
+    assert "sk-test-not-a-secret" not in json.dumps(metrics)
     artifacts = _artifacts()
     assert {"eval-e2e-table", "eval-e2e-report", "run-e2e", "gallery-synthetic"} <= set(artifacts)
+
+    # Judging again (the CLI's `judge`) reuses every prediction and every cached judgement: no new requests.
+    with FakeJudge() as judge:
+        monkeypatch.setenv("OPENAI_BASE_URL", judge.base_url)
+        model = str(tmp_path / "store" / "models" / "tiny-mllama")
+        assert main(["judge", "--store", store_uri, "--eval-id", "e2e", "--model", model, "--instruct", "e2e",
+                     "--run-id", "e2e"]) == 0
+        assert judge.requests == []
 
 
 def test_cli_runs_a_stage_with_store_option(tmp_path, capsys):

@@ -1,0 +1,217 @@
+"""LLM-as-judge for report generation: every generated report graded against its reference on 0-100.
+
+Works with any OpenAI-compatible endpoint (OpenAI, Azure OpenAI, vLLM) through the `openai` client.
+Each judgement is one chat call at temperature 0, retried with exponential backoff on 408/409/429/5xx and
+connection errors; a malformed reply is retried with a note saying what was wrong, and after
+`max_attempts` the item is recorded as failed (with the raw reply) while the rest of the evaluation goes on.
+Successful judgements are cached by content, so a re-run only pays for what is new or failed before.
+The API key is passed to the client and nowhere else: it never appears in results, cache entries or errors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Protocol
+
+import openai
+
+from ecg_core.evaluate.privacy import LOOPBACK_HOSTS, check_credentialed_endpoint
+from ecg_core.evaluate.rubrics import (
+    MalformedReply,
+    Rubric,
+    correction_message,
+    get_rubric,
+    judge_messages,
+    parse_reply,
+)
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"  # what the openai client uses when nothing is configured
+# USD per 1M tokens (input, output), list prices. Dated snapshots are priced differently, so only exact names.
+PRICES_PER_M_TOKENS = {"gpt-4o": (2.50, 10.00), "gpt-4o-mini": (0.15, 0.60)}
+_RETRY_STATUS = {408, 409, 429}  # plus every 5xx
+_FATAL_STATUS = {401, 403, 404}  # bad key, no access or no such model: every other item would fail the same way
+_JUDGEMENT = ("score", "subscores", "rationale")  # what a cache entry keeps
+
+
+class JudgeError(RuntimeError):
+    """The endpoint refuses every request (authentication, permission, unknown model)."""
+
+
+class Cache(Protocol):
+    def get(self, key: str) -> dict | None: ...
+
+    def put(self, key: str, value: dict) -> None: ...
+
+
+class StoreCache:
+    """Judgements in the artifact store, one JSON object per key at `<prefix>/<key>.json`."""
+
+    def __init__(self, store, prefix: str):
+        self.store = store
+        self.prefix = prefix.rstrip("/")
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}/{key}.json"
+
+    def get(self, key: str) -> dict | None:
+        return self.store.get_json(self._key(key)) if self.store.exists(self._key(key)) else None
+
+    def put(self, key: str, value: dict) -> None:
+        self.store.put_json(self._key(key), value)
+
+
+@dataclass
+class JudgeResult:
+    results: list[dict]  # one per item, in input order
+    summary: dict
+
+
+def cache_key(model: str, rubric: Rubric, report: str, reference: str, image: bytes | None = None) -> str:
+    """sha256 of everything that decides the judgement; the image counts only when it is sent."""
+    fields = {"model": model, "rubric": rubric.name, "prompt": rubric.fingerprint, "report": report,
+              "reference": reference}
+    if image is not None:
+        fields["image_sha256"] = hashlib.sha256(image).hexdigest()
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+
+
+def cost_usd(model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
+    """What the tokens cost at list price; None for a model missing from the price table."""
+    if model not in PRICES_PER_M_TOKENS:
+        return None
+    price_in, price_out = PRICES_PER_M_TOKENS[model]
+    return (prompt_tokens * price_in + completion_tokens * price_out) / 1e6
+
+
+def _scrub(text: str | None, secret: str | None) -> str | None:
+    return text.replace(secret, "***") if text and secret else text
+
+
+def _on_error(exc: openai.APIError) -> str:
+    """'retry', 'fatal' (raise: the whole run would fail) or 'fail' (record this item as failed)."""
+    if isinstance(exc, openai.APIConnectionError):  # includes timeouts
+        return "retry"
+    status = getattr(exc, "status_code", None)
+    if status in _RETRY_STATUS or (status or 0) >= 500:
+        return "retry"
+    return "fatal" if status in _FATAL_STATUS else "fail"
+
+
+def _ask(client, rubric: Rubric, messages: list[dict], *, model: str, max_attempts: int, backoff_s: float,
+         secret: str | None) -> dict:
+    """One judgement in at most `max_attempts` calls: the parsed reply, or a failure with the last raw reply."""
+    usage = {"prompt_tokens": 0, "completion_tokens": 0}
+    raw = error = None
+    for attempt in range(max_attempts):
+        try:
+            response = client.chat.completions.create(model=model, messages=messages, temperature=0)
+        except openai.APIError as exc:
+            action, error = _on_error(exc), _scrub(f"{type(exc).__name__}: {exc}", secret)
+        else:
+            if response.usage is not None:
+                usage["prompt_tokens"] += response.usage.prompt_tokens or 0
+                usage["completion_tokens"] += response.usage.completion_tokens or 0
+            raw = (response.choices[0].message.content if response.choices else None) or ""
+            try:
+                return {**parse_reply(rubric, raw), "failed": False, "raw": None, "error": None, "usage": usage}
+            except MalformedReply as exc:
+                error = f"malformed reply: {exc}"
+                messages = [*messages, {"role": "assistant", "content": raw}, correction_message(str(exc))]
+                continue
+        # Raised here, outside `except`, so no chained openai exception (which holds the request and its
+        # Authorization header) travels with it.
+        if action == "fatal":
+            raise JudgeError(error)
+        if action == "fail" or attempt == max_attempts - 1:
+            break
+        time.sleep(backoff_s * 2**attempt * random.uniform(0.5, 1.0))  # jitter: parallel workers spread out
+    return {"score": None, "subscores": {}, "rationale": "", "failed": True, "raw": _scrub(raw, secret), "error": error,
+            "usage": usage}
+
+
+def _from_cache(hit: dict) -> dict:
+    judgement = {k: hit[k] for k in _JUDGEMENT}
+    no_usage = {"prompt_tokens": 0, "completion_tokens": 0}  # a cached judgement costs nothing
+    return {**judgement, "failed": False, "raw": None, "error": None, "cached": True, "usage": no_usage}
+
+
+def _summary(results: list[dict], model: str, rubric: str) -> dict:
+    scores = [r["score"] for r in results if not r["failed"]]
+    prompt_tokens = sum(r["usage"]["prompt_tokens"] for r in results)
+    completion_tokens = sum(r["usage"]["completion_tokens"] for r in results)
+    return {
+        "n": len(results),
+        "n_scored": len(scores),
+        "n_failed": len(results) - len(scores),
+        "n_cached": sum(r["cached"] for r in results),
+        "mean_score": sum(scores) / len(scores) if scores else None,
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "cost_usd": cost_usd(model, prompt_tokens, completion_tokens),
+        "model": model,
+        "rubric": rubric,
+    }
+
+
+def judge_reports(
+    items: list[dict],
+    *,
+    model: str = "gpt-4o",
+    rubric: str = "paper",
+    base_url: str | None = None,
+    api_key: str | None = None,
+    cache: Cache | None = None,
+    max_workers: int = 4,
+    max_attempts: int = 4,
+    backoff_s: float = 1.0,
+    timeout_s: float = 120.0,
+    vision: bool = False,
+    allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS,
+    allow_credentialed_remote: bool = False,
+) -> JudgeResult:
+    """Grade each item {"id", "report", "reference", optional "image" (PNG/JPEG bytes), optional
+    "credentialed"} with `rubric`; the image is sent only when `vision` says the endpoint reads images.
+
+    `base_url` and `api_key` fall back to OPENAI_BASE_URL and OPENAI_API_KEY. Credentialed items are refused
+    (PrivacyError, before any request) for hosts outside `allowed_hosts` unless `allow_credentialed_remote`.
+    Each result: {"id", "score" (0-100, None when failed), "subscores", "rationale", "failed", "raw" and
+    "error" (set when failed), "cached", "usage" (tokens spent by this run)}.
+    """
+    if max_attempts < 1:
+        raise ValueError("max_attempts must be at least 1")
+    spec = get_rubric(rubric)
+    base_url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+    check_credentialed_endpoint(items, base_url, allowed_hosts=allowed_hosts,
+                                allow_credentialed_remote=allow_credentialed_remote)
+    api_key = api_key or os.environ.get("OPENAI_API_KEY")
+
+    images = [item.get("image") if vision else None for item in items]
+    keys = [cache_key(model, spec, item["report"], item["reference"], image) for item, image in zip(items, images)]
+    pool = ThreadPoolExecutor(max_workers=max_workers)
+    try:
+        hits = list(pool.map(cache.get, keys)) if cache is not None else [None] * len(items)
+        outcomes = {i: _from_cache(hit) for i, hit in enumerate(hits) if hit is not None}
+        misses = [i for i in range(len(items)) if i not in outcomes]
+        if misses:  # a fully cached re-run needs neither a key nor the endpoint
+            client = openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=0, timeout=timeout_s)
+
+            def judge_one(i: int) -> dict:
+                messages = judge_messages(spec, items[i]["report"], items[i]["reference"], images[i])
+                outcome = _ask(client, spec, messages, model=model, max_attempts=max_attempts, backoff_s=backoff_s,
+                               secret=api_key)
+                if cache is not None and not outcome["failed"]:  # failures stay uncached: a re-run tries them again
+                    cache.put(keys[i], {k: outcome[k] for k in _JUDGEMENT} | {"model": model, "rubric": rubric})
+                return {**outcome, "cached": False}
+
+            outcomes.update(zip(misses, pool.map(judge_one, misses)))
+    finally:
+        pool.shutdown(cancel_futures=True)  # after a JudgeError, queued items are never sent
+
+    results = [{"id": item["id"], **outcomes[i]} for i, item in enumerate(items)]
+    return JudgeResult(results, _summary(results, model, rubric))
