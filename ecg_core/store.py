@@ -1,13 +1,18 @@
 """The artifact store every stage reads and writes: keys like `records/synthetic/shard-00000.parquet`.
 
-`open_store(uri)` picks the backend from the URI: a folder path (or `file://`) gives `LocalStore`.
-Backends implement five byte-level methods; everything else (JSON, JSONL, folders) is built on them,
-so an object-store backend (S3) only has to supply those five.
+`open_store(uri)` picks the backend from the URI: a folder path (or `file://`) gives `LocalStore`,
+`s3://bucket/prefix` gives `S3Store` (any S3-compatible service). Backends implement five byte-level
+methods; everything else (JSON, JSONL, folders) is built on them.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
+import os
+import tempfile
+import uuid
 from abc import ABC, abstractmethod
 from pathlib import Path
 
@@ -118,10 +123,114 @@ class LocalStore(Store):
         return self._path(key).as_uri()
 
 
+class S3Store(Store):
+    """`s3://bucket/prefix` through boto3. Endpoint, region and credentials come from the standard AWS
+    environment (AWS_ENDPOINT_URL for MinIO and other S3-compatible stores, AWS_ACCESS_KEY_ID, ...) or
+    from `client` (e.g. one built from a Prefect AWS credentials block).
+
+    - Publishing is atomic: an object is uploaded under a temporary key, its size and SHA-256 are checked,
+      then it is copied to its final key; a crash never leaves a half-written artifact under its name.
+    - Large objects go up in parallel multipart chunks (boto3's transfer manager).
+    - Throttling and 5xx answers are retried with backoff (botocore's adaptive retry mode).
+    - `local_dir(prefix)` mirrors the objects under `prefix` into a local cache folder, for tools that
+      need paths (the Trainer, PIL); `put_dir` sends such a folder back.
+    Wrong credentials, a missing bucket or an unreachable endpoint fail at construction, before any work.
+    """
+
+    MULTIPART_BYTES = 64 * 2**20  # multipart above 64 MB, in 64 MB parts
+    TEMP_MARK = ".part-"  # temporary keys of uploads in flight; never listed
+
+    def __init__(self, uri: str, client=None, cache_dir: str | Path | None = None):
+        import boto3
+        from boto3.s3.transfer import TransferConfig
+        from botocore.config import Config
+
+        self.uri = uri.rstrip("/")
+        self.bucket, _, prefix = uri[len("s3://") :].partition("/")
+        self.prefix = prefix.strip("/")
+        self.client = client or boto3.client("s3", config=Config(retries={"max_attempts": 8, "mode": "adaptive"}))
+        self.transfer = TransferConfig(multipart_threshold=self.MULTIPART_BYTES, multipart_chunksize=self.MULTIPART_BYTES)
+        cache_root = Path(cache_dir or os.environ.get("ECGFLOW_S3_CACHE") or Path(tempfile.gettempdir()) / "ecgflow-s3")
+        self.cache = cache_root / self.bucket / self.prefix
+        self._check_bucket()
+
+    def _check_bucket(self) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            reason = {"404": "the bucket does not exist", "NoSuchBucket": "the bucket does not exist",
+                      "403": "access denied: check the AWS credentials", "AccessDenied": "access denied: check the AWS credentials"}
+            raise ValueError(f"store {self.uri}: {reason.get(code, code or str(error))}") from None
+        except BotoCoreError as error:  # no credentials, unreachable endpoint, ...
+            raise ValueError(f"store {self.uri}: cannot reach the S3 endpoint ({type(error).__name__}: {error})") from None
+
+    def _key(self, key: str) -> str:
+        if ".." in key.split("/"):
+            raise ValueError(f"store key {key!r} escapes the store root")
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        final = self._key(key)
+        temp = f"{final}{self.TEMP_MARK}{uuid.uuid4().hex}"
+        digest = hashlib.sha256(data).hexdigest()
+        self.client.upload_fileobj(io.BytesIO(data), self.bucket, temp, ExtraArgs={"Metadata": {"sha256": digest}},
+                                   Config=self.transfer)
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=temp)
+            if head["ContentLength"] != len(data) or head.get("Metadata", {}).get("sha256") != digest:
+                raise OSError(f"store {self.uri}: upload of {key!r} did not verify (size or checksum differ)")
+            self.client.copy({"Bucket": self.bucket, "Key": temp}, self.bucket, final, Config=self.transfer)
+        finally:
+            self.client.delete_object(Bucket=self.bucket, Key=temp)
+
+    def get_bytes(self, key: str) -> bytes:
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+        except self.client.exceptions.NoSuchKey:
+            raise FileNotFoundError(f"no object {key!r} in store {self.uri}") from None
+
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+            return True
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+
+    def _objects(self, prefix: str) -> dict[str, int]:
+        """Key -> size of every published object under the folder `prefix`."""
+        root = f"{self.prefix}/" if self.prefix else ""
+        objects = {}
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self._key(prefix) if prefix else root):
+            objects |= {o["Key"][len(root) :]: o["Size"] for o in page.get("Contents", []) if self.TEMP_MARK not in o["Key"]}
+        if prefix:  # a prefix is a folder: "a" must not list "ab/x"
+            objects = {k: v for k, v in objects.items() if k == prefix or k.startswith(prefix.rstrip("/") + "/")}
+        return objects
+
+    def list(self, prefix: str = "") -> list[str]:
+        return sorted(self._objects(prefix))
+
+    def local_dir(self, prefix: str) -> Path:
+        local = self.cache / prefix
+        local.mkdir(parents=True, exist_ok=True)
+        for key, size in self._objects(prefix).items():
+            path = self.cache / key
+            if not path.is_file() or path.stat().st_size != size:  # new, or changed since the last mirror
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self.client.download_file(self.bucket, self._key(key), str(path), Config=self.transfer)
+        return local
+
+
 def open_store(uri: str | Path) -> Store:
     text = str(uri)
     if text.startswith("s3://"):
-        raise NotImplementedError("the S3 backend is not part of this release; use a local folder")
+        return S3Store(text)
     if text.startswith("file://"):
         text = text[len("file://") :]
     return LocalStore(text)

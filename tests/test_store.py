@@ -1,35 +1,93 @@
+"""The artifact store: one suite run against both backends, a local folder and S3 over real HTTP (moto's
+server on 127.0.0.1, through boto3), plus what only S3 has: atomic publishing, multipart, clear errors."""
+
+import boto3
 import pytest
+from moto.server import ThreadedMotoServer
 
-from ecg_core.store import LocalStore, open_store
+from ecg_core.store import LocalStore, S3Store, open_store
+
+AWS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 
 
-def test_local_store_bytes_json_jsonl_and_listing(tmp_path):
-    store = open_store(tmp_path / "s")
-    assert isinstance(store, LocalStore)
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_env(s3_endpoint, monkeypatch, tmp_path):
+    for key, value in AWS.items() | {"AWS_ENDPOINT_URL": s3_endpoint, "ECGFLOW_S3_CACHE": str(tmp_path / "s3-cache")}.items():
+        monkeypatch.setenv(key, value)
+    client = boto3.client("s3")
+    bucket = f"b-{tmp_path.name.lower().replace('_', '-')[-40:]}"
+    client.create_bucket(Bucket=bucket)
+    return client, bucket
+
+
+@pytest.fixture(params=["local", "s3"])
+def store(request, tmp_path):
+    if request.param == "local":
+        return open_store(tmp_path / "s")
+    _, bucket = request.getfixturevalue("s3_env")
+    return open_store(f"s3://{bucket}/some/prefix")
+
+
+def test_bytes_json_jsonl_and_listing(store):
     store.put_bytes("a/b/c.bin", b"xyz")
     store.put_json("a/meta.json", {"k": [1, 2]})
     store.put_jsonl("a/rows.jsonl", [{"i": 1}, {"i": 2}])
+    store.put_bytes("ab/other.bin", b"1")
     assert store.get_bytes("a/b/c.bin") == b"xyz"
     assert store.get_json("a/meta.json") == {"k": [1, 2]}
     assert store.get_jsonl("a/rows.jsonl") == [{"i": 1}, {"i": 2}]
-    assert store.list("a") == ["a/b/c.bin", "a/meta.json", "a/rows.jsonl"]
+    assert store.list("a") == ["a/b/c.bin", "a/meta.json", "a/rows.jsonl"]  # not "ab/..."
     assert store.list("missing") == []
     assert store.exists("a/meta.json") and not store.exists("a/nope")
 
 
-def test_missing_key_and_escaping_key_are_clear_errors(tmp_path):
-    store = open_store(f"file://{tmp_path}")
+def test_missing_key_and_escaping_key_are_clear_errors(store):
     with pytest.raises(FileNotFoundError, match="no object 'x.json'"):
         store.get_bytes("x.json")
     with pytest.raises(ValueError, match="escapes the store root"):
         store.put_bytes("../outside", b"")
 
 
-def test_put_dir_uploads_a_folder(tmp_path):
+def test_put_dir_and_local_dir_round_trip(store, tmp_path):
     local = tmp_path / "out"
     (local / "adapter").mkdir(parents=True)
     (local / "adapter" / "w.bin").write_bytes(b"1")
     (local / "log.jsonl").write_text("{}\n")
-    store = open_store(tmp_path / "store")
     assert store.put_dir(local, "runs/r1") == ["runs/r1/adapter/w.bin", "runs/r1/log.jsonl"]
     assert store.get_bytes("runs/r1/adapter/w.bin") == b"1"
+    mirrored = store.local_dir("runs/r1")
+    assert (mirrored / "adapter" / "w.bin").read_bytes() == b"1" and (mirrored / "log.jsonl").read_text() == "{}\n"
+
+
+def test_file_uri_is_a_local_store(tmp_path):
+    assert isinstance(open_store(f"file://{tmp_path}"), LocalStore)
+
+
+def test_s3_publishes_atomically_and_leaves_no_temporary_objects(s3_env):
+    client, bucket = s3_env
+    store = open_store(f"s3://{bucket}/p")
+    assert isinstance(store, S3Store)
+    big = bytes(range(256)) * (70 * 2**20 // 256)  # 70 MB: above the multipart threshold
+    store.put_bytes("big.bin", big)
+    assert store.get_bytes("big.bin") == big
+    keys = [o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]]
+    assert keys == ["p/big.bin"]  # the temporary upload key is gone
+    assert store.url("big.bin") == f"s3://{bucket}/p/big.bin"
+
+
+def test_s3_configuration_errors_are_clear_before_any_work(s3_env, s3_endpoint, monkeypatch):
+    with pytest.raises(ValueError, match="s3://no-such-bucket/x: the bucket does not exist"):
+        open_store("s3://no-such-bucket/x")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    with pytest.raises(ValueError, match="cannot reach the S3 endpoint"):
+        open_store(f"s3://{s3_env[1]}/x")

@@ -74,19 +74,23 @@ def test_ablation_flow_compares_ranks_tuning_modes_and_sources(small_store):
     assert "| partial | partial |" in store.get_bytes("eval/abl/ablation.md").decode()
 
 
-def test_finetune_deployment_targets_the_gpu_pool_one_run_at_a_time():
+def test_deployments_register_and_finetune_targets_the_gpu_pool_one_run_at_a_time():
     repo = Path(__file__).resolve().parents[2]
     with get_client(sync_client=True) as client:
-        if not any(pool.name == "gpu" for pool in client.read_work_pools()):
-            client.create_work_pool(WorkPoolCreate(name="gpu", type="process"))
+        for pool in {"cpu", "gpu"} - {p.name for p in client.read_work_pools()}:
+            client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
     env = os.environ | {"PREFECT_API_URL": PREFECT_API_URL.value(), "ECGFLOW_HOME": str(repo)}
     command = [str(Path(sys.executable).parent / "prefect"), "--no-prompt", "deploy", "--prefect-file",
-               "deployments/prefect.yaml", "--name", "finetune"]
+               "deployments/prefect.yaml", "--all"]
     out = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
 
     with get_client(sync_client=True) as client:
         deployment = client.read_deployment_by_name("train/finetune")
+        pools = {name: client.read_deployment_by_name(name).work_pool_name for name in (
+            "ingest/ingest", "render/synthesize", "instruct/instruct", "evaluate/evaluate", "ablation/ablate", "pipeline/pipeline")}
+    assert pools == {"ingest/ingest": "cpu", "render/synthesize": "cpu", "instruct/instruct": "cpu",
+                     "evaluate/evaluate": "gpu", "ablation/ablate": "gpu", "pipeline/pipeline": "gpu"}
     assert (deployment.work_pool_name, deployment.work_queue_name) == ("gpu", "gpu")
     assert deployment.global_concurrency_limit.limit == 1
     assert deployment.concurrency_options.collision_strategy == "ENQUEUE"
