@@ -1,7 +1,7 @@
 """The artifact store every stage reads and writes: keys like `records/synthetic/shard-00000.parquet`.
 
 `open_store(uri)` picks the backend from the URI: a folder path (or `file://`) gives `LocalStore`,
-`s3://bucket/prefix` gives `S3Store` (any S3-compatible service). Backends implement five byte-level
+`s3://bucket/prefix` gives `S3Store` (any S3-compatible service). Backends implement six byte-level
 methods; everything else (JSON, JSONL, folders) is built on them.
 """
 
@@ -33,6 +33,10 @@ class Store(ABC):
     @abstractmethod
     def list(self, prefix: str = "") -> list[str]:
         """All keys under `prefix`, sorted."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove one object (no error if it is not there)."""
 
     @abstractmethod
     def local_dir(self, prefix: str) -> Path:
@@ -107,6 +111,9 @@ class LocalStore(Store):
             for p in base.rglob("*")
             if p.is_file() and not p.name.endswith(".part")
         )
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
 
     def local_dir(self, prefix: str) -> Path:
         path = self._path(prefix)
@@ -202,6 +209,9 @@ class S3Store(Store):
             if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return False
             raise
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
 
     def _objects(self, prefix: str) -> dict[str, int]:
         """Key -> size of every published object under the folder `prefix`."""

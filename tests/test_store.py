@@ -48,6 +48,9 @@ def test_bytes_json_jsonl_and_listing(store):
     assert store.list("a") == ["a/b/c.bin", "a/meta.json", "a/rows.jsonl"]  # not "ab/..."
     assert store.list("missing") == []
     assert store.exists("a/meta.json") and not store.exists("a/nope")
+    store.delete("a/meta.json")
+    store.delete("a/never-there")
+    assert store.list("a") == ["a/b/c.bin", "a/rows.jsonl"]
 
 
 def test_missing_key_and_escaping_key_are_clear_errors(store):
@@ -91,3 +94,21 @@ def test_s3_configuration_errors_are_clear_before_any_work(s3_env, s3_endpoint, 
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     with pytest.raises(ValueError, match="cannot reach the S3 endpoint"):
         open_store(f"s3://{s3_env[1]}/x")
+
+
+def test_s3_failure_mid_upload_leaves_nothing_under_the_final_key(s3_env, monkeypatch):
+    client, bucket = s3_env
+    store = open_store(f"s3://{bucket}/p")
+    store.put_bytes("model.bin", b"old")
+
+    def broken_copy(*args, **kwargs):
+        raise ConnectionError("connection lost while publishing")
+
+    monkeypatch.setattr(store.client, "copy", broken_copy)  # the upload went up, publishing it fails
+    with pytest.raises(ConnectionError):
+        store.put_bytes("model.bin", b"new" * 1000)
+    with pytest.raises(ConnectionError):
+        store.put_bytes("fresh.bin", b"x")
+    assert store.get_bytes("model.bin") == b"old"  # the previous version stands, whole
+    assert not store.exists("fresh.bin")
+    assert [o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]] == ["p/model.bin"]  # no temporaries

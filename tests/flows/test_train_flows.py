@@ -79,7 +79,7 @@ def test_deployments_register_and_finetune_targets_the_gpu_pool_one_run_at_a_tim
     with get_client(sync_client=True) as client:
         for pool in {"cpu", "gpu"} - {p.name for p in client.read_work_pools()}:
             client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
-    env = os.environ | {"PREFECT_API_URL": PREFECT_API_URL.value(), "ECGFLOW_HOME": str(repo)}
+    env = os.environ | {"PREFECT_API_URL": PREFECT_API_URL.value(), "ECGFLOW_HOME": str(repo), "ECGFLOW_STORE": "s3://ecg/store"}
     command = [str(Path(sys.executable).parent / "prefect"), "--no-prompt", "deploy", "--prefect-file",
                "deployments/prefect.yaml", "--all"]
     out = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True, timeout=300)
@@ -89,6 +89,10 @@ def test_deployments_register_and_finetune_targets_the_gpu_pool_one_run_at_a_tim
         deployment = client.read_deployment_by_name("train/finetune")
         pools = {name: client.read_deployment_by_name(name).work_pool_name for name in (
             "ingest/ingest", "render/synthesize", "instruct/instruct", "evaluate/evaluate", "ablation/ablate", "pipeline/pipeline")}
+    with get_client(sync_client=True) as client:
+        retrain = client.read_deployment_by_name("retrain/retrain-weekly")
+    (schedule,) = retrain.schedules
+    assert schedule.schedule.cron == "0 3 * * 1" and schedule.parameters == {"store": "s3://ecg/store", "name": "weekly"}
     assert pools == {"ingest/ingest": "cpu", "render/synthesize": "cpu", "instruct/instruct": "cpu",
                      "evaluate/evaluate": "gpu", "ablation/ablate": "gpu", "pipeline/pipeline": "gpu"}
     assert (deployment.work_pool_name, deployment.work_queue_name) == ("gpu", "gpu")

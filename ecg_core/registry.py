@@ -1,0 +1,56 @@
+"""The model registry in the store: `registry/champion.json` names the promoted run and its metrics, and
+`registry/models/<run_id>/adapter/` holds each promoted adapter.
+
+A new run is promoted only if it beats the champion on the chosen metric by a minimum margin (lower is
+better for Hamming loss). Publishing copies the adapter first and writes champion.json last: the pointer
+switch is the commit, so a failure before it leaves the champion untouched.
+"""
+
+from __future__ import annotations
+
+from ecg_core.store import Store
+
+CHAMPION = "registry/champion.json"
+LOWER_IS_BETTER = {"hamming"}
+
+
+def read_champion(store: Store) -> dict | None:
+    return store.get_json(CHAMPION) if store.exists(CHAMPION) else None
+
+
+def decide(candidate: dict, champion: dict | None, metric: str = "macro_f1", min_margin: float = 0.01) -> dict:
+    """{"promote", "reason", "metric", "candidate", "champion"} for candidate/champion detection metrics."""
+    new = candidate[metric]
+    if new is None:
+        return {"promote": False, "reason": f"the candidate has no {metric}", "metric": metric, "candidate": None,
+                "champion": champion and champion["metrics"][metric]}
+    if champion is None:
+        return {"promote": True, "reason": "no champion yet", "metric": metric, "candidate": new, "champion": None}
+    old = champion["metrics"][metric]
+    gain = (old - new) if metric in LOWER_IS_BETTER else (new - old)
+    promote = gain >= min_margin
+    reason = (f"{metric} {new:.4f} vs champion {old:.4f}: {'better' if promote else 'not better'} "
+              f"by the margin {min_margin}")
+    return {"promote": promote, "reason": reason, "metric": metric, "candidate": new, "champion": old}
+
+
+def model_prefix(run_id: str) -> str:
+    return f"registry/models/{run_id}"
+
+
+def stage_adapter(store: Store, run_id: str) -> list[str]:
+    """Copy `runs/<run_id>/adapter/` into the registry; returns the keys written (for a rollback)."""
+    keys = []
+    for key in store.list(f"runs/{run_id}/adapter"):
+        target = f"{model_prefix(run_id)}/adapter/{key.split('/adapter/', 1)[1]}"
+        store.put_bytes(target, store.get_bytes(key))
+        keys.append(target)
+    if not keys:
+        raise FileNotFoundError(f"run {run_id} has no adapter under runs/{run_id}/adapter")
+    return keys
+
+
+def champion_record(run_id: str, base_model: str, metrics: dict, decision: dict) -> dict:
+    """What champion.json says: the run, its adapter in the registry, the base model it adapts, why."""
+    return {"run_id": run_id, "adapter": f"{model_prefix(run_id)}/adapter", "base_model": base_model,
+            "metrics": metrics, "decision": decision}
