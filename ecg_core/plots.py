@@ -60,6 +60,7 @@ def roc_curves_png(truth_and_scores: dict[str, tuple], labels: list[str], title:
                 ax.text(0.5, 0.5, "absent from test set", ha="center", fontsize=8)
         ax.plot([0, 1], [0, 1], ":", color="grey")
         ax.set(title=label, xlabel="false positive rate", ylabel="true positive rate" if j == 0 else None)
-        ax.legend(fontsize=7, loc="lower right")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7, loc="lower right")
     fig.suptitle(title, y=1.04)
     return _png(fig)

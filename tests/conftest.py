@@ -99,3 +99,30 @@ def tuned_run(tiny_mllama_dir, stripe_pages, tmp_path_factory) -> tuple[dict, Pa
          "image_root": str(root), "output_dir": str(run), "max_steps": "80", "save_strategy": "no"},
     )
     return run_training(config), run
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """moto's S3 server on 127.0.0.1: real HTTP for boto3."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_env(s3_endpoint, monkeypatch, tmp_path):
+    """The AWS environment pointed at the moto server, and a fresh bucket: (client, bucket name)."""
+    import boto3
+
+    aws = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_ENDPOINT_URL": s3_endpoint, "ECGFLOW_S3_CACHE": str(tmp_path / "s3-cache")}
+    for key, value in aws.items():
+        monkeypatch.setenv(key, value)
+    client = boto3.client("s3")
+    bucket = f"b-{tmp_path.name.lower().replace('_', '-')[-40:]}"
+    client.create_bucket(Bucket=bucket)
+    return client, bucket

@@ -1,32 +1,9 @@
 """The artifact store: one suite run against both backends, a local folder and S3 over real HTTP (moto's
 server on 127.0.0.1, through boto3), plus what only S3 has: atomic publishing, multipart, clear errors."""
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from ecg_core.store import LocalStore, S3Store, open_store
-
-AWS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def s3_env(s3_endpoint, monkeypatch, tmp_path):
-    for key, value in AWS.items() | {"AWS_ENDPOINT_URL": s3_endpoint, "ECGFLOW_S3_CACHE": str(tmp_path / "s3-cache")}.items():
-        monkeypatch.setenv(key, value)
-    client = boto3.client("s3")
-    bucket = f"b-{tmp_path.name.lower().replace('_', '-')[-40:]}"
-    client.create_bucket(Bucket=bucket)
-    return client, bucket
 
 
 @pytest.fixture(params=["local", "s3"])
