@@ -70,13 +70,13 @@ def shaped_model(shapes: Path, corpus: list[str], device: str) -> tuple[MllamaFo
     return model, processor
 
 
-def flops_per_sample(model, batch, n: int) -> float:
-    """6 x (text parameters x text tokens + vision parameters x patches), per sample."""
+def batch_flops(model, batch) -> float:
+    """6 x (text parameters x text tokens + vision parameters x patches) for one batch."""
     vision = sum(p.numel() for n_, p in model.named_parameters() if "vision_model" in n_)
     text = sum(p.numel() for n_, p in model.named_parameters() if "language_model" in n_ and "embed_tokens" not in n_)
     cfg = model.config.vision_config
     patches = batch["aspect_ratio_mask"].sum().item() * ((cfg.image_size // cfg.patch_size) ** 2 + 1)
-    return 6.0 * (text * batch["attention_mask"].sum().item() + vision * patches) / n
+    return 6.0 * (text * batch["attention_mask"].sum().item() + vision * patches)
 
 
 def zero2_engine(model, lr: float, batch_size: int):
@@ -130,11 +130,15 @@ def main() -> None:
         engine = zero2_engine(model, 2e-4, args.batch_size) if use_deepspeed else None
         optimizer = None if engine else torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=2e-4)
         collate = InstructionCollator(processor, root, image_size, max_length=2048, cache_images=True)
-        batches = itertools.cycle([collate(samples[i : i + args.batch_size]) for i in range(0, len(samples) - args.batch_size + 1, args.batch_size)])
+        cpu_batches = [collate(samples[i : i + args.batch_size]) for i in range(0, len(samples) - args.batch_size + 1, args.batch_size)]
+        # Tokens and FLOPs are counted once per batch, on the CPU copies: nothing in the timed loop syncs the GPU.
+        counts = [(int(b["attention_mask"].sum()), batch_flops(model, b)) for b in cpu_batches]
+        batches = itertools.cycle(zip(cpu_batches, counts))
         autocast = torch.autocast("cuda", dtype=torch.bfloat16) if bf16 and not engine else contextlib.nullcontext()
 
         def step() -> tuple[int, float]:
-            batch = next(batches).to(device)
+            batch, count = next(batches)
+            batch = batch.to(device)
             with autocast:
                 loss = (engine or model)(**batch).loss
             if engine:
@@ -144,7 +148,7 @@ def main() -> None:
                 loss.backward()
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
-            return int(batch["attention_mask"].sum()), flops_per_sample(model, batch, args.batch_size)
+            return count
 
         for _ in range(args.warmup):
             step()
@@ -155,7 +159,7 @@ def main() -> None:
         tokens, flops = 0, 0.0
         for _ in range(args.steps):
             t, f = step()
-            tokens, flops = tokens + t, flops + f * args.batch_size
+            tokens, flops = tokens + t, flops + f
         if cuda:
             torch.cuda.synchronize()
         seconds = time.perf_counter() - started

@@ -43,7 +43,7 @@ def evaluate_flow(
                for name, adapter in models.items()}
     reports = {}
     for name, result in results.items():
-        reports[name] = {"scorer": "labels", **result["report"], "labels": result["report"]}
+        reports[name] = result["report"] | {"labels": result["report"]}  # the label-based score, kept when a judge scores
         if judge == "openai":
             summary = judge_model_reports(store, eval_id, name, judge_settings or {})
             reports[name] |= {"scorer": f"judge:{summary['model']}:{summary['rubric']}", "score": summary["mean_score"],
