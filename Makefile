@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 STORE  ?= ./demo-store
 
-.PHONY: setup demo test clean
+.PHONY: setup demo test up down clean
 
 setup: $(STAMP)
 
@@ -22,6 +22,14 @@ demo: setup
 
 test: setup
 	$(VENV)/bin/pytest -q
+
+# A local Prefect stack (UI at http://127.0.0.1:4200): server, pools cpu/gpu, the gpu limit, every deployment,
+# one worker per pool. Deployments default to STORE (a folder or s3://bucket/prefix); GPUS sizes the gpu limit.
+up: setup
+	$(PY) deployments/stack.py up --store $(STORE) $(if $(GPUS),--gpus $(GPUS))
+
+down:
+	$(PY) deployments/stack.py down
 
 clean:
 	rm -rf $(STORE)

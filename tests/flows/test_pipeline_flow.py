@@ -78,20 +78,6 @@ def test_pipeline_end_to_end(tmp_path, monkeypatch):
         assert judge.requests == []
 
 
-def test_pipeline_on_an_s3_store(s3_env):
-    """The whole chain with every artifact in S3 (moto's server over HTTP): records, images, instructions,
-    the adapter, predictions and metrics land in the bucket; path-based tools work from the local mirror."""
-    client, bucket = s3_env
-    metrics = pipeline_flow(store=f"s3://{bucket}/ecg", name="s3", n_records=30, fs=100.0, dpi=50.0,
-                            train_overrides={"max_steps": "4", "save_strategy": "no"}, eval_batch_size=8)
-    keys = {o["Key"] for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket) for o in page.get("Contents", [])}
-    assert {"ecg/records/synthetic/manifest.json", "ecg/instruct/s3/train.jsonl", "ecg/runs/s3/adapter/adapter_config.json",
-            "ecg/eval/s3/metrics.json", "ecg/eval/s3/roc_curves.png"} <= keys
-    assert any(k.startswith("ecg/images/synthetic/") and k.endswith(".png") for k in keys)
-    assert not [k for k in keys if ".part-" in k]  # no temporary upload left behind
-    assert open_store(f"s3://{bucket}/ecg").get_json("eval/s3/metrics.json") == json.loads(json.dumps(metrics))
-
-
 def test_cli_runs_a_stage_with_store_option(tmp_path, capsys):
     store = tmp_path / "cli-store"
     assert main(["ingest", "synthetic", "--n-records", "8", "--fs", "100", "--store", str(store)]) == 0

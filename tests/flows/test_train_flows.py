@@ -1,14 +1,7 @@
-"""Fine-tuning on the GPU queue, the ablation flow and the finetune deployment, through a real Prefect API."""
-
-import os
-import subprocess
-import sys
-from pathlib import Path
+"""Fine-tuning on the GPU queue and the ablation flow, through a real Prefect API (the deployments: tests/ops)."""
 
 import pytest
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.actions import WorkPoolCreate
-from prefect.settings import PREFECT_API_URL
 
 from ecg_core.store import open_store
 from flows import CONFIGS
@@ -72,32 +65,3 @@ def test_ablation_flow_compares_ranks_tuning_modes_and_sources(small_store):
     assert len(n_test) == 1  # every variant scored on the same test questions
     assert store.get_json("eval/abl/ablation.json") == rows
     assert "| partial | partial |" in store.get_bytes("eval/abl/ablation.md").decode()
-
-
-def test_deployments_register_and_finetune_targets_the_gpu_pool_one_run_at_a_time():
-    repo = Path(__file__).resolve().parents[2]
-    with get_client(sync_client=True) as client:
-        for pool in {"cpu", "gpu"} - {p.name for p in client.read_work_pools()}:
-            client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
-    env = os.environ | {"PREFECT_API_URL": PREFECT_API_URL.value(), "ECGFLOW_HOME": str(repo), "ECGFLOW_STORE": "s3://ecg/store"}
-    command = [str(Path(sys.executable).parent / "prefect"), "--no-prompt", "deploy", "--prefect-file",
-               "deployments/prefect.yaml", "--all"]
-    out = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
-
-    with get_client(sync_client=True) as client:
-        deployment = client.read_deployment_by_name("train/finetune")
-        pools = {name: client.read_deployment_by_name(name).work_pool_name for name in (
-            "ingest/ingest", "render/synthesize", "instruct/instruct", "evaluate/evaluate", "ablation/ablate", "pipeline/pipeline")}
-    with get_client(sync_client=True) as client:
-        retrain = client.read_deployment_by_name("retrain/retrain-weekly")
-    (schedule,) = retrain.schedules
-    assert schedule.schedule.cron == "0 3 * * 1" and schedule.parameters == {"store": "s3://ecg/store", "name": "weekly"}
-    assert pools == {"ingest/ingest": "cpu", "render/synthesize": "cpu", "instruct/instruct": "cpu",
-                     "evaluate/evaluate": "gpu", "ablation/ablate": "gpu", "pipeline/pipeline": "gpu"}
-    assert (deployment.work_pool_name, deployment.work_queue_name) == ("gpu", "gpu")
-    assert deployment.global_concurrency_limit.limit == 1
-    assert deployment.concurrency_options.collision_strategy == "ENQUEUE"
-    assert deployment.entrypoint == "flows/train.py:train_flow"
-    assert deployment.parameters["launch"]["launcher"] == "deepspeed"
-    assert {"store", "run_id", "model", "instruct"} <= set(deployment.parameter_openapi_schema["required"])

@@ -1,0 +1,180 @@
+"""A local Prefect stack for ecgflow: server + UI, work pools, the `gpu` limit, the deployments, one worker per pool.
+
+    python deployments/stack.py up [--port 4200] [--gpus N] [--store URI]   # `make up`
+    python deployments/stack.py status
+    python deployments/stack.py down                                      # `make down`
+
+`up` is idempotent: what already runs is kept, pools and the limit are created or resized, deployments are
+(re)applied. The server's database lives under PREFECT_HOME (default ~/.prefect), so run history survives
+`down`. Process ids and logs go to $PREFECT_HOME/ecgflow-stack/. `up` points the active Prefect profile
+at this server (PREFECT_API_URL), so `prefect deployment run ...` in any shell reaches it; `down` unsets it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# pid files and logs of what `up` started: one stack per PREFECT_HOME, beside the server's database
+STATE = Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser() / "ecgflow-stack"
+POOLS = ("cpu", "gpu")  # process work pools the deployments in prefect.yaml target
+GPU_LIMIT = "gpu"  # the global concurrency limit fine-tuning holds one slot of per GPU (tasks/train.py)
+PROCESSES = ("server", *(f"worker-{pool}" for pool in POOLS))
+
+
+def prefect(*args: str) -> list[str]:
+    return [sys.executable, "-m", "prefect", *args]
+
+
+def detect_gpus() -> int:
+    """GPUs on this machine by `nvidia-smi -L` (0 when there is none or no driver)."""
+    if not shutil.which("nvidia-smi"):
+        return 0
+    out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True)
+    return sum(line.startswith("GPU ") for line in out.stdout.splitlines()) if out.returncode == 0 else 0
+
+
+def store_uri(value: str) -> str:
+    """A folder becomes an absolute path (workers run elsewhere); URIs (s3://...) stay as given."""
+    return value if "://" in value else str(Path(value).expanduser().resolve())
+
+
+def running(name: str) -> int | None:
+    """The pid of a process `up` started, if it is still alive."""
+    pid_file = STATE / f"{name}.pid"
+    if not pid_file.exists():
+        return None
+    pid = int(pid_file.read_text())
+    if not _alive(pid):
+        pid_file.unlink()
+        return None
+    return pid
+
+
+def _alive(pid: int) -> bool:
+    """True while the process exists and has not exited (a zombie counts as exited)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+def start(name: str, command: list[str], env: dict[str, str]) -> int:
+    """Start a long-running process in its own session (so `down` stops it with its children)."""
+    if pid := running(name):
+        print(f"{name}: already running (pid {pid})")
+        return pid
+    log = open(STATE / f"{name}.log", "ab")
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    (STATE / f"{name}.pid").write_text(str(process.pid))
+    print(f"{name}: started (pid {process.pid}, log {STATE / name}.log)")
+    return process.pid
+
+
+def wait_healthy(api_url: str, timeout_s: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{api_url}/health", timeout=5) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            pass
+        if not running("server"):
+            sys.exit(f"the Prefect server exited during start-up; see {STATE / 'server.log'}")
+        time.sleep(1.0)
+    sys.exit(f"the Prefect server did not answer at {api_url} within {timeout_s:.0f} s; see {STATE / 'server.log'}")
+
+
+def ensure_pools_and_limit(api_url: str, gpu_slots: int) -> None:
+    os.environ["PREFECT_API_URL"] = api_url  # before importing Prefect's client, which reads its settings once
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, GlobalConcurrencyLimitUpdate, WorkPoolCreate
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        existing = {pool.name for pool in client.read_work_pools()}
+        for pool in POOLS:
+            if pool not in existing:
+                client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
+                print(f"work pool {pool!r}: created")
+        try:
+            client.read_global_concurrency_limit_by_name(GPU_LIMIT)
+            client.update_global_concurrency_limit(GPU_LIMIT, GlobalConcurrencyLimitUpdate(limit=gpu_slots))
+        except ObjectNotFound:
+            client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=GPU_LIMIT, limit=gpu_slots))
+        print(f"global concurrency limit {GPU_LIMIT!r}: {gpu_slots} slot(s)")
+
+
+def up(port: int, gpus: int | None, store: str) -> None:
+    STATE.mkdir(parents=True, exist_ok=True)
+    api_url = f"http://127.0.0.1:{port}/api"
+    base_env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    start("server", prefect("server", "start", "--host", "127.0.0.1", "--port", str(port)), base_env)
+    wait_healthy(api_url)
+    gpu_slots = max(gpus if gpus is not None else detect_gpus(), 1)  # a CPU-only machine trains one run at a time
+    ensure_pools_and_limit(api_url, gpu_slots)
+    env = base_env | {"PREFECT_API_URL": api_url, "ECGFLOW_HOME": str(ROOT), "ECGFLOW_STORE": store}
+    deploy = prefect("--no-prompt", "deploy", "--prefect-file", "deployments/prefect.yaml", "--all")
+    result = subprocess.run(deploy, cwd=ROOT, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"`prefect deploy --all` failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
+    print(f"deployments applied (store {store})")
+    for pool in POOLS:
+        start(f"worker-{pool}", prefect("worker", "start", "--pool", pool, "--type", "process"), env)
+    subprocess.run(prefect("config", "set", f"PREFECT_API_URL={api_url}"), env=base_env, check=True, capture_output=True)
+    print(f"\nPrefect UI: http://127.0.0.1:{port}   (this profile's PREFECT_API_URL is now {api_url})")
+    print("run:  prefect deployment run pipeline/pipeline -p n_records=200")
+
+
+def down() -> None:
+    for name in reversed(PROCESSES):  # workers first: their flow runs report to the server as they stop
+        pid = running(name)
+        if pid is None:
+            continue
+        os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15.0
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _alive(pid):
+            os.killpg(pid, signal.SIGKILL)
+        (STATE / f"{name}.pid").unlink(missing_ok=True)
+        print(f"{name}: stopped")
+    subprocess.run(prefect("config", "unset", "PREFECT_API_URL"), capture_output=True)
+
+
+def status() -> None:
+    for name in PROCESSES:
+        pid = running(name)
+        print(f"{name}: {'running, pid ' + str(pid) if pid else 'stopped'}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    start_parser = commands.add_parser("up", help="start server, pools, limit, deployments, workers")
+    start_parser.add_argument("--port", type=int, default=int(os.environ.get("ECGFLOW_PREFECT_PORT", 4200)))
+    start_parser.add_argument("--gpus", type=int, default=None, help="slots of the gpu limit (default: GPUs detected, at least 1)")
+    start_parser.add_argument("--store", default=os.environ.get("ECGFLOW_STORE", "store"),
+                              help="default store of the deployments: a folder or s3://bucket/prefix")
+    commands.add_parser("down", help="stop what `up` started")
+    commands.add_parser("status", help="what `up` started and is still running")
+    args = parser.parse_args(argv)
+    if args.command == "up":
+        up(args.port, args.gpus, store_uri(args.store))
+    elif args.command == "down":
+        down()
+    else:
+        status()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""`make up` for real: a `prefect server`, process workers on the `cpu` and `gpu` pools, every deployment, and
+`prefect deployment run pipeline/pipeline` on the tiny model and synthetic data with the store in S3 (moto's
+server over HTTP). Then `make down` stops it all."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _run(command: list[str], env: dict, timeout: float) -> subprocess.CompletedProcess:
+    out = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    assert out.returncode == 0, f"{command}\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
+    return out
+
+
+def _bucket_keys(client, bucket: str) -> set[str]:
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+    return {o["Key"] for page in pages for o in page.get("Contents", [])}
+
+
+def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, tmp_path):
+    client, bucket = s3_env
+    store = f"s3://{bucket}/ops"
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")} | {
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),  # a profile and server database of the test's own
+        "PREFECT_WORKER_QUERY_SECONDS": "1",  # workers poll every second, not every 10 s
+    }
+    stack = [sys.executable, "deployments/stack.py"]
+    _run([*stack, "up", "--port", str(port), "--gpus", "1", "--store", store], env, timeout=300)
+    try:
+        prefect = [sys.executable, "-m", "prefect"]
+        params = {"name": "ops", "n_records": 30, "fs": 100.0, "dpi": 50.0, "eval_batch_size": 8,
+                  "train_overrides": {"max_steps": "4", "save_strategy": "no"}}
+        # The profile now points at the stack's server: a plain `prefect deployment run` reaches it.
+        run = _run([*prefect, "deployment", "run", "pipeline/pipeline", "--params", json.dumps(params),
+                    "--watch", "--watch-timeout", "420"], env, timeout=480)
+        assert "Completed" in run.stdout
+        flow_run_id = run.stdout.split("UUID: ")[1].split()[0]
+        probe = (
+            "import json, sys\n"
+            "from prefect.client.orchestration import get_client\n"
+            "with get_client(sync_client=True) as c:\n"
+            "    run = c.read_flow_run(sys.argv[1])\n"
+            "    deployments = {d.name: d for d in c.read_deployments()}\n"
+            "    weekly = deployments['retrain-weekly']\n"
+            "    finetune = deployments['finetune']\n"
+            "    print(json.dumps({'state': run.state.type.value, 'name': run.name, 'store': run.parameters['store'],\n"
+            "        'pools': {n: d.work_pool_name for n, d in deployments.items()},\n"
+            "        'cron': [s.schedule.cron for s in weekly.schedules], 'weekly': [s.parameters for s in weekly.schedules],\n"
+            "        'finetune': [finetune.work_queue_name, finetune.global_concurrency_limit.limit,\n"
+            "                     str(finetune.concurrency_options.collision_strategy.value), finetune.parameters['launch']['launcher'],\n"
+            "                     finetune.entrypoint, sorted(finetune.parameter_openapi_schema['required'])],\n"
+            "        'gpu_limit': c.read_global_concurrency_limit_by_name('gpu').limit}))\n"
+        )
+        seen = json.loads(_run([sys.executable, "-c", probe, flow_run_id], env, timeout=60).stdout)
+    finally:
+        _run([*stack, "down"], env, timeout=60)
+
+    assert seen["state"] == "COMPLETED" and seen["name"] == "pipeline ops" and seen["store"] == store
+    assert seen["pools"] == {"ingest": "cpu", "synthesize": "cpu", "instruct": "cpu", "finetune": "gpu", "evaluate": "gpu",
+                             "ablate": "gpu", "pipeline": "gpu", "retrain-weekly": "gpu"}
+    assert seen["cron"] == ["0 3 * * 1"] and seen["weekly"] == [{"store": store, "name": "weekly"}]
+    assert seen["finetune"] == ["gpu", 1, "ENQUEUE", "deepspeed", "flows/train.py:train_flow", ["config", "instruct", "model", "run_id", "store"]]
+    assert seen["gpu_limit"] == 1
+
+    keys = _bucket_keys(client, bucket)
+    assert {"ops/records/synthetic/manifest.json", "ops/instruct/ops/train.jsonl", "ops/runs/ops/adapter/adapter_config.json",
+            "ops/runs/ops/loss_curve.png", "ops/eval/ops/metrics.json", "ops/eval/ops/roc_curves.png", "ops/eval/ops/table.md"} <= keys
+    assert any(k.startswith("ops/images/synthetic/") and k.endswith(".png") for k in keys)
+    assert not [k for k in keys if ".part-" in k]  # no temporary upload left behind
+    metrics = json.loads(client.get_object(Bucket=bucket, Key="ops/eval/ops/metrics.json")["Body"].read())
+    assert set(metrics["abnormality_detection"]) == {"baseline", "finetuned"}
+
+    status = _run([*stack, "status"], env, timeout=60).stdout
+    assert status.count("stopped") == 3, status
