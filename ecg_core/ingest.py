@@ -2,16 +2,20 @@
 
 Each input's fingerprint (path, size, mtime) is kept in `records/<dataset>/fingerprints.json`; a re-run
 skips unchanged inputs and reports `new / unchanged / rejected` (the retraining flow reads `new`).
+
+Three steps, so the reading can be spread over workers: `plan_ingest` lists what to read,
+`read_inputs` reads a chunk of it into shards (any number of chunks, in parallel), `commit_ingest`
+names the shards in the manifest and records the fingerprints. `ingest_source` does all three in turn.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ecg_core.record_store import SHARD_SIZE, Rejected, RecordWriter, records_prefix
-from ecg_core.sources.base import Source
+from ecg_core.record_store import SHARD_SIZE, Rejected, ShardWriter, WrittenPart, commit_parts, read_manifest, records_prefix
+from ecg_core.sources.base import Input, Source
 from ecg_core.store import Store
 
 
@@ -26,6 +30,70 @@ class IngestReport:
     splits: dict[str, int]
 
 
+@dataclass
+class IngestPlan:
+    dataset: str
+    todo: list[Input]  # new or changed inputs, in the source's order
+    unchanged: int
+    known: dict[str, str] = field(default_factory=dict)  # fingerprints of the inputs read by earlier runs
+    fresh: dict[str, str] = field(default_factory=dict)  # fingerprints of `todo`, taken before reading them
+    first_shard: int = 0  # where this run's shard numbering starts (after the dataset's existing shards)
+
+
+def _fingerprints_key(dataset: str) -> str:
+    return f"{records_prefix(dataset)}/fingerprints.json"
+
+
+def plan_ingest(store: Store, source: Source, root: Path | None) -> IngestPlan:
+    key = _fingerprints_key(source.name)
+    known: dict[str, str] = store.get_json(key) if store.exists(key) else {}
+    inputs = list(source.inputs(root))  # paths only: cheap even for 21,799 PTB-XL records
+    fresh = {item.key: item.fingerprint() for item in inputs}
+    todo = [item for item in inputs if known.get(item.key) != fresh[item.key]]
+    continuing = known and store.exists(f"{records_prefix(source.name)}/manifest.json")
+    first_shard = len(read_manifest(store, source.name).shards) if continuing else 0
+    return IngestPlan(source.name, todo, len(inputs) - len(todo), known, {item.key: fresh[item.key] for item in todo}, first_shard)
+
+
+def read_inputs(
+    store: Store,
+    source: Source,
+    items: list[Input],
+    *,
+    shard_tag: str = "",
+    first_index: int = 0,
+    shard_size: int = SHARD_SIZE,
+    split_seed: int = 0,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> WrittenPart:
+    """Read `items` into shards; a reader failing on one input rejects that input and the rest goes on."""
+    writer = ShardWriter(store, source.name, shard_size=shard_size, split_seed=split_seed, shard_tag=shard_tag, first_index=first_index)
+    for done, item in enumerate(items, start=1):
+        try:
+            for record in source.read(item):
+                writer.add(record)
+        except Exception as err:  # a reader bug on one input must not cost the others
+            writer.add(Rejected(item.key, f"reader failed: {type(err).__name__}: {err}"))
+        if on_progress:
+            on_progress(done, len(items))
+    return writer.finish()
+
+
+def commit_ingest(store: Store, plan: IngestPlan, parts: list[WrittenPart]) -> IngestReport:
+    """Publish the parts (in order) in the manifest, then the fingerprints of the inputs they read."""
+    summary = commit_parts(store, plan.dataset, parts, append=bool(plan.known))
+    store.put_json(_fingerprints_key(plan.dataset), plan.known | plan.fresh)
+    return IngestReport(
+        dataset=plan.dataset,
+        new=sum(part.accepted for part in parts),
+        rejected=sum(len(part.rejects) for part in parts),
+        unchanged=plan.unchanged,
+        inputs_read=len(plan.todo),
+        total_records=summary.accepted,
+        splits=summary.splits,
+    )
+
+
 def ingest_source(
     store: Store,
     source: Source,
@@ -35,32 +103,7 @@ def ingest_source(
     split_seed: int = 0,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> IngestReport:
-    fingerprints_key = f"{records_prefix(source.name)}/fingerprints.json"
-    known: dict[str, str] = store.get_json(fingerprints_key) if store.exists(fingerprints_key) else {}
-    writer = RecordWriter(store, source.name, shard_size=shard_size, split_seed=split_seed, append=bool(known))
-    inputs = list(source.inputs(root))  # paths only: cheap even for 21,799 PTB-XL records
-    unchanged = 0
-    for done, item in enumerate(inputs, start=1):
-        fingerprint = item.fingerprint()
-        if known.get(item.key) == fingerprint:
-            unchanged += 1
-        else:
-            try:
-                for record in source.read(item):
-                    writer.add(record)
-            except Exception as err:  # a reader bug on one input must not cost the others
-                writer.add(Rejected(item.key, f"reader failed: {type(err).__name__}: {err}"))
-            known[item.key] = fingerprint
-        if on_progress:
-            on_progress(done, len(inputs))
-    summary = writer.close()
-    store.put_json(fingerprints_key, known)
-    return IngestReport(
-        dataset=source.name,
-        new=writer.new_accepted,
-        rejected=writer.new_rejected,
-        unchanged=unchanged,
-        inputs_read=len(inputs) - unchanged,
-        total_records=summary.accepted,
-        splits=summary.splits,
-    )
+    plan = plan_ingest(store, source, root)
+    part = read_inputs(store, source, plan.todo, first_index=plan.first_shard, shard_size=shard_size,
+                       split_seed=split_seed, on_progress=on_progress)
+    return commit_ingest(store, plan, [part])

@@ -40,23 +40,31 @@ def records_prefix(dataset: str) -> str:
     return f"records/{dataset}"
 
 
-class RecordWriter:
+@dataclass
+class WrittenPart:
+    """What one writer put in the store: its shards and counts, and its rejects for the quarantine."""
+
+    shards: list[str] = field(default_factory=list)
+    splits: dict[str, int] = field(default_factory=dict)
+    accepted: int = 0
+    rejects: list[dict] = field(default_factory=list)
+
+
+class ShardWriter:
     """Validates, splits (by patient, unless the record has an official split) and shards records.
 
-    With `append=True` it continues the dataset already in the store (incremental ingest): new shards are
-    added after the existing ones and rejects are added to the quarantine. A record id written again
-    supersedes its earlier copy (readers keep the last one).
+    Shards are named `shard-<tag><n>.parquet`, n counting from `first_index`: one writer continues a
+    dataset's numbering; parallel writers of one ingest take distinct tags. It writes no manifest: the
+    shards count once `commit_parts` names them there.
     """
 
-    def __init__(self, store: Store, dataset: str, *, shard_size: int = SHARD_SIZE, split_seed: int = 0, append: bool = False):
-        self.store, self.dataset, self.shard_size, self.split_seed = store, dataset, shard_size, split_seed
-        self.prefix = records_prefix(dataset)
-        exists = append and store.exists(f"{self.prefix}/manifest.json")
-        self.summary = read_manifest(store, dataset) if exists else IngestSummary(dataset)
-        self.quarantine = store.get_jsonl(f"{self.prefix}/quarantine.jsonl") if exists else []
-        self.splits = Counter(self.summary.splits)
+    def __init__(self, store: Store, dataset: str, *, shard_size: int = SHARD_SIZE, split_seed: int = 0,
+                 shard_tag: str = "", first_index: int = 0):
+        self.store, self.prefix, self.shard_size, self.split_seed = store, records_prefix(dataset), shard_size, split_seed
+        self.shard_tag, self.next_index = shard_tag, first_index
+        self.part = WrittenPart()
+        self.splits: Counter = Counter()
         self.buffer: list[ECGRecord] = []
-        self.new_accepted = self.new_rejected = 0
 
     def add(self, item: ECGRecord | Rejected) -> None:
         if isinstance(item, Rejected):
@@ -69,29 +77,45 @@ class RecordWriter:
             record.split = split_of_patient(record.patient_id, seed=self.split_seed)
         self.buffer.append(record)
         self.splits[record.split] += 1
-        self.new_accepted += 1
+        self.part.accepted += 1
         if len(self.buffer) >= self.shard_size:
             self._flush()
 
-    def close(self) -> IngestSummary:
+    def finish(self) -> WrittenPart:
         self._flush()
-        self.summary.accepted += self.new_accepted
-        self.summary.rejected += self.new_rejected
-        self.summary.splits = dict(sorted(self.splits.items()))
-        self.store.put_jsonl(f"{self.prefix}/quarantine.jsonl", self.quarantine)
-        self.store.put_json(f"{self.prefix}/manifest.json", self.summary.__dict__)
-        return self.summary
+        self.part.splits = dict(self.splits)
+        return self.part
 
     def _reject(self, record_id: str, reason: str) -> None:
-        self.quarantine.append({"id": record_id, "reason": reason})
-        self.new_rejected += 1
+        self.part.rejects.append({"id": record_id, "reason": reason})
 
     def _flush(self) -> None:
         if self.buffer:
-            key = f"{self.prefix}/shard-{len(self.summary.shards):05d}.parquet"
+            key = f"{self.prefix}/shard-{self.shard_tag}{self.next_index:05d}.parquet"
             self.store.put_bytes(key, records_to_parquet(self.buffer))
-            self.summary.shards.append(key)
+            self.part.shards.append(key)
+            self.next_index += 1
             self.buffer = []
+
+
+def commit_parts(store: Store, dataset: str, parts: list[WrittenPart], *, append: bool) -> IngestSummary:
+    """Name the parts' shards in the manifest (after the existing ones when `append`: incremental ingest)
+    and add their rejects to the quarantine. A record id written again supersedes its earlier copy."""
+    prefix = records_prefix(dataset)
+    exists = append and store.exists(f"{prefix}/manifest.json")
+    summary = read_manifest(store, dataset) if exists else IngestSummary(dataset)
+    quarantine = store.get_jsonl(f"{prefix}/quarantine.jsonl") if exists else []
+    splits = Counter(summary.splits)
+    for part in parts:
+        summary.shards += part.shards
+        summary.accepted += part.accepted
+        summary.rejected += len(part.rejects)
+        splits.update(part.splits)
+        quarantine += part.rejects
+    summary.splits = dict(sorted(splits.items()))
+    store.put_jsonl(f"{prefix}/quarantine.jsonl", quarantine)
+    store.put_json(f"{prefix}/manifest.json", summary.__dict__)
+    return summary
 
 
 def write_records(
@@ -107,10 +131,10 @@ def write_records(
     The manifest names the current shards; readers go through it, so a re-ingest with fewer records
     never mixes in shards left by an earlier run.
     """
-    writer = RecordWriter(store, dataset, shard_size=shard_size, split_seed=split_seed)
+    writer = ShardWriter(store, dataset, shard_size=shard_size, split_seed=split_seed)
     for item in records:
         writer.add(item)
-    return writer.close()
+    return commit_parts(store, dataset, [writer.finish()], append=False)
 
 
 def read_manifest(store: Store, dataset: str) -> IngestSummary:

@@ -48,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--sampling-rate", type=int, choices=[100, 500], help="ptbxl: records100 or records500 (default 500)")
     p.add_argument("--name", help="ecginstruct/ecgbench: instruction set to import into (default: the source name)")
     p.add_argument("--split-seed", type=int, default=0, help="seed of the patient-level split (default %(default)s)")
+    p.add_argument("--task-runner", default="threads", help="where batches run: threads[:N] (default), dask[:N] (local cluster), dask:tcp://host:port")
 
     p = command("render", "render a dataset's records as ECG paper images under images/<dataset>/ (N variants each, resumable)")
     p.add_argument("dataset", nargs="?", help="dataset name under records/")
@@ -56,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dpi", type=float, help="resolution (overrides the config)")
     p.add_argument("--seed", type=int, help="seed of every random choice (overrides the config)")
     p.add_argument("--format", choices=["auto", "png", "jpeg"], help="image format (overrides the config)")
+    p.add_argument("--task-runner", default="threads", help="where batches run: threads[:N] (default), dask[:N] (local cluster), dask:tcp://host:port")
     p.add_argument("--gallery", metavar="DIR", help="instead: draw one record (the dataset's first, or a synthetic one) in every layout, paper and artefact into DIR")
 
     p = command("instruct", "build an ECGInstruct-format instruction set under instruct/<name>/")
@@ -173,11 +175,11 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "ingest":
         from flows.ingest import ingest_flow
 
-
         options = {key: getattr(args, key) for key in SOURCE_OPTIONS.get(args.source, ()) if getattr(args, key) is not None}
         if args.path is None and args.source != "synthetic":
             raise SystemExit(f"ingest {args.source}: give the dataset folder (PATH)")
-        print(json.dumps(ingest_flow(args.store, args.source, args.path, options, args.split_seed, args.name), indent=2))
+        print(json.dumps(ingest_flow(args.store, args.source, args.path, options, args.split_seed, args.name,
+                                     task_runner=args.task_runner), indent=2))
     elif args.command == "render":
         if args.gallery:
             return _gallery(args.store, args.dataset, args.gallery)
@@ -186,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         from flows.render import render_flow
 
         overrides = {key: getattr(args, key) for key in ("variants", "dpi", "seed", "format") if getattr(args, key) is not None}
-        print(f"{len(render_flow(args.store, args.dataset, args.config, overrides))} images")
+        print(f"{len(render_flow(args.store, args.dataset, args.config, overrides, task_runner=args.task_runner))} images")
     elif args.command == "instruct":
         from flows.instruct import instruct_flow
 

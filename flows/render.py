@@ -13,28 +13,33 @@ from tqdm import tqdm
 
 from ecg_core.render.variants import RenderConfig
 from flows import CONFIGS
+from flows.task_runners import make_task_runner
 from tasks.render import plan_batches, publish_gallery, render_batch, write_index
 
 DEFAULT_CONFIG = CONFIGS / "render" / "default.yaml"
 
 
 @flow(name="render", flow_run_name="render {dataset}")
-def render_flow(store: str, dataset: str = "synthetic", config: str | None = None, overrides: dict | None = None) -> list[dict]:
+def render_flow(store: str, dataset: str = "synthetic", config: str | None = None, overrides: dict | None = None,
+                task_runner: str = "threads") -> list[dict]:
     """Returns the image index rows; `overrides` replace keys of the config file (e.g. {"dpi": 100}).
-    Records that cannot be drawn go to images/<dataset>/quarantine.jsonl and the run goes on."""
+    Records that cannot be drawn go to images/<dataset>/quarantine.jsonl and the run goes on.
+    `task_runner`: where the batches run (flows/task_runners.py: threads, dask, dask:tcp://...)."""
     settings = RenderConfig.from_mapping(RenderConfig.load(config or DEFAULT_CONFIG).to_dict() | (overrides or {}))
     batches = plan_batches(store, dataset)
     total = sum(map(len, batches.values())) * settings.variants
     progress = create_progress_artifact(progress=0.0, description=f"rendering {dataset}: {total} images")
-    futures = [render_batch.submit(store, dataset, shard, settings.to_dict(), ids) for shard, ids in batches.items()]
     rows, rejected = [], []
-    with tqdm(total=total, unit="image", desc=f"render {dataset}") as bar:
+    with make_task_runner(task_runner) as runner, tqdm(total=total, unit="image", desc=f"render {dataset}") as bar:
+        futures = [runner.submit(render_batch, {"store_uri": store, "dataset": dataset, "shard_key": shard,
+                                                "config": settings.to_dict(), "record_ids": ids}) for shard, ids in batches.items()]
         for done, future in enumerate(as_completed(futures), start=1):
             batch = future.result()
             rows += batch["rows"]
             rejected += batch["rejected"]
             bar.update(len(batch["rows"]) + len(batch["rejected"]) * settings.variants)
             update_progress_artifact(progress, progress=100.0 * done / len(futures))
+    rows.sort(key=lambda r: (r["record_id"], r["variant"]))  # the same order however the batches finished
     write_index(store, dataset, rows, rejected, settings.to_dict())
     publish_gallery(store, dataset, rows)
     return rows

@@ -1,36 +1,40 @@
-"""Ingest task: one source -> validated canonical records in the store, incrementally."""
+"""Ingest tasks: plan (what is new or changed), read a chunk of inputs into shards, commit the manifest."""
 
 from pathlib import Path
 
 from prefect import get_run_logger, task
-from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
-from ecg_core.ingest import ingest_source
+from ecg_core.ingest import IngestPlan, commit_ingest, plan_ingest, read_inputs
+from ecg_core.record_store import WrittenPart
 from ecg_core.sources import make_source
+from ecg_core.sources.base import Input
 from ecg_core.sources.instructions import import_instructions
 from ecg_core.store import open_store
 
 
-@task(name="ingest-source", tags=["cpu"])
-def ingest(store_uri: str, source: str, path: str | None, options: dict, split_seed: int) -> dict:
-    """Read new or changed inputs of `source` under `path`; returns the new/unchanged/rejected counts."""
+@task(name="plan-ingest", tags=["cpu"])
+def plan(store_uri: str, source: str, path: str | None, options: dict) -> IngestPlan:
+    return plan_ingest(open_store(store_uri), make_source(source, **options), Path(path) if path else None)
+
+
+@task(name="read-inputs", tags=["cpu"], retries=1)
+def read_chunk(store_uri: str, source: str, options: dict, items: list[Input], shard_tag: str, first_index: int,
+               split_seed: int) -> WrittenPart:
+    """One chunk of inputs -> its own shards (named by `shard_tag`), rejects kept for the quarantine."""
+    return read_inputs(open_store(store_uri), make_source(source, **options), items, shard_tag=shard_tag,
+                       first_index=first_index, split_seed=split_seed)
+
+
+@task(name="commit-ingest", tags=["cpu"])
+def commit(store_uri: str, ingest_plan: IngestPlan, parts: list[WrittenPart]) -> dict:
+    report = commit_ingest(open_store(store_uri), ingest_plan, parts)
     logger = get_run_logger()
-    progress = create_progress_artifact(progress=0.0, description=f"ingesting {source}: inputs done")
-    step = [0.0]
-
-    def on_progress(done: int, total: int) -> None:
-        if done == total or done / total - step[0] >= 0.02:  # ~50 updates, not one per record
-            step[0] = done / total
-            update_progress_artifact(progress, progress=100.0 * step[0])
-
-    reader = make_source(source, **options)
-    report = ingest_source(open_store(store_uri), reader, Path(path) if path else None, split_seed=split_seed, on_progress=on_progress)
     logger.info(
         "%s: %d new records, %d inputs unchanged, %d rejected; %d records in all, splits %s",
-        source, report.new, report.unchanged, report.rejected, report.total_records, report.splits,
+        report.dataset, report.new, report.unchanged, report.rejected, report.total_records, report.splits,
     )
     if report.rejected:
-        logger.warning("%d rejected, reasons in records/%s/quarantine.jsonl", report.rejected, reader.name)
+        logger.warning("%d rejected, reasons in records/%s/quarantine.jsonl", report.rejected, report.dataset)
     return report.__dict__
 
 

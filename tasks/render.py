@@ -38,7 +38,7 @@ def render_batch(store_uri: str, dataset: str, shard_key: str, config: dict, rec
 @task(name="write-image-index", tags=["cpu"])
 def write_index(store_uri: str, dataset: str, rows: list[dict], rejected: list[dict], config: dict) -> str:
     store = open_store(store_uri)
-    store.put_jsonl(index_key(dataset), sorted(rows, key=lambda r: (r["record_id"], r["variant"])))
+    store.put_jsonl(index_key(dataset), rows)
     store.put_jsonl(f"images/{dataset}/quarantine.jsonl", rejected)
     store.put_json(f"images/{dataset}/render_config.json", config)
     if rejected:

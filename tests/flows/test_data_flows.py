@@ -128,3 +128,25 @@ def test_real_files_go_through_the_ingest_flow(tmp_path):
     assert counts["n"] == 500 and counts["per_family"] == {"report_generation": 500}
     first = open_store(store_uri).get_jsonl("instruct/bench/test.jsonl")[0]
     assert first["conversations"][0]["value"].startswith("<image>\n") and first["source"] == "ptbxl"
+
+
+@pytest.mark.skipif(not REALDATA.is_dir(), reason="needs ../shared/realdata beside the project")
+def test_ingest_and_synthesis_on_a_local_dask_cluster_match_the_threaded_run(tmp_path):
+    """Chunks of inputs read by 2 Dask worker processes give the records, splits and quarantine of one
+    sequential read; their shards then render as parallel batches to the same images as with threads."""
+    folder = str(REALDATA / "ningbo")
+    threaded, spread = str(tmp_path / "threads"), str(tmp_path / "dask")
+    one = ingest_flow(threaded, "challenge", folder)
+    many = ingest_flow(spread, "challenge", folder, task_runner="dask:2", inputs_per_task=3)
+    assert {k: many[k] for k in ("new", "rejected", "total_records", "splits")} == {k: one[k] for k in ("new", "rejected", "total_records", "splits")}
+    stores = open_store(threaded), open_store(spread)
+    assert len(stores[1].get_json("records/challenge/manifest.json")["shards"]) == 3  # 8 inputs in chunks of 3
+    records = [sorted((r.record_id, r.split, r.signal.tobytes()) for r in read_records(s, "challenge")) for s in stores]
+    assert records[0] == records[1]
+    assert stores[0].get_jsonl("records/challenge/quarantine.jsonl") == stores[1].get_jsonl("records/challenge/quarantine.jsonl")
+
+    settings = {"dpi": 40.0, "variants": 2}
+    rows = render_flow(spread, "challenge", overrides=settings, task_runner="dask:2")  # 3 batches on 2 workers
+    assert rows == render_flow(threaded, "challenge", overrides=settings) and len(rows) == 14
+    for row in rows[:4]:
+        assert stores[0].get_bytes(row["image"]) == stores[1].get_bytes(row["image"])  # deterministic by seed
