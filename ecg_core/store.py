@@ -237,6 +237,14 @@ class S3Store(Store):
         return local
 
 
+def digest(store: Store, keys: list[str]) -> str:
+    """SHA-256 over the content of `keys` (small files: manifests, indexes); a missing key counts as such."""
+    h = hashlib.sha256()
+    for key in keys:
+        h.update(key.encode() + b"\0" + (store.get_bytes(key) if store.exists(key) else b"<missing>") + b"\0")
+    return h.hexdigest()
+
+
 def open_store(uri: str | Path) -> Store:
     text = str(uri)
     if text.startswith("s3://"):

@@ -12,7 +12,7 @@ reused, so a re-run (say, with the judge switched on) only does what is new.
 from prefect import flow
 
 from ecg_core.evaluate.report_score import JUDGES
-from ecg_core.store import open_store
+from tasks.storage import open_store
 from tasks.evaluate import evaluate_model, judge_model_reports, write_report
 
 

@@ -16,6 +16,7 @@ from flows.instruct import instruct_flow
 from flows.render import render_flow
 from flows.train import train_flow
 from tasks.model import build_tiny_model
+from tasks.storage import run_cached
 
 
 @flow(name="pipeline", flow_run_name="pipeline {name}")
@@ -40,7 +41,8 @@ def pipeline_flow(
     ingest_flow(store, "synthetic", options={"n_records": n_records, "seed": seed, "fs": fs, "seconds": seconds}, split_seed=seed)
     images = render_flow(store, "synthetic", str(CONFIGS / render_config), {"dpi": dpi})
     instruct_flow(store, name, ["synthetic"], str(CONFIGS / instruct_config), {"seed": seed})
-    model = model or build_tiny_model(store, name, "models/tiny-mllama", image_size, seed)
+    model = model or run_cached(build_tiny_model, reads=[f"instruct/{name}/train.jsonl"], writes="models/tiny-mllama/config.json",
+                                store_uri=store, instruct_name=name, key="models/tiny-mllama", image_size=image_size, seed=seed)
     train_flow(store, name, str(CONFIGS / train_config), model, name, train_overrides, create_gpu_limit=True)
     return evaluate_flow(store, name, model, name, run_id=name, image_size=image_size, batch_size=eval_batch_size,
                          example_image=images[0]["image"], judge=judge, judge_settings=judge_settings)

@@ -15,7 +15,7 @@ from ecg_core.instruct.dataset import read_split
 from ecg_core.labels import SUPERCLASSES
 from ecg_core.model import load_model_and_processor
 from ecg_core.plots import per_label_f1_png, roc_curves_png
-from ecg_core.store import open_store
+from tasks.storage import open_store
 
 CREDENTIALED_SOURCES = {"mimic-iv-ecg"}  # data use agreements forbid sending these records to third parties
 

@@ -9,7 +9,7 @@ from ecg_core.record_store import WrittenPart
 from ecg_core.sources import make_source
 from ecg_core.sources.base import Input
 from ecg_core.sources.instructions import import_instructions
-from ecg_core.store import open_store
+from tasks.storage import open_store
 
 
 @task(name="plan-ingest", tags=["cpu"])

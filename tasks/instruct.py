@@ -4,7 +4,7 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
 from ecg_core.instruct.dataset import write_instruction_set
-from ecg_core.store import open_store
+from tasks.storage import open_store
 
 STAT_GROUPS = ("per_split", "per_family", "per_topic", "per_style", "per_source", "per_label")
 

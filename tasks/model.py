@@ -4,7 +4,7 @@ from prefect import task
 
 from ecg_core.instruct.dataset import read_split
 from ecg_core.model import build_tiny_mllama
-from ecg_core.store import open_store
+from tasks.storage import open_store
 
 
 @task(name="build-tiny-mllama", tags=["cpu"])

@@ -5,7 +5,7 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
 from ecg_core.registry import CHAMPION, champion_record, decide, read_champion, stage_adapter
-from ecg_core.store import open_store
+from tasks.storage import open_store
 
 
 @task(name="promotion-decision")

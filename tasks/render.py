@@ -13,7 +13,7 @@ from ecg_core.image_store import index_key, render_shard
 from ecg_core.record_store import read_manifest, read_shard_ids
 from ecg_core.render.gallery import contact_sheet
 from ecg_core.render.variants import RenderConfig
-from ecg_core.store import open_store
+from tasks.storage import open_store
 
 GALLERY_SIZE = 6
 

@@ -10,7 +10,7 @@ from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectNotFound
 
 from ecg_core.plots import loss_curve_png
-from ecg_core.store import open_store
+from tasks.storage import open_store
 from ecg_core.train import TrainConfig
 from ecg_core.train.launch import Launch, launch_environment, parse_progress, run_streaming, training_command
 from ecg_core.train.preflight import preflight

@@ -1,0 +1,34 @@
+"""Prefect results persisted in the store: the instruction set is built once for the same settings and data,
+again when its output is gone or the records change. On S3 (moto over HTTP); the pipeline test runs the
+same caching on a local store."""
+
+import tasks.instruct
+from flows.ingest import ingest_flow
+from flows.instruct import instruct_flow
+from flows.render import render_flow
+from tasks.storage import open_store
+
+
+def test_instruction_set_is_cached_in_the_store_until_its_inputs_or_output_change(s3_env, monkeypatch):
+    store_uri = f"s3://{s3_env[1]}/ecg"
+    builds = []
+    real = tasks.instruct.write_instruction_set
+    monkeypatch.setattr(tasks.instruct, "write_instruction_set", lambda *a, **k: builds.append(1) or real(*a, **k))
+    ingest_flow(store_uri, "synthetic", options={"n_records": 12, "fs": 100.0})
+    render_flow(store_uri, "synthetic", overrides={"dpi": 30.0})
+
+    first = instruct_flow(store_uri, "c", ["synthetic"])
+    assert instruct_flow(store_uri, "c", ["synthetic"]) == first and len(builds) == 1  # cached
+    assert open_store(store_uri).list("prefect-results")  # the result record lives in the store
+
+    instruct_flow(store_uri, "c", ["synthetic"], overrides={"seed": 1})
+    assert len(builds) == 2  # other settings: built
+
+    store = open_store(store_uri)
+    store.delete("instruct/c/stats.json")
+    instruct_flow(store_uri, "c", ["synthetic"])
+    assert len(builds) == 3 and store.exists("instruct/c/stats.json")  # output gone: rebuilt
+
+    ingest_flow(store_uri, "synthetic", options={"n_records": 16, "fs": 100.0})  # the records change
+    render_flow(store_uri, "synthetic", overrides={"dpi": 30.0})
+    assert instruct_flow(store_uri, "c", ["synthetic"])["n"] > first["n"] and len(builds) == 4
