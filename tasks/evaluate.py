@@ -15,6 +15,7 @@ from ecg_core.instruct.dataset import read_split
 from ecg_core.labels import SUPERCLASSES
 from ecg_core.model import load_model_and_processor
 from ecg_core.plots import per_label_f1_png, roc_curves_png
+from tasks.artifacts import stored_image
 from tasks.storage import open_store
 
 CREDENTIALED_SOURCES = {"mimic-iv-ecg"}  # data use agreements forbid sending these records to third parties
@@ -119,10 +120,8 @@ def write_report(store_uri: str, eval_id: str, detection: dict, reports: dict, e
         key=f"{artifact_key}-table",
         description="Abnormality detection (PTB-XL superclasses) and report generation on the test split",
     )
-    example = f"\n\nExample input image: ![ECG]({store.url(example_image)})" if example_image else ""
-    create_markdown_artifact(
-        markdown=f"# Evaluation `{eval_id}`\n\n{table}\n![ROC curves]({store.url(roc)})\n\n"
-                 f"![per-label F1]({store.url(chart)}){example}",
-        key=f"{artifact_key}-report",
-    )
+    pictures = [stored_image(store, roc, "ROC curves"), stored_image(store, chart, "per-label F1")]
+    if example_image:
+        pictures.append(stored_image(store, example_image, "example input image"))
+    create_markdown_artifact(markdown=f"# Evaluation `{eval_id}`\n\n{table}\n" + "\n\n".join(pictures), key=f"{artifact_key}-report")
     return metrics

@@ -3,7 +3,6 @@ overhead stays negligible; the index and the gallery artifact once per run."""
 
 from __future__ import annotations
 
-import base64
 import io
 
 from prefect import get_run_logger, task
@@ -13,6 +12,7 @@ from ecg_core.image_store import index_key, render_shard
 from ecg_core.record_store import read_manifest, read_shard_ids
 from ecg_core.render.gallery import contact_sheet
 from ecg_core.render.variants import RenderConfig
+from tasks.artifacts import embedded_image
 from tasks.storage import open_store
 
 GALLERY_SIZE = 6
@@ -54,11 +54,12 @@ def publish_gallery(store_uri: str, dataset: str, rows: list[dict]) -> str:
     sheet = contact_sheet([(store.get_bytes(r["image"]), _caption(r)) for r in shown], thumb_width=400)
     buffer = io.BytesIO()
     sheet.save(buffer, format="JPEG", quality=80)
-    store.put_bytes(f"images/{dataset}/gallery.jpg", buffer.getvalue())
+    gallery_key = f"images/{dataset}/gallery.jpg"
+    store.put_bytes(gallery_key, buffer.getvalue())
     table = "\n".join(f"| [{r['record_id']} v{r['variant']}]({store.url(r['image'])}) | {_caption(r)} |" for r in shown)
     markdown = (
         f"# {dataset}: {len(rows)} images\n\n"
-        f"![gallery](data:image/jpeg;base64,{base64.b64encode(buffer.getvalue()).decode()})\n\n"
+        f"{embedded_image('gallery', buffer.getvalue(), store.url(gallery_key), 'image/jpeg')}\n\n"
         f"| image | settings |\n|---|---|\n{table}\n"
     )
     return create_markdown_artifact(markdown=markdown, key=f"gallery-{dataset}".lower().replace("_", "-"))

@@ -10,6 +10,7 @@ from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectNotFound
 
 from ecg_core.plots import loss_curve_png
+from tasks.artifacts import stored_image
 from tasks.storage import open_store
 from ecg_core.train import TrainConfig
 from ecg_core.train.launch import Launch, launch_environment, parse_progress, run_streaming, training_command
@@ -90,7 +91,7 @@ def fine_tune(store_uri: str, run_id: str, config: str, model_dir: str, instruct
     curve_key = f"{prefix}/loss_curve.png"
     store.put_bytes(curve_key, loss_curve_png(store.get_jsonl(f"{prefix}/train_log.jsonl"), f"training loss, run {run_id}"))
     create_markdown_artifact(
-        markdown=f"# Run `{run_id}`\n\n![loss curve]({store.url(curve_key)})\n\nAdapter: `{store.url(prefix + '/adapter')}`",
+        markdown=f"# Run `{run_id}`\n\n{stored_image(store, curve_key, 'loss curve')}\n\nAdapter: `{store.url(prefix + '/adapter')}`",
         key=f"run-{run_id}".lower().replace("_", "-"),
     )
     return prefix

@@ -68,6 +68,8 @@ def test_pipeline_end_to_end(tmp_path, monkeypatch):
     assert "sk-test-not-a-secret" not in json.dumps(metrics)
     artifacts = _artifacts()
     assert {"eval-e2e-table", "eval-e2e-report", "run-e2e", "gallery-synthetic"} <= set(artifacts)
+    for key in ("eval-e2e-report", "run-e2e"):  # plots shown in the UI itself, with their store address
+        assert "](data:image/png;base64," in artifacts[key].data and store.url("eval/e2e") in artifacts["eval-e2e-report"].data
 
     # Judging again (the CLI's `judge`) reuses every prediction and every cached judgement: no new requests.
     with FakeJudge() as judge:
