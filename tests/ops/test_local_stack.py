@@ -43,6 +43,10 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, tmp_path):
         prefect = [sys.executable, "-m", "prefect"]
         params = {"name": "ops", "n_records": 30, "fs": 100.0, "dpi": 50.0, "eval_batch_size": 8,
                   "train_overrides": {"max_steps": "4", "save_strategy": "no"}}
+        # A parameter that fails the flow's signature is refused by Prefect with the reason; nothing runs.
+        bad = subprocess.run([*prefect, "deployment", "run", "pipeline/pipeline", "-p", "n_records=many"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=120)
+        assert bad.returncode != 0 and "n_records" in bad.stdout + bad.stderr
         # The profile now points at the stack's server: a plain `prefect deployment run` reaches it.
         run = _run([*prefect, "deployment", "run", "pipeline/pipeline", "--params", json.dumps(params),
                     "--watch", "--watch-timeout", "420"], env, timeout=480)
