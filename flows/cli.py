@@ -1,7 +1,7 @@
 """`ecgflow`: one subcommand per stage; each runs the same Prefect flow a deployment runs.
 
     ecgflow demo                       # the whole pipeline on embedded defaults, store ./demo-store
-    ecgflow <stage> --help             # ingest, render, instruct, train, ablate, evaluate, judge, pipeline
+    ecgflow <stage> --help             # ingest, render, instruct, train, ablate, evaluate, judge, baseline, pipeline
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ import argparse
 import json
 import sys
 import time
+
+import yaml
 
 from ecg_core.sources import INSTRUCTION_SOURCES, SOURCE_NAMES
 from ecg_core.evaluate.report_score import JUDGES
@@ -92,6 +94,15 @@ def _parser() -> argparse.ArgumentParser:
                 "endpoint); the evaluation's predictions are reused")
     _evaluation_arguments(p)
     _judge_arguments(p)
+
+    p = command("baseline", "train reference CNNs (signal 1-D ResNet, image ResNet-18-class) on ingested datasets; "
+                "output under baselines/<name>/")
+    p.add_argument("--datasets", nargs="+", required=True, help="datasets under records/ (the image CNN needs them rendered)")
+    p.add_argument("--name", required=True, help="names the output: baselines/<name>/, eval/<name>/predictions-cnn-*.jsonl")
+    p.add_argument("--kinds", nargs="+", choices=["signal", "image"], default=["signal", "image"], help="which CNNs (default both)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (default %(default)s)")
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="BaselineConfig keys as YAML values, e.g. epochs=20 width=32 blocks=[3,4,23,3]")
     return parser
 
 
@@ -212,6 +223,13 @@ def main(argv: list[str] | None = None) -> int:
 
         metrics = evaluate_flow(args.store, args.eval_id, args.model, args.instruct, args.run_id, args.image_size, args.batch_size)
         print(table_one(metrics) + "\n" + report_table(metrics))
+    elif args.command == "baseline":
+        from ecg_core.evaluate.table import table_one
+        from flows.baseline import baseline_flow
+
+        settings = {key: yaml.safe_load(value) for key, value in _overrides(args.set).items()}
+        rows = baseline_flow(args.store, args.datasets, args.name, args.kinds, settings, args.device)
+        print(table_one({"abnormality_detection": rows}))
     elif args.command == "judge":
         from ecg_core.evaluate.table import report_table
         from flows.evaluate import evaluate_flow

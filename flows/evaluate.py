@@ -12,8 +12,9 @@ reused, so a re-run (say, with the judge switched on) only does what is new.
 from prefect import flow
 
 from ecg_core.evaluate.report_score import JUDGES
-from tasks.storage import open_store
+from tasks.baselines import baseline_row
 from tasks.evaluate import evaluate_model, judge_model_reports, write_report
+from tasks.storage import open_store
 
 
 @flow(name="evaluate", flow_run_name="evaluate {eval_id} judge={judge}")
@@ -29,11 +30,15 @@ def evaluate_flow(
     baseline: bool = True,
     judge: str = "labels",
     judge_settings: dict | None = None,
+    baselines: dict | None = None,
+    baseline_datasets: list[str] | None = None,
 ) -> dict:
     """`baseline`: also score the base model without adapter (the ablation flow scores it once, not per variant).
     `judge`: "labels" (the deterministic report score, no external service) or "openai" (an LLM judge on
     any OpenAI-compatible endpoint; `judge_settings`: model, rubric, base_url, vision,
-    allow_credentialed_remote, api_key_block)."""
+    allow_credentialed_remote, api_key_block).
+    `baselines`: reference CNNs to train on the records of `baseline_datasets` and add to the table,
+    {"signal": settings, "image": settings} (keys of ecg_core.baselines.BaselineConfig)."""
     if judge not in JUDGES:
         raise ValueError(f"judge {judge!r}: allowed {', '.join(JUDGES)}")
     models = {"baseline": None} if baseline else {}
@@ -49,4 +54,6 @@ def evaluate_flow(
             reports[name] |= {"scorer": f"judge:{summary['model']}:{summary['rubric']}", "score": summary["mean_score"],
                               "n": summary["n_scored"], "judge": summary}
     detection = {name: result["detection"] for name, result in results.items()}
+    for kind, settings in (baselines or {}).items():
+        detection[f"cnn-{kind}"] = baseline_row(store, kind, baseline_datasets or [], eval_id, eval_id, settings)
     return write_report(store, eval_id, detection, reports, example_image)

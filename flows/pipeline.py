@@ -37,6 +37,7 @@ def pipeline_flow(
     eval_batch_size: int = 32,
     judge: str = "labels",
     judge_settings: dict | None = None,
+    baselines: dict | None = None,
 ) -> dict:
     ingest_flow(store, "synthetic", options={"n_records": n_records, "seed": seed, "fs": fs, "seconds": seconds}, split_seed=seed)
     images = render_flow(store, "synthetic", str(CONFIGS / render_config), {"dpi": dpi})
@@ -45,7 +46,8 @@ def pipeline_flow(
                                 store_uri=store, instruct_name=name, key="models/tiny-mllama", image_size=image_size, seed=seed)
     train_flow(store, name, str(CONFIGS / train_config), model, name, train_overrides, create_gpu_limit=True)
     return evaluate_flow(store, name, model, name, run_id=name, image_size=image_size, batch_size=eval_batch_size,
-                         example_image=images[0]["image"], judge=judge, judge_settings=judge_settings)
+                         example_image=images[0]["image"], judge=judge, judge_settings=judge_settings,
+                         baselines=baselines, baseline_datasets=["synthetic"])
 
 
 def load_settings(path: str | Path) -> dict:

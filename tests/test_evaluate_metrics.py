@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from ecg_core.evaluate.metrics import _macro_auc, detection_metrics
+from ecg_core.evaluate.metrics import macro_auc, detection_metrics
 from ecg_core.evaluate.parse import parse_labels
 from ecg_core.evaluate.table import table_one
 from ecg_core.labels import SUPERCLASSES
@@ -129,7 +129,7 @@ def test_the_bootstraps_fast_auc_is_sklearns():
     rng = np.random.default_rng(1)
     truth = rng.integers(0, 2, (300, 5))
     score = np.round(rng.random((300, 5)), 1)  # rounded: many ties
-    assert _macro_auc(truth, score) == pytest.approx(np.mean([roc_auc_score(truth[:, j], score[:, j]) for j in range(5)]))
+    assert macro_auc(truth, score) == pytest.approx(np.mean([roc_auc_score(truth[:, j], score[:, j]) for j in range(5)]))
 
 
 def test_parser_finds_what_the_ecgbench_reports_state():

@@ -40,7 +40,7 @@ def _rank_auc(truth: np.ndarray, score: np.ndarray) -> float | None:
     return float((ranks[truth == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives))
 
 
-def _macro_auc(y_true: np.ndarray, y_score: np.ndarray) -> float | None:
+def macro_auc(y_true: np.ndarray, y_score: np.ndarray) -> float | None:
     aucs = [a for j in range(y_true.shape[1]) if (a := _rank_auc(y_true[:, j], y_score[:, j])) is not None]
     return float(np.mean(aucs)) if aucs else None
 
@@ -62,7 +62,7 @@ def bootstrap_ci(y_true, y_pred, y_score, n_boot: int = N_BOOTSTRAP, seed: int =
         draws["macro_f1"].append(_macro_f1(t, p))
         draws["hamming"].append(float((t != p).mean()))
         for key, score in (("auc_hard", p.astype(float)), ("auc_score", None if y_score is None else y_score[rows])):
-            if score is not None and (auc := _macro_auc(t, score)) is not None:
+            if score is not None and (auc := macro_auc(t, score)) is not None:
                 draws[key].append(auc)
     return {k: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] if v else None for k, v in draws.items()}
 
@@ -85,8 +85,8 @@ def detection_metrics(
             "recall": float(recall_score(y_true[:, j], y_pred[:, j], zero_division=0)),
             "support": int(y_true[:, j].sum()),
         }
-    auc_hard = _macro_auc(y_true, y_pred.astype(float))
-    auc_score = None if y_score is None else _macro_auc(y_true, y_score)
+    auc_hard = macro_auc(y_true, y_pred.astype(float))
+    auc_score = None if y_score is None else macro_auc(y_true, y_score)
     return {
         "labels": list(labels),
         "n": len(truth),

@@ -35,12 +35,15 @@ def test_pipeline_end_to_end(tmp_path, monkeypatch):
             eval_batch_size=8,
             judge="openai",
             judge_settings={"model": "gpt-4o", "rubric": "paper"},
+            baselines={"signal": {"width": 16, "blocks": [1, 1, 1, 1], "epochs": 2, "n_boot": 20}},
         )
         judged = len(judge.requests)
     store = open_store(store_uri)
     assert store.get_json("eval/e2e/metrics.json") == json.loads(json.dumps(metrics))
     rows = metrics["abnormality_detection"]
-    assert set(rows) == {"baseline", "finetuned"}
+    assert set(rows) == {"baseline", "finetuned", "cnn-signal"}
+    cnn = rows.pop("cnn-signal")  # the reference CNN: same label set, the test split's records, scores for AUC
+    assert cnn["labels"] == ["NORM", "MI", "STTC", "CD", "HYP"] and cnn["auc_from"] == "scores" and cnn["n"] > 0
     test = store.get_jsonl("instruct/e2e/test.jsonl")
     for row in rows.values():
         assert row["labels"] == ["NORM", "MI", "STTC", "CD", "HYP"]
@@ -64,7 +67,7 @@ def test_pipeline_end_to_end(tmp_path, monkeypatch):
     assert store.exists(metrics["example_image"]) and store.exists("eval/e2e/per_label_f1.png")
     assert store.exists("eval/e2e/roc_curves.png")
     table = store.get_bytes("eval/e2e/table.md").decode()
-    assert "| finetuned |" in table and "judge:gpt-4o:paper" in table
+    assert "| finetuned |" in table and "| cnn-signal |" in table and "judge:gpt-4o:paper" in table
     assert "sk-test-not-a-secret" not in json.dumps(metrics)
     artifacts = _artifacts()
     assert {"eval-e2e-table", "eval-e2e-report", "run-e2e", "gallery-synthetic"} <= set(artifacts)
@@ -85,3 +88,15 @@ def test_cli_runs_a_stage_with_store_option(tmp_path, capsys):
     assert main(["ingest", "synthetic", "--n-records", "8", "--fs", "100", "--store", str(store)]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["new"] == 8 and (store / "records/synthetic/manifest.json").is_file()
+
+
+def test_cli_trains_a_baseline_on_an_ingested_dataset(tmp_path, capsys):
+    store = str(tmp_path / "cli-store")
+    assert main(["ingest", "synthetic", "--n-records", "60", "--fs", "100", "--store", store]) == 0
+    capsys.readouterr()
+    assert main(["baseline", "--datasets", "synthetic", "--name", "b", "--kinds", "signal", "--store", store,
+                 "--set", "epochs=1", "width=8", "blocks=[1, 1]", "n_boot=10"]) == 0
+    assert "| cnn-signal |" in capsys.readouterr().out
+    saved = open_store(store)
+    assert saved.get_json("baselines/b/signal/metrics.json")["config"]["blocks"] == [1, 1]
+    assert "| cnn-signal |" in saved.get_bytes("baselines/b/table.md").decode()

@@ -1,0 +1,80 @@
+"""Training data for the baselines from the store: the records' own patient-level splits (the same ones
+the instruction sets use) and their PTB-XL superclasses as multi-hot targets."""
+
+from __future__ import annotations
+
+import io
+import random
+
+import numpy as np
+import torch
+from PIL import Image
+from scipy.signal import resample
+from torch.utils.data import Dataset
+
+from ecg_core.image_store import read_index
+from ecg_core.labels import SUPERCLASSES
+from ecg_core.record_store import read_records
+from ecg_core.store import Store
+
+SPLITS = ("train", "val", "test")
+
+
+def targets(superclasses: list[str]) -> np.ndarray:
+    return np.array([label in superclasses for label in SUPERCLASSES], dtype=np.float32)
+
+
+def signal_splits(store: Store, datasets: list[str], fs: float, seconds: float) -> dict[str, tuple[np.ndarray, np.ndarray, list[str]]]:
+    """split -> (signals [n, 12, fs*seconds] in mV, resampled, cropped or zero-padded; targets [n, labels];
+    record ids). Records without a superclass label are left out (they have nothing to learn from)."""
+    length = int(round(fs * seconds))
+    out: dict[str, tuple[list, list, list]] = {split: ([], [], []) for split in SPLITS}
+    for dataset in datasets:
+        for record in read_records(store, dataset):
+            if not record.superclasses or record.split not in out:
+                continue
+            signal = record.signal.astype(np.float32)
+            if record.fs != fs:
+                signal = resample(signal, int(round(signal.shape[1] * fs / record.fs)), axis=1).astype(np.float32)
+            fitted = np.zeros((12, length), dtype=np.float32)
+            fitted[:, : min(length, signal.shape[1])] = signal[:, :length]
+            out[record.split][0].append(np.clip(fitted, -5.0, 5.0))  # a lead-off spike must not dominate a batch
+            out[record.split][1].append(targets(record.superclasses))
+            out[record.split][2].append(record.record_id)
+    return {split: (np.stack(x) if x else np.zeros((0, 12, length), np.float32),
+                    np.stack(y) if y else np.zeros((0, len(SUPERCLASSES)), np.float32), ids)
+            for split, (x, y, ids) in out.items()}
+
+
+def image_splits(store: Store, datasets: list[str]) -> dict[str, list[tuple[str, list[str], np.ndarray]]]:
+    """split -> [(record id, its image keys with variant 0 first, targets)]."""
+    out: dict[str, list] = {split: [] for split in SPLITS}
+    for dataset in datasets:
+        images = read_index(store, dataset)
+        for record in read_records(store, dataset):
+            if record.superclasses and record.split in out and images.get(record.record_id):
+                out[record.split].append((record.record_id, images[record.record_id], targets(record.superclasses)))
+    return out
+
+
+class PageImages(Dataset):
+    """Rendered pages as [3, H, W] tensors in [0, 1]. Training draws any variant of a record (the rendered
+    artefacts are the augmentation) and shifts it by a few pixels; evaluation reads variant 0."""
+
+    def __init__(self, store: Store, items: list[tuple[str, list[str], np.ndarray]], size: tuple[int, int], train: bool, seed: int = 0):
+        self.store, self.items, self.size, self.train = store, items, size, train
+        self.rng = random.Random(seed)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        _, keys, y = self.items[i]
+        key = self.rng.choice(keys) if self.train else keys[0]
+        height, width = self.size
+        page = Image.open(io.BytesIO(self.store.get_bytes(key))).convert("RGB").resize((width, height), Image.BILINEAR)
+        x = torch.from_numpy(np.asarray(page, dtype=np.float32) / 255.0).permute(2, 0, 1)
+        if self.train:
+            dy, dx = self.rng.randint(-4, 4), self.rng.randint(-8, 8)
+            x = torch.roll(x, shifts=(dy, dx), dims=(1, 2))
+        return x, torch.from_numpy(y)
