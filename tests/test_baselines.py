@@ -2,9 +2,11 @@
 separates the superclasses, rows come in the shared Table-I format, runs repeat exactly by seed."""
 
 import numpy as np
+import torch
 import pytest
 
 from ecg_core.baselines import BaselineConfig, train_baseline
+from ecg_core.baselines.models import ResNet2d, load_torchvision_resnet
 from ecg_core.evaluate.table import table_one
 from ecg_core.image_store import index_key, render_shard
 from ecg_core.ingest import ingest_source
@@ -62,3 +64,43 @@ def test_bad_settings_and_missing_images_are_refused_with_the_reason(synthetic_s
     ingest_source(store, make_source("synthetic", n_records=30, fs=100.0), None)
     with pytest.raises(ValueError, match="no labelled train records.*render first"):
         train_baseline(store, "image", ["synthetic"], "t", BaselineConfig.from_mapping(SMALL))
+
+
+def _torchvision_resnet18_state(seed: int = 0) -> dict:
+    """Random tensors under torchvision's resnet18 names and shapes (as an ImageNet .pth file has them)."""
+    g = torch.Generator().manual_seed(seed)
+    state = {}
+
+    def conv(name, c_out, c_in, k):
+        state[f"{name}.weight"] = torch.randn(c_out, c_in, k, k, generator=g)
+
+    def bn(name, c):
+        for leaf in ("weight", "bias", "running_mean", "running_var"):
+            state[f"{name}.{leaf}"] = torch.rand(c, generator=g)
+        state[f"{name}.num_batches_tracked"] = torch.tensor(7)
+
+    conv("conv1", 64, 3, 7), bn("bn1", 64)
+    for i in range(1, 5):
+        c_out = 64 * 2 ** (i - 1)
+        for j in range(2):
+            c_in = c_out // 2 if i > 1 and j == 0 else c_out
+            conv(f"layer{i}.{j}.conv1", c_out, c_in, 3), bn(f"layer{i}.{j}.bn1", c_out)
+            conv(f"layer{i}.{j}.conv2", c_out, c_out, 3), bn(f"layer{i}.{j}.bn2", c_out)
+            if i > 1 and j == 0:
+                conv(f"layer{i}.{j}.downsample.0", c_out, c_in, 1), bn(f"layer{i}.{j}.downsample.1", c_out)
+    state["fc.weight"], state["fc.bias"] = torch.randn(1000, 512, generator=g), torch.randn(1000, generator=g)
+    return state
+
+
+def test_image_cnn_loads_local_torchvision_resnet18_weights():
+    state = _torchvision_resnet18_state()
+    model = ResNet2d(5)
+    head = model.head.weight.clone()
+    load_torchvision_resnet(model, state)
+    loaded = model.state_dict()
+    assert torch.equal(loaded["stem.0.0.weight"], state["conv1.weight"])
+    assert torch.equal(loaded["stages.7.body.1.1.running_var"], state["layer4.1.bn2.running_var"])
+    assert torch.equal(loaded["stages.2.shortcut.0.weight"], state["layer2.0.downsample.0.weight"])
+    assert torch.equal(model.head.weight, head)  # 5 superclasses, not ImageNet's 1000
+    with pytest.raises(ValueError, match="not a torchvision ResNet of this layout"):
+        load_torchvision_resnet(ResNet2d(5), {k: v for k, v in state.items() if not k.startswith("layer4")})

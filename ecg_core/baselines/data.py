@@ -18,6 +18,7 @@ from ecg_core.record_store import read_records
 from ecg_core.store import Store
 
 SPLITS = ("train", "val", "test")
+IMAGENET_MEAN, IMAGENET_STD = torch.tensor([0.485, 0.456, 0.406])[:, None, None], torch.tensor([0.229, 0.224, 0.225])[:, None, None]
 
 
 def targets(superclasses: list[str]) -> np.ndarray:
@@ -58,7 +59,7 @@ def image_splits(store: Store, datasets: list[str]) -> dict[str, list[tuple[str,
 
 
 class PageImages(Dataset):
-    """Rendered pages as [3, H, W] tensors in [0, 1]. Training draws any variant of a record (the rendered
+    """Rendered pages as [3, H, W] tensors, normalised as ImageNet models expect. Training draws any variant of a record (the rendered
     artefacts are the augmentation) and shifts it by a few pixels; evaluation reads variant 0."""
 
     def __init__(self, store: Store, items: list[tuple[str, list[str], np.ndarray]], size: tuple[int, int], train: bool, seed: int = 0):
@@ -73,7 +74,7 @@ class PageImages(Dataset):
         key = self.rng.choice(keys) if self.train else keys[0]
         height, width = self.size
         page = Image.open(io.BytesIO(self.store.get_bytes(key))).convert("RGB").resize((width, height), Image.BILINEAR)
-        x = torch.from_numpy(np.asarray(page, dtype=np.float32) / 255.0).permute(2, 0, 1)
+        x = (torch.from_numpy(np.asarray(page, dtype=np.float32) / 255.0).permute(2, 0, 1) - IMAGENET_MEAN) / IMAGENET_STD
         if self.train:
             dy, dx = self.rng.randint(-4, 4), self.rng.randint(-8, 8)
             x = torch.roll(x, shifts=(dy, dx), dims=(1, 2))

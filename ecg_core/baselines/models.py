@@ -59,8 +59,33 @@ class ResNet2d(nn.Module):
     def __init__(self, n_labels: int, width: int = 64, blocks: list[int] = (2, 2, 2, 2)):
         super().__init__()
         self.stem = nn.Sequential(_conv_bn(nn.Conv2d, 3, width, 7, stride=2), nn.MaxPool2d(3, stride=2, padding=1))
+        self.block_counts = list(blocks)
         self.stages, c = _stages(nn.Conv2d, width, list(blocks), 3)
         self.head = nn.Linear(c, n_labels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.stages(self.stem(x)).mean((-2, -1)))
+
+
+def load_torchvision_resnet(model: ResNet2d, state: dict[str, torch.Tensor]) -> None:
+    """Load a torchvision ResNet state dict (e.g. ImageNet resnet18 weights kept locally) into `model`,
+    which must have its layout (width 64, the same blocks); the label head stays freshly initialised."""
+    renamed = {}
+    starts, seen = {}, 0
+    for i, n in enumerate(model.block_counts, start=1):
+        starts[i], seen = seen, seen + n
+    parts = {"conv1": "body.0.0", "bn1": "body.0.1", "conv2": "body.1.0", "bn2": "body.1.1",
+             "downsample.0": "shortcut.0", "downsample.1": "shortcut.1"}
+    for key, tensor in state.items():
+        if key.startswith("fc."):
+            continue
+        if key.startswith(("conv1.", "bn1.")):
+            renamed[key.replace("conv1.", "stem.0.0.", 1).replace("bn1.", "stem.0.1.", 1)] = tensor
+            continue
+        layer, block, rest = key.split(".", 2)
+        part, leaf = rest.rsplit(".", 1)
+        renamed[f"stages.{starts[int(layer[len('layer'):])] + int(block)}.{parts[part]}.{leaf}"] = tensor
+    missing = set(model.state_dict()) - set(renamed) - {k for k in model.state_dict() if k.startswith("head.")}
+    if missing:
+        raise ValueError(f"not a torchvision ResNet of this layout: {len(missing)} tensors missing, e.g. {sorted(missing)[0]}")
+    model.load_state_dict(renamed, strict=False)

@@ -15,7 +15,7 @@ from sklearn.metrics import f1_score
 from torch.utils.data import DataLoader, TensorDataset
 
 from ecg_core.baselines.data import PageImages, image_splits, signal_splits
-from ecg_core.baselines.models import ResNet2d, XResNet1d
+from ecg_core.baselines.models import ResNet2d, XResNet1d, load_torchvision_resnet
 from ecg_core.evaluate.metrics import detection_metrics, macro_auc
 from ecg_core.labels import SUPERCLASSES
 from ecg_core.store import Store
@@ -37,6 +37,7 @@ class BaselineConfig:
     fs: float = 100.0  # signal baseline: sampling rate the signals are resampled to (the PTB-XL benchmark's 100 Hz)
     seconds: float = 10.0  # signal baseline: input length
     image_size: list[int] = field(default_factory=lambda: [224, 448])  # image baseline: H, W (an ECG page is wide)
+    pretrained: str | None = None  # image baseline: a local torchvision ResNet state dict (ImageNet resnet18 .pth), width 64
     n_boot: int = 500  # bootstrap resamples for the 95% intervals
 
     @classmethod
@@ -60,6 +61,8 @@ def _loaders(store: Store, kind: str, datasets: list[str], config: BaselineConfi
         data = {s: PageImages(store, items, size, train=s == "train", seed=config.seed) for s, items in splits.items()}
         test_ids = [record_id for record_id, _, _ in splits["test"]]
         model = ResNet2d(len(SUPERCLASSES), config.width, config.blocks)
+        if config.pretrained:
+            load_torchvision_resnet(model, torch.load(config.pretrained, map_location="cpu", weights_only=True))
     else:
         raise ValueError(f"baseline kind {kind!r}: expected one of {KINDS}")
     for split in ("train", "val", "test"):
