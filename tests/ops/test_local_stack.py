@@ -74,7 +74,7 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, tmp_path):
 
     assert seen["state"] == "COMPLETED" and seen["name"] == "pipeline ops" and seen["store"] == store
     assert seen["pools"] == {"ingest": "cpu", "synthesize": "cpu", "instruct": "cpu", "finetune": "gpu", "evaluate": "gpu",
-                             "ablate": "gpu", "pipeline": "gpu", "retrain-weekly": "gpu"}
+                             "ablate": "gpu", "baseline": "gpu", "pipeline": "gpu", "retrain-weekly": "gpu"}
     assert seen["cron"] == ["0 3 * * 1"] and seen["weekly"] == [{"store": store, "name": "weekly"}]
     assert seen["finetune"] == ["gpu", 1, "ENQUEUE", "deepspeed", "flows/train.py:train_flow", ["config", "instruct", "model", "run_id", "store"]]
     assert seen["gpu_limit"] == 1
