@@ -32,3 +32,26 @@ def test_instruction_set_is_cached_in_the_store_until_its_inputs_or_output_chang
     ingest_flow(store_uri, "synthetic", options={"n_records": 16, "fs": 100.0})  # the records change
     render_flow(store_uri, "synthetic", overrides={"dpi": 30.0})
     assert instruct_flow(store_uri, "c", ["synthetic"])["n"] > first["n"] and len(builds) == 4
+
+
+def test_s3_credentials_from_a_prefect_aws_credentials_block(s3_env, s3_endpoint, monkeypatch):
+    """With ECGFLOW_AWS_CREDENTIALS_BLOCK set, the store's client comes from the block: it works with no
+    AWS key in the environment at all."""
+    from prefect_aws import AwsCredentials
+    from prefect_aws.client_parameters import AwsClientParameters
+
+    import tasks.storage
+
+    AwsCredentials(aws_access_key_id="block-key", aws_secret_access_key="block-secret", region_name="us-east-1",
+                   aws_client_parameters=AwsClientParameters(endpoint_url=s3_endpoint)).save("ecg-s3", overwrite=True)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv(tasks.storage.CREDENTIALS_BLOCK, "ecg-s3")
+    tasks.storage._credentials.cache_clear()
+    try:
+        store = open_store(f"s3://{s3_env[1]}/via-block")
+        store.put_json("probe.json", {"ok": True})
+        assert store.get_json("probe.json") == {"ok": True}
+        assert s3_env[0].get_object(Bucket=s3_env[1], Key="via-block/probe.json")["ContentLength"] > 0
+    finally:
+        tasks.storage._credentials.cache_clear()
