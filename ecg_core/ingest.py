@@ -39,6 +39,21 @@ class IngestPlan:
     fresh: dict[str, str] = field(default_factory=dict)  # fingerprints of `todo`, taken before reading them
     first_shard: int = 0  # where this run's shard numbering starts (after the dataset's existing shards)
 
+    def chunks(self, size: int) -> list[InputChunk]:
+        """`todo` in chunks of `size`: a single chunk continues the dataset's shard numbering, several
+        chunks (read in parallel) tag their shards apart."""
+        groups = [self.todo[i : i + size] for i in range(0, len(self.todo), size)]
+        if len(groups) <= 1:
+            return [InputChunk(self.todo, "", self.first_shard)]
+        return [InputChunk(group, f"{self.first_shard:05d}.{k:04d}-", 0) for k, group in enumerate(groups)]
+
+
+@dataclass
+class InputChunk:
+    items: list[Input]
+    shard_tag: str  # in its shards' names: shard-<tag><n>.parquet
+    first_index: int  # the first n
+
 
 def _fingerprints_key(dataset: str) -> str:
     return f"{records_prefix(dataset)}/fingerprints.json"
@@ -58,16 +73,16 @@ def plan_ingest(store: Store, source: Source, root: Path | None) -> IngestPlan:
 def read_inputs(
     store: Store,
     source: Source,
-    items: list[Input],
+    chunk: InputChunk,
     *,
-    shard_tag: str = "",
-    first_index: int = 0,
     shard_size: int = SHARD_SIZE,
     split_seed: int = 0,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> WrittenPart:
-    """Read `items` into shards; a reader failing on one input rejects that input and the rest goes on."""
-    writer = ShardWriter(store, source.name, shard_size=shard_size, split_seed=split_seed, shard_tag=shard_tag, first_index=first_index)
+    """Read a chunk of inputs into shards; a reader failing on one input rejects that input and the rest goes on."""
+    writer = ShardWriter(store, source.name, shard_size=shard_size, split_seed=split_seed, shard_tag=chunk.shard_tag,
+                         first_index=chunk.first_index)
+    items = chunk.items
     for done, item in enumerate(items, start=1):
         try:
             for record in source.read(item):
@@ -104,6 +119,6 @@ def ingest_source(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> IngestReport:
     plan = plan_ingest(store, source, root)
-    part = read_inputs(store, source, plan.todo, first_index=plan.first_shard, shard_size=shard_size,
-                       split_seed=split_seed, on_progress=on_progress)
+    (chunk,) = plan.chunks(len(plan.todo) or 1)
+    part = read_inputs(store, source, chunk, shard_size=shard_size, split_seed=split_seed, on_progress=on_progress)
     return commit_ingest(store, plan, [part])

@@ -19,6 +19,8 @@ from ecg_core.train.launch import LAUNCHERS
 from flows import CONFIGS
 
 DEFAULT_STORE = "./demo-store"
+TASK_RUNNER_HELP = "where batches run: threads[:N] (default), dask[:N] (local cluster), dask:tcp://host:port"
+
 # Which ingest options each source takes (the rest of the CLI flags do not apply to it).
 SOURCE_OPTIONS = {"synthetic": ("n_records", "fs", "seed"), "ptbxl": ("sampling_rate",), "wfdb": ("fs",), "challenge": ("fs",), "mimic-iv-ecg": ("fs",), "code15": ("fs",)}
 
@@ -50,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--sampling-rate", type=int, choices=[100, 500], help="ptbxl: records100 or records500 (default 500)")
     p.add_argument("--name", help="ecginstruct/ecgbench: instruction set to import into (default: the source name)")
     p.add_argument("--split-seed", type=int, default=0, help="seed of the patient-level split (default %(default)s)")
-    p.add_argument("--task-runner", default="threads", help="where batches run: threads[:N] (default), dask[:N] (local cluster), dask:tcp://host:port")
+    p.add_argument("--task-runner", default="threads", help=TASK_RUNNER_HELP)
 
     p = command("render", "render a dataset's records as ECG paper images under images/<dataset>/ (N variants each, resumable)")
     p.add_argument("dataset", nargs="?", help="dataset name under records/")
@@ -59,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dpi", type=float, help="resolution (overrides the config)")
     p.add_argument("--seed", type=int, help="seed of every random choice (overrides the config)")
     p.add_argument("--format", choices=["auto", "png", "jpeg"], help="image format (overrides the config)")
-    p.add_argument("--task-runner", default="threads", help="where batches run: threads[:N] (default), dask[:N] (local cluster), dask:tcp://host:port")
+    p.add_argument("--task-runner", default="threads", help=TASK_RUNNER_HELP)
     p.add_argument("--gallery", metavar="DIR", help="instead: draw one record (the dataset's first, or a synthetic one) in every layout, paper and artefact into DIR")
 
     p = command("instruct", "build an ECGInstruct-format instruction set under instruct/<name>/")

@@ -7,13 +7,10 @@ in batches (one task per records shard), resumable: a re-run with the same confi
 from __future__ import annotations
 
 from prefect import flow
-from prefect.artifacts import create_progress_artifact, update_progress_artifact
-from prefect.futures import as_completed
-from tqdm import tqdm
 
 from ecg_core.render.variants import RenderConfig
 from flows import CONFIGS
-from flows.task_runners import make_task_runner
+from flows.task_runners import run_batches
 from tasks.render import plan_batches, publish_gallery, render_batch, write_index
 
 DEFAULT_CONFIG = CONFIGS / "render" / "default.yaml"
@@ -27,19 +24,12 @@ def render_flow(store: str, dataset: str = "synthetic", config: str | None = Non
     `task_runner`: where the batches run (flows/task_runners.py: threads, dask, dask:tcp://...)."""
     settings = RenderConfig.from_mapping(RenderConfig.load(config or DEFAULT_CONFIG).to_dict() | (overrides or {}))
     batches = plan_batches(store, dataset)
-    total = sum(map(len, batches.values())) * settings.variants
-    progress = create_progress_artifact(progress=0.0, description=f"rendering {dataset}: {total} images")
-    rows, rejected = [], []
-    with make_task_runner(task_runner) as runner, tqdm(total=total, unit="image", desc=f"render {dataset}") as bar:
-        futures = [runner.submit(render_batch, {"store_uri": store, "dataset": dataset, "shard_key": shard,
-                                                "config": settings.to_dict(), "record_ids": ids}) for shard, ids in batches.items()]
-        for done, future in enumerate(as_completed(futures), start=1):
-            batch = future.result()
-            rows += batch["rows"]
-            rejected += batch["rejected"]
-            bar.update(len(batch["rows"]) + len(batch["rejected"]) * settings.variants)
-            update_progress_artifact(progress, progress=100.0 * done / len(futures))
-    rows.sort(key=lambda r: (r["record_id"], r["variant"]))  # the same order however the batches finished
+    calls = [{"store_uri": store, "dataset": dataset, "shard_key": shard, "config": settings.to_dict(), "record_ids": ids}
+             for shard, ids in batches.items()]
+    sizes = [len(ids) * settings.variants for ids in batches.values()]
+    done = run_batches(task_runner, render_batch, calls, sizes, f"render {dataset}", "image")
+    rows = sorted((row for batch in done for row in batch["rows"]), key=lambda r: (r["record_id"], r["variant"]))
+    rejected = [reject for batch in done for reject in batch["rejected"]]
     write_index(store, dataset, rows, rejected, settings.to_dict())
     publish_gallery(store, dataset, rows)
     return rows

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import os
 
+from prefect import Task
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
+from prefect.futures import as_completed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+from tqdm import tqdm
 
 
 def make_task_runner(spec: str = "threads") -> TaskRunner:
@@ -26,3 +30,18 @@ def make_task_runner(spec: str = "threads") -> TaskRunner:
         workers = int(arg) if arg else os.cpu_count() or 1
         return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True})
     raise ValueError(f"task runner {spec!r}: expected threads[:N], dask[:N] or dask:tcp://host:port")
+
+
+def run_batches(spec: str, task: Task, calls: list[dict], sizes: list[int], description: str, unit: str) -> list:
+    """Run `task` once per parameter set in `calls` on the task runner `spec`; results in the order of
+    `calls`. A progress bar (`sizes`: units of work per call) and a Prefect progress artifact follow."""
+    results = [None] * len(calls)
+    progress = create_progress_artifact(progress=0.0, description=description)
+    with make_task_runner(spec) as runner, tqdm(total=sum(sizes), unit=unit, desc=description) as bar:
+        futures = {runner.submit(task, parameters): i for i, parameters in enumerate(calls)}
+        for done, future in enumerate(as_completed(list(futures)), start=1):
+            i = futures[future]
+            results[i] = future.result()
+            bar.update(sizes[i])
+            update_progress_artifact(progress, progress=100.0 * done / len(calls))
+    return results

@@ -4,8 +4,8 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from ecg_core.instruct.dataset import read_split, training_sources, write_source_subset
-from tasks.storage import open_store
 from ecg_core.train.ablation import ablation_markdown, ablation_row
+from tasks.storage import open_store
 
 
 @task(name="instruction-sources")

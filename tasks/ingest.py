@@ -4,10 +4,9 @@ from pathlib import Path
 
 from prefect import get_run_logger, task
 
-from ecg_core.ingest import IngestPlan, commit_ingest, plan_ingest, read_inputs
+from ecg_core.ingest import IngestPlan, InputChunk, commit_ingest, plan_ingest, read_inputs
 from ecg_core.record_store import WrittenPart
 from ecg_core.sources import make_source
-from ecg_core.sources.base import Input
 from ecg_core.sources.instructions import import_instructions
 from tasks.storage import open_store
 
@@ -18,11 +17,9 @@ def plan(store_uri: str, source: str, path: str | None, options: dict) -> Ingest
 
 
 @task(name="read-inputs", tags=["cpu"], retries=1)
-def read_chunk(store_uri: str, source: str, options: dict, items: list[Input], shard_tag: str, first_index: int,
-               split_seed: int) -> WrittenPart:
-    """One chunk of inputs -> its own shards (named by `shard_tag`), rejects kept for the quarantine."""
-    return read_inputs(open_store(store_uri), make_source(source, **options), items, shard_tag=shard_tag,
-                       first_index=first_index, split_seed=split_seed)
+def read_chunk(store_uri: str, source: str, options: dict, chunk: InputChunk, split_seed: int) -> WrittenPart:
+    """One chunk of inputs -> its own shards, rejects kept for the quarantine."""
+    return read_inputs(open_store(store_uri), make_source(source, **options), chunk, split_seed=split_seed)
 
 
 @task(name="commit-ingest", tags=["cpu"])

@@ -10,11 +10,11 @@ from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectNotFound
 
 from ecg_core.plots import loss_curve_png
-from tasks.artifacts import stored_image
-from tasks.storage import open_store
 from ecg_core.train import TrainConfig
 from ecg_core.train.launch import Launch, launch_environment, parse_progress, run_streaming, training_command
 from ecg_core.train.preflight import preflight
+from tasks.artifacts import stored_image
+from tasks.storage import open_store
 
 GPU_LIMIT = "gpu"  # the global concurrency limit every training run holds `world_size` slots of
 
