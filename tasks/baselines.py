@@ -34,6 +34,9 @@ def baseline_row(store_uri: str, kind: str, datasets: list[str], name: str, eval
     create_markdown_artifact(markdown=f"# {kind} CNN `{name}`\n\nmacro AUC {row['auc']:.3f}, macro F1 {row['macro_f1']:.3f}, "
                                       f"{row['steps']} steps in {row['train_seconds']} s\n\n{stored_image(store, curve, 'loss curve')}",
                              key=f"baseline-{name}-{kind}".lower().replace("_", "-"))
-    get_run_logger().info("cnn-%s: macro AUC %.3f, macro F1 %.3f, Hamming %.3f (%d steps, %.0f s)",
+    logger = get_run_logger()
+    if row["n_rejected"]:
+        logger.warning("%d image(s) could not be read, set aside: see %s/rejected.jsonl", row["n_rejected"], prefix)
+    logger.info("cnn-%s: macro AUC %.3f, macro F1 %.3f, Hamming %.3f (%d steps, %.0f s)",
                           kind, row["auc"], row["macro_f1"], row["hamming"], row["steps"], row["train_seconds"])
     return row

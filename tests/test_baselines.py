@@ -104,3 +104,16 @@ def test_image_cnn_loads_local_torchvision_resnet18_weights():
     assert torch.equal(model.head.weight, head)  # 5 superclasses, not ImageNet's 1000
     with pytest.raises(ValueError, match="not a torchvision ResNet of this layout"):
         load_torchvision_resnet(ResNet2d(5), {k: v for k, v in state.items() if not k.startswith("layer4")})
+
+
+def test_an_unreadable_page_is_set_aside_with_the_reason_and_training_goes_on(synthetic_store, tmp_path):
+    store = open_store(tmp_path / "copy")
+    for key in synthetic_store.list("records/synthetic") + synthetic_store.list("images/synthetic"):
+        store.put_bytes(key, synthetic_store.get_bytes(key))
+    test_ids = {r.record_id for r in read_records(store, "synthetic") if r.split == "test"}
+    broken = next(r for r in store.get_jsonl(index_key("synthetic")) if r["record_id"] in test_ids)
+    store.put_bytes(broken["image"], b"\x89PNG truncated")
+    row = train_baseline(store, "image", ["synthetic"], "t", BaselineConfig.from_mapping(SMALL | {"max_steps": 2, "image_size": [64, 128]}))
+    [reject] = store.get_jsonl("baselines/t/image/rejected.jsonl")
+    assert reject["id"] == broken["record_id"] and reject["image"] == broken["image"] and "unreadable image" in reject["reason"]
+    assert row["n_rejected"] == 1 and row["n"] == len(test_ids) - 1  # its only page was unreadable; the rest is scored

@@ -47,15 +47,34 @@ def signal_splits(store: Store, datasets: list[str], fs: float, seconds: float) 
             for split, (x, y, ids) in out.items()}
 
 
-def image_splits(store: Store, datasets: list[str]) -> dict[str, list[tuple[str, list[str], np.ndarray]]]:
-    """split -> [(record id, its image keys with variant 0 first, targets)]."""
+def image_splits(store: Store, datasets: list[str]) -> tuple[dict[str, list[tuple[str, list[str], np.ndarray]]], list[dict]]:
+    """(split -> [(record id, its readable image keys with variant 0 first, targets)], rejects). An image
+    that is missing or does not decode is set aside with the reason; a record keeps its other variants,
+    and is left out only when none is readable."""
     out: dict[str, list] = {split: [] for split in SPLITS}
+    rejected = []
     for dataset in datasets:
         images = read_index(store, dataset)
         for record in read_records(store, dataset):
-            if record.superclasses and record.split in out and images.get(record.record_id):
-                out[record.split].append((record.record_id, images[record.record_id], targets(record.superclasses)))
-    return out
+            if not (record.superclasses and record.split in out and images.get(record.record_id)):
+                continue
+            readable = []
+            for key in images[record.record_id]:
+                if (reason := _unreadable(store, key)) is None:
+                    readable.append(key)
+                else:
+                    rejected.append({"id": record.record_id, "image": key, "reason": reason})
+            if readable:
+                out[record.split].append((record.record_id, readable, targets(record.superclasses)))
+    return out, rejected
+
+
+def _unreadable(store: Store, key: str) -> str | None:
+    try:
+        Image.open(io.BytesIO(store.get_bytes(key))).verify()
+    except Exception as err:  # a missing or damaged file costs that image only
+        return f"unreadable image: {type(err).__name__}: {err}"
+    return None
 
 
 class PageImages(Dataset):

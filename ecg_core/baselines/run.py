@@ -1,6 +1,7 @@
 """Train a baseline, pick the checkpoint and per-label thresholds on the validation split, score the test
 split with the shared detection metrics. Everything lands under `baselines/<name>/<kind>/` in the store:
-model.pt (the best validation checkpoint), history.jsonl, predictions.jsonl (test), metrics.json."""
+model.pt (the best validation checkpoint), history.jsonl, predictions.jsonl (test), metrics.json, and
+rejected.jsonl (images set aside, with the reason)."""
 
 from __future__ import annotations
 
@@ -50,13 +51,14 @@ class BaselineConfig:
 
 def _loaders(store: Store, kind: str, datasets: list[str], config: BaselineConfig):
     generator = torch.Generator().manual_seed(config.seed)
+    rejected: list[dict] = []
     if kind == "signal":
         splits = signal_splits(store, datasets, config.fs, config.seconds)
         data = {s: TensorDataset(torch.from_numpy(x), torch.from_numpy(y)) for s, (x, y, _) in splits.items()}
         test_ids = splits["test"][2]
         model = XResNet1d(len(SUPERCLASSES), config.width, config.blocks)
     elif kind == "image":
-        splits = image_splits(store, datasets)
+        splits, rejected = image_splits(store, datasets)
         size = tuple(config.image_size)
         data = {s: PageImages(store, items, size, train=s == "train", seed=config.seed) for s, items in splits.items()}
         test_ids = [record_id for record_id, _, _ in splits["test"]]
@@ -70,7 +72,7 @@ def _loaders(store: Store, kind: str, datasets: list[str], config: BaselineConfi
             raise ValueError(f"{kind} baseline on {', '.join(datasets)}: no labelled {split} records (ingest{' and render' if kind == 'image' else ''} first)")
     loaders = {s: DataLoader(d, batch_size=config.batch_size, shuffle=s == "train", generator=generator if s == "train" else None)
                for s, d in data.items()}
-    return model, loaders, test_ids
+    return model, loaders, test_ids, rejected
 
 
 @torch.no_grad()
@@ -109,11 +111,12 @@ def train_baseline(
     metrics row (the shared detection-metrics format, plus training facts)."""
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
-    model, loaders, test_ids = _loaders(store, kind, datasets, config)
+    model, loaders, test_ids, rejected = _loaders(store, kind, datasets, config)
     model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     loss_fn = torch.nn.BCEWithLogitsLoss()
     prefix = f"baselines/{name}/{kind}"
+    store.put_jsonl(f"{prefix}/rejected.jsonl", rejected)
     history, best, best_state, stale, step, started = [], -1.0, None, 0, 0, time.time()
     total_steps = config.max_steps or config.epochs * len(loaders["train"])
     for epoch in range(config.epochs):
@@ -153,7 +156,7 @@ def train_baseline(
         {"record_id": rid, "truth": t, "predicted": p, "scores": dict(zip(SUPERCLASSES, map(float, s)))}
         for rid, t, p, s in zip(test_ids, truth_sets, predicted_sets, scores, strict=True)])
     row |= {"model": f"cnn-{kind}", "thresholds": dict(zip(SUPERCLASSES, thresholds)), "best_val_macro_auc": best,
-            "steps": step, "train_seconds": round(time.time() - started, 1), "parameters": sum(p.numel() for p in model.parameters()),
+            "n_rejected": len(rejected), "steps": step, "train_seconds": round(time.time() - started, 1), "parameters": sum(p.numel() for p in model.parameters()),
             "config": asdict(config)}
     store.put_json(f"{prefix}/metrics.json", row)
     return row
