@@ -29,40 +29,34 @@ from pathlib import Path
 import torch
 from transformers import MllamaConfig, MllamaForConditionalGeneration, MllamaImageProcessorPil, MllamaProcessor
 
-from ecg_core.instruct import build_samples
+from ecg_core.instruct.printed import printed_samples
 from ecg_core.model import InstructionCollator, apply_lora, build_tiny_mllama, load_model_and_processor
+from ecg_core.model.pages import PAGE_FITS, PagePreprocessing
 from ecg_core.model.tiny import CHAT_TEMPLATE, CLIP_MEAN, CLIP_STD, train_tokenizer
-from ecg_core.render import PrintSettings, encode, render_ecg
-from ecg_core.synth import synthesize_records
+from ecg_core.train import TrainConfig
 from report import save_and_print
 
-ZERO2 = Path(__file__).resolve().parents[1] / "configs" / "deepspeed" / "zero2.json"
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+ZERO2 = CONFIGS / "deepspeed" / "zero2.json"
+LLAMA_FILES = Path(__file__).resolve().parents[2] / "shared" / "llama32-vision"
 PEAK_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L40S": 362.0, "A10": 125.0}  # dense, no sparsity
 
 
-def ecg_samples(root: Path, n_records: int) -> list[dict]:
-    """Render `n_records` synthetic ECGs into root/images and return their instruction samples."""
-    records = synthesize_records(n_records, seed=0, fs=500.0)
-    images = {}
-    for record in records:
-        data, fmt = encode(render_ecg(record.signal, record.fs, PrintSettings(layout="3x4+1", dpi=100.0)))
-        key = f"images/{record.record_id}.{fmt}"
-        (root / key).parent.mkdir(parents=True, exist_ok=True)
-        (root / key).write_bytes(data)
-        images[record.record_id] = [key]
-    samples = build_samples(records, ["abnormality_detection", "report_generation"], images).samples
-    return [s for s in samples if s["style"] == "open"]
-
-
-def shaped_model(shapes: Path, corpus: list[str], device: str) -> tuple[MllamaForConditionalGeneration, MllamaProcessor]:
-    """The published architecture with random bf16 weights, built on the device, and an 11B-like processor."""
-    tokenizer = train_tokenizer(corpus, vocab_size=4096)
+def shaped_model(shapes: Path, corpus: list[str], device: str, llama_files: Path | None,
+                 ) -> tuple[MllamaForConditionalGeneration, MllamaProcessor]:
+    """The published architecture with random bf16 weights, built on the device, and the real checkpoint's
+    processor (`llama_files`), or else an 11B-like one around a BPE trained on the samples."""
+    if llama_files:
+        processor = MllamaProcessor.from_pretrained(llama_files)
+    else:
+        vision = json.loads(shapes.read_text())["vision_config"]  # the 11B: tiles of 560 px, up to 4 per page
+        image_processor = MllamaImageProcessorPil(size={"height": vision["image_size"], "width": vision["image_size"]},
+                                                  max_image_tiles=vision["max_num_tiles"], image_mean=CLIP_MEAN,
+                                                  image_std=CLIP_STD)
+        processor = MllamaProcessor(image_processor, train_tokenizer(corpus, vocab_size=4096), chat_template=CHAT_TEMPLATE)
+    tokenizer = processor.tokenizer
     values = {k: v for k, v in json.loads(shapes.read_text()).items() if k not in ("architectures", "model_type", "torch_dtype")}
     config = MllamaConfig(**values | {"image_token_index": tokenizer.convert_tokens_to_ids("<|image|>")})
-    vision = config.vision_config  # the 11B: tiles of 560 px, up to 4 per page
-    image_processor = MllamaImageProcessorPil(size={"height": vision.image_size, "width": vision.image_size},
-                                              max_image_tiles=vision.max_num_tiles, image_mean=CLIP_MEAN, image_std=CLIP_STD)
-    processor = MllamaProcessor(image_processor, tokenizer, chat_template=CHAT_TEMPLATE)
     torch.set_default_dtype(torch.bfloat16)
     with torch.device(device):
         model = MllamaForConditionalGeneration(config)
@@ -102,6 +96,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20, help="timed steps (default %(default)s)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps first (default %(default)s)")
     parser.add_argument("--no-deepspeed", action="store_true", help="plain AdamW instead of the ZeRO-2 engine")
+    parser.add_argument("--llama-files", default=str(LLAMA_FILES) if LLAMA_FILES.is_dir() else None,
+                        help="with --shapes: the real checkpoint's tokenizer and processor (default %(default)s)")
+    parser.add_argument("--tiles", type=int, help="tile budget per page (default: the recipe's, paper.yaml or tiny-cpu.yaml)")
+    parser.add_argument("--page-fit", choices=PAGE_FITS, help="pad or stretch (default: the recipe's)")
     parser.add_argument("--quick", action="store_true", help="tiny model, 2 + 3 steps: a smoke check on CPU")
     args = parser.parse_args()
     if args.quick:
@@ -112,15 +110,16 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        samples = ecg_samples(root, n_records=4 * args.batch_size)
+        samples = printed_samples(root, n_records=4 * args.batch_size)
         corpus = [turn["value"] for s in samples for turn in s["conversations"]]
         if args.model:
             model, processor = load_model_and_processor(args.model, dtype=torch.bfloat16 if bf16 else None, device=device)
         elif args.shapes:
-            model, processor = shaped_model(Path(args.shapes), corpus, device)
+            model, processor = shaped_model(Path(args.shapes), corpus, device, args.llama_files)
         else:
             model, processor = load_model_and_processor(build_tiny_mllama(root / "tiny", corpus=corpus), device=device)
-        image_size = None if (args.model or args.shapes) else 224  # the 11B tiles pages itself
+        recipe = TrainConfig.load(CONFIGS / ("paper.yaml" if args.model or args.shapes else "tiny-cpu.yaml")).pages
+        pages = PagePreprocessing(args.tiles or recipe.max_tiles, args.page_fit or recipe.page_fit)
         model.config.text_config.use_cache = False
         model.train()
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
@@ -129,7 +128,7 @@ def main() -> None:
         use_deepspeed = not args.no_deepspeed and importlib.util.find_spec("deepspeed") is not None
         engine = zero2_engine(model, 2e-4, args.batch_size) if use_deepspeed else None
         optimizer = None if engine else torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=2e-4)
-        collate = InstructionCollator(processor, root, image_size, max_length=2048, cache_images=True)
+        collate = InstructionCollator(processor, root, pages, max_length=2048, cache_images=True)
         cpu_batches = [collate(samples[i : i + args.batch_size]) for i in range(0, len(samples) - args.batch_size + 1, args.batch_size)]
         # Tokens and FLOPs are counted once per batch, on the CPU copies: nothing in the timed loop syncs the GPU.
         counts = [(int(b["attention_mask"].sum()), batch_flops(model, b)) for b in cpu_batches]
@@ -177,6 +176,8 @@ def main() -> None:
         "deepspeed_zero2": bool(engine),
         "batch_size": args.batch_size,
         "steps": args.steps,
+        "tiles": pages.max_tiles,
+        "page_fit": pages.page_fit,
         "tokens_per_sample": round(tokens / (args.steps * args.batch_size), 1),
         "paper_samples_per_s_per_gpu": 0.29,  # 2,880 A100-hours for 3 epochs over ~1M samples
     }

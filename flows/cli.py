@@ -85,7 +85,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--instruct", required=True, help="instruction set name")
     p.add_argument("--config", default=str(CONFIGS / "ablation.yaml"), help="variants and base recipe (default %(default)s)")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="recipe keys for every variant, e.g. max_steps=100")
-    p.add_argument("--image-size", type=int, default=224, help="square side the images are resized to for evaluation (default %(default)s)")
     _launch_arguments(p)
 
     p = command("evaluate", "evaluate baseline (and fine-tuned, with --run-id) on the test split; output under eval/<eval-id>/")
@@ -113,7 +112,9 @@ def _evaluation_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, help="base Mllama checkpoint folder")
     p.add_argument("--instruct", required=True, help="instruction set name")
     p.add_argument("--run-id", help="training run whose adapter gives the fine-tuned row")
-    p.add_argument("--image-size", type=int, default=224, help="square side the images are resized to (default %(default)s)")
+    p.add_argument("--max-tiles", type=int, help="tile budget per page (1, 2 or 4); default: the run's "
+                   "(runs/<run-id>/config.json), which this may repeat but not contradict; without a run: the checkpoint's")
+    p.add_argument("--page-fit", help="pad or stretch: how pages fill their tiles; default: the run's, else pad")
 
 
 def _judge_arguments(p: argparse.ArgumentParser) -> None:
@@ -217,13 +218,15 @@ def main(argv: list[str] | None = None) -> int:
         from flows.ablation import ablation_flow
 
         rows = ablation_flow(args.store, args.name, args.model, args.instruct, args.config,
-                             {"train_overrides": _overrides(args.set)} if args.set else None, _launch(args), args.image_size)
+                             {"train_overrides": _overrides(args.set)} if args.set else None, _launch(args))
         print(ablation_markdown(rows))
     elif args.command == "evaluate":
         from ecg_core.evaluate.table import report_table, table_one
         from flows.evaluate import evaluate_flow
 
-        metrics = evaluate_flow(args.store, args.eval_id, args.model, args.instruct, args.run_id, args.image_size, args.batch_size)
+        metrics = evaluate_flow(store=args.store, eval_id=args.eval_id, model=args.model, instruct=args.instruct,
+                                run_id=args.run_id, max_tiles=args.max_tiles, page_fit=args.page_fit,
+                                batch_size=args.batch_size)
         print(table_one(metrics) + "\n" + report_table(metrics))
     elif args.command == "baseline":
         from ecg_core.evaluate.table import table_one
@@ -236,7 +239,8 @@ def main(argv: list[str] | None = None) -> int:
         from ecg_core.evaluate.table import report_table
         from flows.evaluate import evaluate_flow
 
-        metrics = evaluate_flow(args.store, args.eval_id, args.model, args.instruct, args.run_id, args.image_size,
+        metrics = evaluate_flow(store=args.store, eval_id=args.eval_id, model=args.model, instruct=args.instruct,
+                                run_id=args.run_id, max_tiles=args.max_tiles, page_fit=args.page_fit,
                                 judge="openai", judge_settings=_judge_settings(args))
         print(report_table(metrics))
     return 0

@@ -13,7 +13,7 @@ from prefect import flow
 
 from ecg_core.evaluate.report_score import JUDGES
 from tasks.baselines import baseline_row
-from tasks.evaluate import evaluate_model, judge_model_reports, write_report
+from tasks.evaluate import evaluate_model, judge_model_reports, page_preprocessing, write_report
 from tasks.storage import open_store
 
 
@@ -24,7 +24,8 @@ def evaluate_flow(
     model: str,
     instruct: str,
     run_id: str | None = None,
-    image_size: int = 224,
+    max_tiles: int | None = None,
+    page_fit: str | None = None,
     batch_size: int = 16,
     example_image: str | None = None,
     baseline: bool = True,
@@ -33,7 +34,9 @@ def evaluate_flow(
     baselines: dict | None = None,
     baseline_datasets: list[str] | None = None,
 ) -> dict:
-    """`baseline`: also score the base model without adapter (the ablation flow scores it once, not per variant).
+    """`max_tiles`, `page_fit`: how pages fill the tiles; by default the run's (runs/<run_id>/config.json), which
+    these may repeat but not contradict; the base model's row uses the same.
+    `baseline`: also score the base model without adapter (the ablation flow scores it once, not per variant).
     `judge`: "labels" (the deterministic report score, no external service) or "openai" (an LLM judge on
     any OpenAI-compatible endpoint; `judge_settings`: model, rubric, base_url, vision,
     allow_credentialed_remote, api_key_block).
@@ -44,7 +47,8 @@ def evaluate_flow(
     models = {"baseline": None} if baseline else {}
     if run_id:
         models["finetuned"] = str(open_store(store).local_dir(f"runs/{run_id}/adapter"))
-    results = {name: evaluate_model(store, eval_id, name, model, adapter, instruct, image_size, batch_size)
+    preprocessing = page_preprocessing(store, eval_id, model, run_id, max_tiles, page_fit)
+    results = {name: evaluate_model(store, eval_id, name, model, adapter, instruct, preprocessing, batch_size)
                for name, adapter in models.items()}
     reports = {}
     for name, result in results.items():
@@ -56,4 +60,4 @@ def evaluate_flow(
     detection = {name: result["detection"] for name, result in results.items()}
     for kind, settings in (baselines or {}).items():
         detection[f"cnn-{kind}"] = baseline_row(store, kind, baseline_datasets or [], eval_id, eval_id, settings)
-    return write_report(store, eval_id, detection, reports, example_image)
+    return write_report(store, eval_id, detection, reports, example_image, preprocessing)

@@ -33,7 +33,7 @@ def pipeline_flow(
     seed: int = 0,
     train_config: str = "tiny-cpu.yaml",
     train_overrides: dict | None = None,
-    image_size: int = 224,
+    tiny_tile_size: int = 224,
     eval_batch_size: int = 32,
     judge: str = "labels",
     judge_settings: dict | None = None,
@@ -43,9 +43,9 @@ def pipeline_flow(
     images = render_flow(store, "synthetic", str(CONFIGS / render_config), {"dpi": dpi})
     instruct_flow(store, name, ["synthetic"], str(CONFIGS / instruct_config), {"seed": seed})
     model = model or run_cached(build_tiny_model, reads=[f"instruct/{name}/train.jsonl"], writes="models/tiny-mllama/config.json",
-                                store_uri=store, instruct_name=name, key="models/tiny-mllama", image_size=image_size, seed=seed)
+                                store_uri=store, instruct_name=name, key="models/tiny-mllama", image_size=tiny_tile_size, seed=seed)
     train_flow(store, name, str(CONFIGS / train_config), model, name, train_overrides, create_gpu_limit=True)
-    return evaluate_flow(store, name, model, name, run_id=name, image_size=image_size, batch_size=eval_batch_size,
+    return evaluate_flow(store, name, model, name, run_id=name, batch_size=eval_batch_size,
                          example_image=images[0]["image"], judge=judge, judge_settings=judge_settings,
                          baselines=baselines, baseline_datasets=["synthetic"])
 

@@ -34,7 +34,7 @@ def retrain_flow(
     train_overrides: dict | None = None,
     metric: str = "macro_f1",
     min_margin: float = 0.01,
-    image_size: int = 224,
+    tiny_tile_size: int = 224,
     eval_batch_size: int = 32,
 ) -> dict:
     """`model`: the base checkpoint folder (None: a tiny model built from the instruction set, for CPU runs)."""
@@ -47,10 +47,10 @@ def retrain_flow(
     dataset = source
     render_flow(store, dataset, str(CONFIGS / render_config))
     instruct_flow(store, run_id, [dataset], str(CONFIGS / instruct_config))
-    model = model or build_tiny_model(store, run_id, f"models/{run_id}", image_size, 0)
+    model = model or build_tiny_model(store, run_id, f"models/{run_id}", tiny_tile_size, 0)
     train_flow(store, run_id, str(CONFIGS / train_config), model, run_id, train_overrides, create_gpu_limit=True)
-    metrics = evaluate_flow(store, run_id, model, run_id, run_id=run_id, image_size=image_size,
-                            batch_size=eval_batch_size, baseline=False)["abnormality_detection"]["finetuned"]
+    metrics = evaluate_flow(store, run_id, model, run_id, run_id=run_id, batch_size=eval_batch_size,
+                            baseline=False)["abnormality_detection"]["finetuned"]
     decision = promotion_decision(store, metrics, metric, min_margin)
     if decision["promote"]:
         with transaction() as txn:  # staging and the pointer switch succeed together, or the staging is undone

@@ -14,6 +14,7 @@ from ecg_core.instruct import is_detection_sample
 from ecg_core.instruct.dataset import read_split
 from ecg_core.labels import SUPERCLASSES
 from ecg_core.model import load_model_and_processor
+from ecg_core.model.pages import PagePreprocessing, checkpoint_tiles, evaluation_pages
 from ecg_core.plots import per_label_f1_png, roc_curves_png
 from tasks.artifacts import stored_image
 from tasks.storage import open_store
@@ -28,12 +29,33 @@ def _resumed(store, key: str, samples: list[dict], predict_chunk) -> list[dict]:
     return resume(samples, done, predict_chunk, lambda rows: store.put_jsonl(key, rows))
 
 
+@task(name="page-preprocessing")
+def page_preprocessing(store_uri: str, eval_id: str, model_dir: str, run_id: str | None, max_tiles: int | None,
+                       page_fit: str | None) -> dict:
+    """How evaluation fits pages to tiles: the run's (runs/<run_id>/config.json), for every row of the table.
+    Kept in eval/<eval_id>/preprocessing.json; predictions made there with other settings are refused."""
+    store = open_store(store_uri)
+    run_key = f"runs/{run_id}/config.json" if run_id else None
+    tile, checkpoint_max_tiles = checkpoint_tiles(model_dir)
+    pages = evaluation_pages(store.get_json(run_key) if run_key else None, run_key, max_tiles, page_fit,
+                             checkpoint_max_tiles)
+    chosen = pages.describe(tile) | {"from": run_key or "options"}
+    key = f"eval/{eval_id}/preprocessing.json"
+    if store.exists(key) and {k: v for k, v in store.get_json(key).items() if k != "from"} != pages.describe(tile):
+        raise ValueError(f"{key}: predictions there were made with {store.get_json(key)}, not {chosen}; "
+                         f"use another eval id (or delete eval/{eval_id}/)")
+    store.put_json(key, chosen)
+    get_run_logger().info("pages: %s", chosen)
+    return chosen
+
+
 @task(name="evaluate-model", tags=["gpu"])
 def evaluate_model(store_uri: str, eval_id: str, model_name: str, model_dir: str, adapter_dir: str | None,
-                   instruct_name: str, image_size: int, batch_size: int) -> dict:
+                   instruct_name: str, preprocessing: dict, batch_size: int) -> dict:
     """One model on the test split: detection answers + label scores, and reports; returns the detection
     metrics and the deterministic report score. Predictions already in the store are not made again."""
     store = open_store(store_uri)
+    pages = PagePreprocessing(preprocessing["max_tiles"], preprocessing["page_fit"])
     test = read_split(store, instruct_name, "test")
     detection_samples = [s for s in test if is_detection_sample(s)]
     report_samples = [s for s in test if s.get("topic") == "report"]
@@ -48,10 +70,10 @@ def evaluate_model(store_uri: str, eval_id: str, model_name: str, model_dir: str
     root = store.local_dir("")
     key = f"eval/{eval_id}/predictions-{model_name}.jsonl"
     predictions = _resumed(store, key, detection_samples, lambda chunk: predict(
-        *loaded(), chunk, root, image_size=image_size, batch_size=batch_size))
+        *loaded(), chunk, root, pages=pages, batch_size=batch_size))
     metrics = score(predictions, where=key)
     reports = _resumed(store, f"eval/{eval_id}/reports-{model_name}.jsonl", report_samples, lambda chunk: predict_reports(
-        *loaded(), chunk, root, image_size=image_size, batch_size=batch_size))
+        *loaded(), chunk, root, pages=pages, batch_size=batch_size))
     _, report_summary = report_scores(reports)
     get_run_logger().info(
         "%s: macro F1 %.3f, AUC (scores) %s, AUC (hard) %s, Hamming %.3f, %d/%d unparsed; report score %s",
@@ -100,12 +122,13 @@ def _roc_inputs(store, eval_id: str, models: list[str]) -> dict[str, tuple]:
 
 
 @task(name="write-evaluation-report")
-def write_report(store_uri: str, eval_id: str, detection: dict, reports: dict, example_image: str | None) -> dict:
+def write_report(store_uri: str, eval_id: str, detection: dict, reports: dict, example_image: str | None,
+                 preprocessing: dict) -> dict:
     """metrics.json, table.md, ROC curves and per-label F1 under eval/<eval_id>/, mirrored as Prefect artifacts."""
     store = open_store(store_uri)
     prefix = f"eval/{eval_id}"
-    metrics = {"label_set": LABEL_SET, "abnormality_detection": detection, "report_generation": reports,
-               "example_image": example_image}
+    metrics = {"label_set": LABEL_SET, "preprocessing": preprocessing, "abnormality_detection": detection,
+               "report_generation": reports, "example_image": example_image}
     store.put_json(f"{prefix}/metrics.json", metrics)
     table = table_one(metrics) + "\n" + report_table(metrics)
     store.put_bytes(f"{prefix}/table.md", table.encode())

@@ -126,3 +126,27 @@ def s3_env(s3_endpoint, monkeypatch, tmp_path):
     bucket = f"b-{tmp_path.name.lower().replace('_', '-')[-40:]}"
     client.create_bucket(Bucket=bucket)
     return client, bucket
+
+
+LLAMA_FILES = Path(__file__).resolve().parents[2] / "shared" / "llama32-vision"
+needs_llama_files = pytest.mark.skipif(
+    not LLAMA_FILES.is_dir(), reason=f"the real Llama 3.2 Vision files not found at {LLAMA_FILES} (../shared/llama32-vision)"
+)
+
+
+@pytest.fixture(scope="session")
+def shrunk_mllama_dir(tmp_path_factory) -> Path:
+    """The real 11B's tokenizer, chat template, image processor and generation config around small random
+    weights saved under the hub's key names (ecg_core.model.shrunk)."""
+    from ecg_core.model.shrunk import build_shrunk_mllama
+
+    return build_shrunk_mllama(LLAMA_FILES, tmp_path_factory.mktemp("shrunk-mllama"))
+
+
+@pytest.fixture(scope="session")
+def ecg_pages(tmp_path_factory) -> tuple[Path, list[dict]]:
+    """Six synthetic ECGs printed at 100 dpi (1100 x 600 px, 3x4+1) and their superclass and report samples."""
+    from ecg_core.instruct.printed import printed_samples
+
+    root = tmp_path_factory.mktemp("ecg-pages")
+    return root, printed_samples(root, 6, fs=250.0)

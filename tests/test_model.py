@@ -13,7 +13,8 @@ from transformers import MllamaConfig, MllamaForConditionalGeneration, MllamaIma
 
 from ecg_core.model import InstructionCollator, apply_lora, load_model_and_processor, lora_target_modules
 from ecg_core.model.collator import IGNORE_INDEX
-from ecg_core.model.prompt import chat_messages, load_page
+from ecg_core.model.pages import PagePreprocessing
+from ecg_core.model.prompt import chat_messages
 
 LLAMA3_SPECIALS = ("<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>")
 
@@ -44,7 +45,7 @@ def test_class_answers_are_one_or_two_tokens(tiny_mllama_dir, stripe_pages):
 def test_the_image_moves_the_answer_logits(tiny_mllama_dir, stripe_pages):
     """Random init at default scale leaves the image without effect; the tiny build must not."""
     model, processor = load_model_and_processor(tiny_mllama_dir)
-    collator = InstructionCollator(processor, stripe_pages.root, 224, 128)
+    collator = InstructionCollator(processor, stripe_pages.root, PagePreprocessing(1, "stretch"), 128)
     batch = collator(stripe_pages.test[:2])  # two classes, two stripe periods, same question
     with torch.no_grad():
         logits = model(**{k: v for k, v in batch.items() if k != "labels"}).logits
@@ -119,7 +120,7 @@ def test_collator_supervises_only_the_answers(tiny_mllama_dir, stripe_pages):
     _, processor = load_model_and_processor(tiny_mllama_dir)
     tok = processor.tokenizer
     records = [multi_turn_record(stripe_pages), stripe_pages.train[1]]
-    batch = InstructionCollator(processor, stripe_pages.root, 224, 256)(records)
+    batch = InstructionCollator(processor, stripe_pages.root, PagePreprocessing(1, "stretch"), 256)(records)
 
     for row in range(2):
         ids, labels = batch["input_ids"][row], batch["labels"][row]
@@ -139,18 +140,19 @@ def test_collator_supervises_only_the_answers(tiny_mllama_dir, stripe_pages):
     assert batch["attention_mask"][1, -1] == 0  # the single-turn row is the shorter one: right padding
 
 
-@pytest.mark.parametrize("image_size", [224, None])
-def test_collator_batch_equals_the_processor(tiny_mllama_dir, stripe_pages, image_size):
-    """Stretched (224) or handed over as they are (None), pages go through the processor untouched."""
+@pytest.mark.parametrize("page_fit", ["stretch", "pad"])
+def test_collator_batch_equals_the_processor(tiny_mllama_dir, stripe_pages, page_fit):
+    """Stretched onto the tile, or padded as the processor itself would, pages reach the model as the
+    processor makes them."""
     _, processor = load_model_and_processor(tiny_mllama_dir)
     root = stripe_pages.root
     records = [multi_turn_record(stripe_pages), *stripe_pages.train[1:4]]
-    batch = InstructionCollator(processor, root, image_size, 256, cache_images=True)(records)
+    batch = InstructionCollator(processor, root, PagePreprocessing(1, page_fit), 256, cache_images=True)(records)
 
     texts = [processor.apply_chat_template(chat_messages(r["conversations"])) for r in records]
     pages = [[Image.open(root / r["image"]).convert("RGB")] for r in records]
-    if image_size:
-        pages = [[page.resize((image_size, image_size), Image.Resampling.BILINEAR)] for [page] in pages]
+    if page_fit == "stretch":
+        pages = [[page.resize((224, 224), Image.Resampling.BILINEAR)] for [page] in pages]
     reference = processor(
         text=texts, images=pages, padding=True, padding_side="right", add_special_tokens=False, return_tensors="pt"
     )
@@ -164,12 +166,13 @@ def test_stretching_keeps_every_pixel_row_of_a_wide_page(tiny_mllama_dir, tmp_pa
     _, processor = load_model_and_processor(tiny_mllama_dir)
     Image.new("RGB", (1100, 600), "white").save(tmp_path / "page.png")
 
-    def blank_rows(image_size):  # rows that are the processor's black padding (negative after normalising)
-        pixels = processor.image_processor(images=[[load_page(tmp_path / "page.png", image_size)]], return_tensors="pt")
+    def blank_rows(page_fit):  # rows that are the processor's black padding (negative after normalising)
+        page = PagePreprocessing(1, page_fit).load(tmp_path / "page.png", processor)
+        pixels = processor.image_processor(images=[[page]], return_tensors="pt")
         return int((pixels["pixel_values"][0, 0, 0].amax(dim=(0, 2)) < 0).sum())
 
-    assert blank_rows(None) > 0.4 * 224
-    assert blank_rows(224) == 0
+    assert blank_rows("pad") > 0.4 * 224
+    assert blank_rows("stretch") == 0
 
 
 def test_collator_tiles_pages_and_masks_cross_attention_per_tile(tiny_mllama_dir, stripe_pages, tmp_path):
@@ -181,7 +184,7 @@ def test_collator_tiles_pages_and_masks_cross_attention_per_tile(tiny_mllama_dir
     processor = MllamaProcessor(tiles, tiny.tokenizer, chat_template=tiny.chat_template)
     Image.new("RGB", (200, 200), "white").save(tmp_path / "square.png")
     records = [stripe_pages.train[0], stripe_pages.train[1] | {"image": str(tmp_path / "square.png")}]  # 550 x 300, 200 x 200
-    batch = InstructionCollator(processor, stripe_pages.root, None, 256)(records)
+    batch = InstructionCollator(processor, stripe_pages.root, PagePreprocessing(4, "pad"), 256)(records)
 
     assert batch["pixel_values"].shape == (2, 1, 4, 3, 224, 224)
     used = batch["aspect_ratio_mask"][:, 0].sum(dim=1).tolist()

@@ -18,6 +18,7 @@ from ecg_core.train.__main__ import parse_args
 
 REPO = Path(__file__).resolve().parents[1]
 PAPER, TINY = REPO / "configs" / "paper.yaml", REPO / "configs" / "tiny-cpu.yaml"
+TINY_PAGES = TrainConfig.load(TINY).pages  # how the tiny recipe shows pages: one stretched tile
 
 
 def test_both_recipes_use_the_papers_lora():
@@ -42,10 +43,10 @@ def test_every_knob_has_a_comment(path):
 def test_command_line_overrides_are_typed_by_the_config():
     config = parse_args(
         ["--config", str(TINY), "--max-steps", "7", "--lr", "5e-4", "--val-jsonl", "null", "--bf16", "true",
-         "--image_size", "null", "--model", "m"]
+         "--max_tiles", "2", "--model", "m"]
     )
     assert (config.max_steps, config.lr, config.val_jsonl) == (7, 5e-4, None)
-    assert config.bf16 is True and config.image_size is None
+    assert config.bf16 is True and (config.max_tiles, config.page_fit) == (2, "stretch")
     assert config.model == "m" and config.lora_r == 64  # untouched keys keep the YAML's value
     with pytest.raises(ValueError, match="missing required"):
         config.check()
@@ -78,12 +79,12 @@ def test_lora_training_learns_to_read_the_pages(tiny_mllama_dir, stripe_pages, t
     """~80 steps: the tuned model names the class of held-out pages; the base cannot."""
     root, test = stripe_pages.root, stripe_pages.test
     base, processor = load_model_and_processor(tiny_mllama_dir)
-    base_answers = generate_answers(base, processor, test, root, image_size=224, max_new_tokens=4)
+    base_answers = generate_answers(base, processor, test, root, pages=TINY_PAGES, max_new_tokens=4)
     base_accuracy = stripe_pages.accuracy(base_answers, test)
 
     metrics, run = tuned_run
     tuned, processor = load_model_and_processor(tiny_mllama_dir, adapter=metrics["adapter_dir"])
-    answers = generate_answers(tuned, processor, test, root, image_size=224, max_new_tokens=4)
+    answers = generate_answers(tuned, processor, test, root, pages=TINY_PAGES, max_new_tokens=4)
     tuned_accuracy = stripe_pages.accuracy(answers, test)
     print(f"accuracy {base_accuracy:.2f} -> {tuned_accuracy:.2f}; {metrics['seconds_per_step']:.3f} s/step")
 

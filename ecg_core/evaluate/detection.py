@@ -10,16 +10,17 @@ from ecg_core.evaluate.metrics import detection_metrics
 from ecg_core.evaluate.parse import parse_labels
 from ecg_core.evaluate.scores import label_scores
 from ecg_core.labels import SUPERCLASSES
+from ecg_core.model.pages import PagePreprocessing
 
 LABEL_SET = "ptbxl-superclass"  # what the detection rows are labelled in
 REPORT_TOKENS = 160  # the longest template and translated PTB-XL reports stay below this
 
 
-def predict(model, processor, samples: list[dict], image_root: Path, *, image_size: int | None, batch_size: int,
+def predict(model, processor, samples: list[dict], image_root: Path, *, pages: PagePreprocessing, batch_size: int,
             labels: tuple[str, ...] = SUPERCLASSES) -> list[dict]:
     """One row per sample: raw answer, parsed labels (None = unparsed), truth, and each label's probability."""
-    answers = generate_answers(model, processor, samples, image_root, image_size=image_size, batch_size=batch_size)
-    probabilities = label_scores(model, processor, samples, image_root, labels, image_size=image_size, batch_size=batch_size)
+    answers = generate_answers(model, processor, samples, image_root, pages=pages, batch_size=batch_size)
+    probabilities = label_scores(model, processor, samples, image_root, labels, pages=pages, batch_size=batch_size)
     rows = []
     for sample, answer, p in zip(samples, answers, probabilities):
         parsed = parse_labels(answer, labels, question=sample["conversations"][0]["value"])
@@ -31,10 +32,10 @@ def predict(model, processor, samples: list[dict], image_root: Path, *, image_si
     return rows
 
 
-def predict_reports(model, processor, samples: list[dict], image_root: Path, *, image_size: int | None,
+def predict_reports(model, processor, samples: list[dict], image_root: Path, *, pages: PagePreprocessing,
                     batch_size: int) -> list[dict]:
     """One row per report sample: the generated report beside the reference, and where the record came from."""
-    answers = generate_answers(model, processor, samples, image_root, image_size=image_size, batch_size=batch_size,
+    answers = generate_answers(model, processor, samples, image_root, pages=pages, batch_size=batch_size,
                                max_new_tokens=REPORT_TOKENS)
     return [{"id": s["id"], "record_id": s["record_id"], "image": s["image"], "source": s["source"], "answer": a,
              "reference": s["conversations"][1]["value"]} for s, a in zip(samples, answers)]

@@ -8,10 +8,26 @@ import torch
 from tqdm import tqdm
 from transformers import MllamaForConditionalGeneration, MllamaProcessor
 
-from ecg_core.model.prompt import chat_messages, load_page
+from ecg_core.model.pages import PagePreprocessing
+from ecg_core.model.prompt import chat_messages
 
-# A tuned model ends its turn with <|eot_id|>; the base 11B's generation config stops only on <|end_of_text|>.
-STOP_TOKENS = ("<|eot_id|>", "<|end_of_text|>")
+
+def stop_token_ids(model: MllamaForConditionalGeneration, processor: MllamaProcessor) -> list[int]:
+    """Every id that ends an answer: the checkpoint's generation_config eos ids (128001, 128008, 128009 for
+    the 11B Instruct: end of text, end of message, end of turn) and the tokenizer's eos (`<|eot_id|>`, what
+    a tuned model ends its turn with)."""
+    configured = model.generation_config.eos_token_id
+    configured = [] if configured is None else [configured] if isinstance(configured, int) else list(configured)
+    return sorted({*configured, processor.tokenizer.eos_token_id})
+
+
+def prompt_batch(processor: MllamaProcessor, samples: list[dict], image_root: str | Path, pages: PagePreprocessing):
+    """The first human turn of each sample as a generation prompt (text) and its fitted page."""
+    prompts = [
+        processor.apply_chat_template(chat_messages(s["conversations"][:1]), tokenize=False, add_generation_prompt=True)
+        for s in samples
+    ]
+    return prompts, [pages.load(Path(image_root) / s["image"], processor) for s in samples]
 
 
 def generate_answers(
@@ -20,26 +36,23 @@ def generate_answers(
     samples: list[dict],
     image_root: str | Path,
     *,
-    image_size: int | None,
+    pages: PagePreprocessing,
     max_new_tokens: int = 48,
     batch_size: int = 16,
 ) -> list[str]:
     """One decoded answer (special tokens stripped) per sample, in order.
 
-    `image_size` must match training: the page is stretched to that square (None: processor tiling).
-    Prompts are padded on the left so every row's next token sits at the same last position.
+    `pages` must be the run's (what training showed the model). Prompts are padded on the left so every
+    row's next token sits at the same last position.
     """
     tokenizer = processor.tokenizer
-    stop_ids = [tokenizer.convert_tokens_to_ids(t) for t in STOP_TOKENS]
+    stop_ids = stop_token_ids(model, processor)
     answers = []
     for start in tqdm(range(0, len(samples), batch_size), desc="generate", unit="batch"):
-        batch = samples[start : start + batch_size]
-        first_turns = [chat_messages(s["conversations"][:1]) for s in batch]
-        prompts = [processor.apply_chat_template(m, tokenize=False, add_generation_prompt=True) for m in first_turns]
-        images = [[load_page(Path(image_root) / s["image"], image_size)] for s in batch]
+        prompts, images = prompt_batch(processor, samples[start : start + batch_size], image_root, pages)
         inputs = processor(
-            text=prompts, images=images, padding="longest", padding_side="left", add_special_tokens=False,
-            return_tensors="pt",
+            text=prompts, images=[[image] for image in images], padding="longest", padding_side="left",
+            add_special_tokens=False, return_tensors="pt",
         ).to(model.device)
         with torch.inference_mode():
             output = model.generate(

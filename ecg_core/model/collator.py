@@ -8,7 +8,8 @@ import torch
 from PIL import Image
 from transformers import BatchFeature, MllamaProcessor
 
-from ecg_core.model.prompt import chat_messages, load_page
+from ecg_core.model.pages import PagePreprocessing
+from ecg_core.model.prompt import chat_messages
 
 IGNORE_INDEX = -100  # label value the causal-LM loss skips
 
@@ -35,8 +36,8 @@ class InstructionCollator:
 
     `labels` equals `input_ids` on the tokens of every assistant answer and its `<|eot_id|>` (so the
     model learns to stop) and is -100 elsewhere: prompt, `<|image|>`, headers and padding.
-    `image_size`: stretch pages to this square before the processor (see `load_page`); None keeps them.
-    `cache_images`: keep every loaded page in memory. Decoding a 1100 x 600 PNG costs more than a tiny
+    `pages`: the run's tile budget and page fit (ecg_core.model.pages).
+    `cache_images`: keep every fitted page in memory. Decoding a 1100 x 600 PNG costs more than a tiny
     model's whole training step on a CPU; at 224 px a page costs 150 kB, so 1,200 pages fit easily.
     Leave it off for big sets (every dataloader worker holds its own cache).
     """
@@ -45,21 +46,22 @@ class InstructionCollator:
         self,
         processor: MllamaProcessor,
         image_root: str | Path,
-        image_size: int | None,
+        pages: PagePreprocessing,
         max_length: int,
         cache_images: bool = False,
     ):
+        pages.check(processor)
         self.processor = processor
         self.image_root = Path(image_root)
-        self.image_size = image_size
+        self.pages = pages
         self.max_length = max_length
         self.cache = {} if cache_images else None
 
     def page(self, relative_path: str) -> Image.Image:
         if self.cache is None:
-            return load_page(self.image_root / relative_path, self.image_size)
+            return self.pages.load(self.image_root / relative_path, self.processor)
         if relative_path not in self.cache:
-            self.cache[relative_path] = load_page(self.image_root / relative_path, self.image_size)
+            self.cache[relative_path] = self.pages.load(self.image_root / relative_path, self.processor)
         return self.cache[relative_path]
 
     def __call__(self, samples: list[dict]) -> BatchFeature:

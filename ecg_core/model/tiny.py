@@ -41,9 +41,9 @@ LLAMA3_SPLIT = (
     r"|\s*[\r\n]+|\s+(?!\S)|\s+"
 )
 
-# The message part of Llama-3.2-11B-Vision-Instruct's chat template. It renders image prompts token for
-# token as the real one; the real one's tool-calling branches and its dated system prompt for text-only
-# chats are left out.
+# The message part of Llama-3.2-11B-Vision-Instruct's chat template, which writes message text as given
+# (no trimming). It renders image conversations character for character as the real one (a test compares
+# them); the real one's tool-calling branches and its dated system prompt for text-only chats are left out.
 CHAT_TEMPLATE = (
     "{{- bos_token }}"
     "{%- if messages[0]['role'] == 'system' %}"
@@ -54,10 +54,10 @@ CHAT_TEMPLATE = (
     "{%- endif %}"
     "{%- for message in messages %}"
     "{{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n' }}"
-    "{%- if message['content'] is string %}{{- message['content'] | trim }}"
+    "{%- if message['content'] is string %}{{- message['content'] }}"
     "{%- else %}{%- for content in message['content'] %}"
     "{%- if content['type'] == 'image' %}{{- '<|image|>' }}"
-    "{%- elif content['type'] == 'text' %}{{- content['text'] | trim }}{%- endif %}"
+    "{%- elif content['type'] == 'text' %}{{- content['text'] }}{%- endif %}"
     "{%- endfor %}{%- endif %}"
     "{{- '<|eot_id|>' }}"
     "{%- endfor %}"

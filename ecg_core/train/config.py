@@ -26,7 +26,8 @@ class TrainConfig:
     val_jsonl: str | None = None
     image_root: str = ""
     output_dir: str = ""
-    image_size: int | None = None  # stretch pages to this square; None: the processor's own tiling
+    max_tiles: int = 4  # tile budget per page (1, 2 or 4 tiles of the checkpoint's tile size)
+    page_fit: str = "pad"  # how a page fills its tiles: pad (aspect kept) or stretch (see ecg_core/model/pages.py)
     max_length: int = 2048
     cache_images: bool = False
     # what learns: "lora" (adapters, the paper) or "partial" (projector + cross-attention layers, no adapters)
@@ -86,8 +87,15 @@ class TrainConfig:
             raise ValueError(f"missing required config keys: {missing} (pass them as --key value)")
         if self.tuning not in TUNING_MODES:
             raise ValueError(f"tuning {self.tuning!r}: allowed {', '.join(TUNING_MODES)}")
+        self.pages  # refuses an unknown fit or an empty budget
         if self.merge and self.tuning != "lora":
             raise ValueError("merge applies to LoRA runs only (partial runs save full tensors already)")
+
+    @property
+    def pages(self):
+        from ecg_core.model.pages import PagePreprocessing  # here: ecg_core.model pulls in transformers and peft
+
+        return PagePreprocessing(self.max_tiles, self.page_fit)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -143,7 +143,7 @@ class FinetuneRecipe:
         if self.resume_from:
             log.info("resuming from %s", self.resume_from)
         collator = InstructionCollator(
-            self.processor, config.image_root, config.image_size, config.max_length, config.cache_images
+            self.processor, config.image_root, config.pages, config.max_length, config.cache_images
         )
         self.log_callback = JsonlLogCallback(self.output_dir / "train_log.jsonl", checkpoint_step(self.resume_from))
         tokenizer = self.processor.tokenizer
