@@ -1,5 +1,6 @@
 """Fine-tuning throughput: samples/s, tokens/s, peak GPU memory and estimated MFU for the paper's recipe
-(LoRA r=64 alpha=128 dropout 0.05 on all linear layers but lm_head, bf16, gradient checkpointing, batch 4,
+(LoRA r=64 alpha=128 dropout 0.05 on all linear layers but lm_head, bf16, gradient checkpointing of the text
+and the vision layers, batch 4,
 DeepSpeed ZeRO-2 when deepspeed is installed) on real rendered ECG pages with their instructions.
 
     .venv/bin/python benchmarks/train_throughput.py --quick          # CPU smoke check: the tiny model
@@ -7,11 +8,12 @@ DeepSpeed ZeRO-2 when deepspeed is installed) on real rendered ECG pages with th
     python benchmarks/train_throughput.py --model /models/Llama-3.2-11B-Vision-Instruct      # the real weights
 
 Pages: synthetic 12-lead records drawn as 3x4+1 printouts at 100 dpi; samples: the 5-superclass question
-and the report (the longest answers). With `--shapes` the tokenizer is a BPE trained on these texts (the
-real Llama tokenizer writes fewer tokens per text, so tokens/s is conservative) and the image processor
-the 11B's (4 tiles of 560 px). MFU counts 6 x parameters FLOPs per token (forward, recomputed forward,
-backward to the activations; LoRA weight gradients are negligible), vision patches included, attention
-quadratic terms not. Last line: one JSON object with samples_per_s, tokens_per_s, peak_mem_gb, mfu, device.
+and the report (the longest answers). With `--shapes` the tokenizer, chat template and image processor are
+the real checkpoint's (`--llama-files`, default ../shared/llama32-vision), else a BPE trained on these texts
+and an 11B-like processor. `--tiles` / `--page-fit` set the tile budget (default: the recipe's). MFU is the
+plan's training FLOPs per sample (ecg_core/train/plan.py: linear layers, attention, recomputed forwards,
+every tile slot) over the time and the GPU's dense bf16 peak. Last line: one JSON object with samples_per_s,
+tokens_per_s, peak_mem_gb, mfu, device.
 """
 
 from __future__ import annotations
@@ -31,9 +33,11 @@ from transformers import MllamaConfig, MllamaForConditionalGeneration, MllamaIma
 
 from ecg_core.instruct.printed import printed_samples
 from ecg_core.model import InstructionCollator, apply_lora, build_tiny_mllama, load_model_and_processor
+from ecg_core.model.checkpointing import checkpoint_vision_layers
 from ecg_core.model.pages import PAGE_FITS, PagePreprocessing
 from ecg_core.model.tiny import CHAT_TEMPLATE, CLIP_MEAN, CLIP_STD, train_tokenizer
 from ecg_core.train import TrainConfig
+from ecg_core.train.plan import plan_training
 from report import save_and_print
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -64,13 +68,12 @@ def shaped_model(shapes: Path, corpus: list[str], device: str, llama_files: Path
     return model, processor
 
 
-def batch_flops(model, batch) -> float:
-    """6 x (text parameters x text tokens + vision parameters x patches) for one batch."""
-    vision = sum(p.numel() for n_, p in model.named_parameters() if "vision_model" in n_)
-    text = sum(p.numel() for n_, p in model.named_parameters() if "language_model" in n_ and "embed_tokens" not in n_)
-    cfg = model.config.vision_config
-    patches = batch["aspect_ratio_mask"].sum().item() * ((cfg.image_size // cfg.patch_size) ** 2 + 1)
-    return 6.0 * (text * batch["attention_mask"].sum().item() + vision * patches)
+def batch_flops(config, batch, checkpoint_vision: bool) -> float:
+    """Training FLOPs of one batch as the plan counts them (ecg_core/train/plan.py: every linear layer,
+    attention and the recomputed forwards, all tile slots), at the batch's mean text length."""
+    rows, tokens = batch["attention_mask"].shape[0], int(batch["attention_mask"].sum())
+    plan = plan_training(config, seq_len=max(1, tokens // rows), checkpoint_vision=checkpoint_vision)
+    return rows * plan.flops["train"]
 
 
 def zero2_engine(model, lr: float, batch_size: int):
@@ -100,6 +103,8 @@ def main() -> None:
                         help="with --shapes: the real checkpoint's tokenizer and processor (default %(default)s)")
     parser.add_argument("--tiles", type=int, help="tile budget per page (default: the recipe's, paper.yaml or tiny-cpu.yaml)")
     parser.add_argument("--page-fit", choices=PAGE_FITS, help="pad or stretch (default: the recipe's)")
+    parser.add_argument("--keep-vision-activations", action="store_true",
+                        help="checkpoint the text layers only, as transformers alone does (the 11B: no 80 GB fit)")
     parser.add_argument("--quick", action="store_true", help="tiny model, 2 + 3 steps: a smoke check on CPU")
     args = parser.parse_args()
     if args.quick:
@@ -120,9 +125,12 @@ def main() -> None:
             model, processor = load_model_and_processor(build_tiny_mllama(root / "tiny", corpus=corpus), device=device)
         recipe = TrainConfig.load(CONFIGS / ("paper.yaml" if args.model or args.shapes else "tiny-cpu.yaml")).pages
         pages = PagePreprocessing(args.tiles or recipe.max_tiles, args.page_fit or recipe.page_fit)
-        model.config.text_config.use_cache = False
+        config = model.config
+        config.text_config.use_cache = False
         model.train()
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        if not args.keep_vision_activations:
+            checkpoint_vision_layers(model)  # configs/paper.yaml checkpoint_vision: true
         model = apply_lora(model, r=64, alpha=128, dropout=0.05)
 
         use_deepspeed = not args.no_deepspeed and importlib.util.find_spec("deepspeed") is not None
@@ -131,7 +139,8 @@ def main() -> None:
         collate = InstructionCollator(processor, root, pages, max_length=2048, cache_images=True)
         cpu_batches = [collate(samples[i : i + args.batch_size]) for i in range(0, len(samples) - args.batch_size + 1, args.batch_size)]
         # Tokens and FLOPs are counted once per batch, on the CPU copies: nothing in the timed loop syncs the GPU.
-        counts = [(int(b["attention_mask"].sum()), batch_flops(model, b)) for b in cpu_batches]
+        counts = [(int(b["attention_mask"].sum()), batch_flops(config, b, not args.keep_vision_activations))
+                  for b in cpu_batches]
         batches = itertools.cycle(zip(cpu_batches, counts))
         autocast = torch.autocast("cuda", dtype=torch.bfloat16) if bf16 and not engine else contextlib.nullcontext()
 
@@ -177,6 +186,7 @@ def main() -> None:
         "batch_size": args.batch_size,
         "steps": args.steps,
         "tiles": pages.max_tiles,
+        "vision_checkpointed": not args.keep_vision_activations,
         "page_fit": pages.page_fit,
         "tokens_per_sample": round(tokens / (args.steps * args.batch_size), 1),
         "paper_samples_per_s_per_gpu": 0.29,  # 2,880 A100-hours for 3 epochs over ~1M samples

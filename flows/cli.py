@@ -79,6 +79,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override recipe keys, e.g. max_steps=100")
     _launch_arguments(p)
 
+    p = sub.add_parser("plan", help="before any GPU time: parameters, per-GPU memory, FLOPs and samples/s of a training "
+                       "recipe on a model, and which GPUs it fits", description="plan a fine-tuning run (no model loaded)")
+    p.add_argument("--model-config", default=str(CONFIGS / "models" / "llama-3.2-11b-vision.json"),
+                   help="an Mllama config.json, or a checkpoint folder holding one (default %(default)s)")
+    p.add_argument("--config", default=str(CONFIGS / "paper.yaml"), help="training recipe (default %(default)s)")
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override recipe keys, e.g. max_tiles=2")
+    p.add_argument("--seq-len", type=int, default=512, help="text tokens per sample (default %(default)s)")
+    p.add_argument("--num-gpus", type=int, default=1, help="data-parallel GPUs (default %(default)s)")
+    p.add_argument("--mfu", type=float, default=0.35, help="assumed model FLOPs utilisation (default %(default)s)")
+    p.add_argument("--json", action="store_true", help="print the plan as JSON")
+
     p = command("ablate", "ablations: LoRA ranks, LoRA vs partial, data sources; one run each, then one comparison table")
     p.add_argument("--name", required=True, help="ablation name: runs/<name>-<variant>/, eval/<name>/ablation.md")
     p.add_argument("--model", required=True, help="base Mllama checkpoint folder")
@@ -213,6 +224,13 @@ def main(argv: list[str] | None = None) -> int:
 
         print(train_flow(args.store, args.run_id, args.config, args.model, args.instruct, _overrides(args.set),
                          _launch(args), create_gpu_limit=True))
+    elif args.command == "plan":
+        from ecg_core.train import TrainConfig
+        from ecg_core.train.plan import plan_for_recipe, render_plan
+
+        recipe = TrainConfig.load(args.config, _overrides(args.set))
+        plan = plan_for_recipe(args.model_config, recipe, seq_len=args.seq_len, num_gpus=args.num_gpus, mfu=args.mfu)
+        print(json.dumps(plan.to_dict(), indent=2) if args.json else render_plan(plan))
     elif args.command == "ablate":
         from ecg_core.train.ablation import ablation_markdown
         from flows.ablation import ablation_flow

@@ -145,7 +145,7 @@ def shrunk_mllama_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def ecg_pages(tmp_path_factory) -> tuple[Path, list[dict]]:
-    """Six synthetic ECGs printed at 100 dpi (1100 x 600 px, 3x4+1) and their superclass and report samples."""
+    """Six synthetic ECGs printed at 100 dpi (A4 landscape, 1169 x 827 px, 3x4+1) and their superclass and report samples."""
     from ecg_core.instruct.printed import printed_samples
 
     root = tmp_path_factory.mktemp("ecg-pages")

@@ -18,7 +18,8 @@ from torch import nn
 from ecg_core.evaluate.inference import generate_answers, stop_token_ids
 from ecg_core.evaluate.scores import label_scores
 from ecg_core.labels import SUPERCLASSES
-from ecg_core.model import InstructionCollator, load_model_and_processor, lora_target_modules
+from ecg_core.model import InstructionCollator, apply_lora, load_model_and_processor, lora_target_modules
+from ecg_core.model.checkpointing import checkpoint_vision_layers
 from ecg_core.model.collator import IGNORE_INDEX
 from ecg_core.model.pages import PagePreprocessing
 from ecg_core.model.prompt import chat_messages
@@ -45,7 +46,9 @@ def test_weights_load_from_the_hub_key_names(shrunk_mllama_dir, shrunk):
     saved = {}
     for shard in glob.glob(str(shrunk_mllama_dir / "model-*.safetensors")):
         saved |= load_file(shard)
-    assert "language_model.model.layers.3.cross_attn.k_norm.weight" in saved and "language_model.lm_head.weight" in saved
+    assert (
+        "language_model.model.layers.3.cross_attn.k_norm.weight" in saved and "language_model.lm_head.weight" in saved
+    )
     state = model.state_dict()
     assert len(state) == len(saved)
     assert all(torch.equal(tensor, saved[hub_key(name)]) for name, tensor in state.items())
@@ -147,7 +150,9 @@ def test_label_scores_encode_each_page_once_and_score_as_one_pass_per_label(shru
     root, samples = ecg_pages
     questions = [s for s in samples if s["task_family"] == "abnormality_detection"][:3]
     encoded = []
-    hook = model.model.vision_model.register_forward_hook(lambda m, a, out: encoded.append(out.last_hidden_state.shape[0]))
+    hook = model.model.vision_model.register_forward_hook(
+        lambda m, a, out: encoded.append(out.last_hidden_state.shape[0])
+    )
     scores = label_scores(model, processor, questions, root, SUPERCLASSES, pages=PAPER_PAGES, batch_size=3)
     hook.remove()
     assert encoded == [3]  # 3 pages, once each (not once per label)
@@ -185,7 +190,35 @@ def test_preflight_accepts_the_checkpoint_and_the_paper_recipe(shrunk_mllama_dir
     (tmp_path / "train.jsonl").write_text("".join(json.dumps(s) + "\n" for s in samples))
     config = TrainConfig.load(
         PAPER,
-        {"model": str(shrunk_mllama_dir), "train_jsonl": str(tmp_path / "train.jsonl"), "image_root": str(root),
-         "output_dir": str(tmp_path / "run")},
+        {
+            "model": str(shrunk_mllama_dir),
+            "train_jsonl": str(tmp_path / "train.jsonl"),
+            "image_root": str(root),
+            "output_dir": str(tmp_path / "run"),
+        },
     )
     preflight(config, Launch())
+
+
+def test_vision_layers_are_recomputed_in_backward_with_unchanged_gradients(shrunk_mllama_dir, ecg_pages):
+    """transformers checkpoints the text layers only; checkpoint_vision_layers adds the vision tower's."""
+    root, samples = ecg_pages
+
+    def backward(checkpoint_vision: bool) -> tuple[int, dict]:
+        model, processor = load_model_and_processor(shrunk_mllama_dir)
+        model.train()
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        if checkpoint_vision:
+            assert checkpoint_vision_layers(model) == 3  # 2 local + 1 global encoder layers
+        runs = []
+        model.model.vision_model.transformer.layers[0].mlp.register_forward_pre_hook(lambda *_: runs.append(1))
+        torch.manual_seed(0)  # the same adapters in both runs
+        model = apply_lora(model, r=8, alpha=16, dropout=0.0)
+        batch = InstructionCollator(processor, root, PAPER_PAGES, 2048)(samples[:2])
+        model(**batch).loss.backward()
+        return len(runs), {n: p.grad for n, p in model.named_parameters() if p.requires_grad}
+
+    (plain_runs, plain), (checkpointed_runs, checkpointed) = backward(False), backward(True)
+    assert (plain_runs, checkpointed_runs) == (1, 2)  # forward, and once more in backward
+    assert plain.keys() == checkpointed.keys()
+    assert all(torch.allclose(plain[n], checkpointed[n], rtol=1e-4, atol=1e-7) for n in plain)

@@ -51,8 +51,12 @@ def generate_answers(
     for start in tqdm(range(0, len(samples), batch_size), desc="generate", unit="batch"):
         prompts, images = prompt_batch(processor, samples[start : start + batch_size], image_root, pages)
         inputs = processor(
-            text=prompts, images=[[image] for image in images], padding="longest", padding_side="left",
-            add_special_tokens=False, return_tensors="pt",
+            text=prompts,
+            images=[[image] for image in images],
+            padding="longest",
+            padding_side="left",
+            add_special_tokens=False,
+            return_tensors="pt",
         ).to(model.device)
         with torch.inference_mode():
             output = model.generate(

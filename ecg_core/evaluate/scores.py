@@ -32,7 +32,8 @@ def page_states(model, pixels) -> torch.Tensor:
     as MllamaModel computes it from `pixel_values` before its text layers."""
     inner = model.model
     vision = inner.vision_model(
-        pixel_values=pixels["pixel_values"], aspect_ratio_ids=pixels["aspect_ratio_ids"],
+        pixel_values=pixels["pixel_values"],
+        aspect_ratio_ids=pixels["aspect_ratio_ids"],
         aspect_ratio_mask=pixels["aspect_ratio_mask"],
     ).last_hidden_state
     return inner.multi_modal_projector(vision).reshape(-1, vision.shape[-2], inner.hidden_size)
@@ -40,18 +41,26 @@ def page_states(model, pixels) -> torch.Tensor:
 
 def text_inputs(processor, texts: list[str], num_tiles: list[list[int]]) -> dict:
     """Token ids, attention mask and the cross-attention mask the processor would build for these texts."""
-    tokens = processor.tokenizer(texts, padding="longest", padding_side="right", add_special_tokens=False,
-                                 return_tensors="pt")
+    tokens = processor.tokenizer(
+        texts, padding="longest", padding_side="right", add_special_tokens=False, return_tensors="pt"
+    )
     image_token = processor.tokenizer.convert_tokens_to_ids("<|image|>")
     sparse = [get_cross_attention_token_mask(ids.tolist(), image_token) for ids in tokens["input_ids"]]
     dense = convert_sparse_cross_attention_mask_to_dense(
-        sparse, num_tiles, processor.image_processor.max_image_tiles, tokens["input_ids"].shape[1])
+        sparse, num_tiles, processor.image_processor.max_image_tiles, tokens["input_ids"].shape[1]
+    )
     return {**tokens, "cross_attention_mask": torch.from_numpy(dense)}
 
 
 def label_scores(
-    model, processor, samples: list[dict], image_root: str | Path, labels: tuple[str, ...], *,
-    pages: PagePreprocessing, batch_size: int = 8,
+    model,
+    processor,
+    samples: list[dict],
+    image_root: str | Path,
+    labels: tuple[str, ...],
+    *,
+    pages: PagePreprocessing,
+    batch_size: int = 8,
 ) -> np.ndarray:
     """[len(samples), len(labels)] probabilities of each label as the answer to each sample's question."""
     tokenizer = processor.tokenizer

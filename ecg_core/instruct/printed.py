@@ -10,9 +10,11 @@ from ecg_core.render import PrintSettings, encode, render_ecg
 from ecg_core.synth import synthesize_records
 
 
-def printed_samples(root: str | Path, n_records: int, *, dpi: float = 100.0, fs: float = 500.0, seed: int = 0) -> list[dict]:
-    """Print `n_records` synthetic ECGs as 3x4+1 pages under root/images (1100 x 600 px at 100 dpi) and return
-    their open-style superclass and report samples, image paths relative to `root`."""
+def printed_samples(
+    root: str | Path, n_records: int, *, dpi: float = 100.0, fs: float = 500.0, seed: int = 0
+) -> list[dict]:
+    """Print `n_records` synthetic ECGs as 3x4+1 pages under root/images (A4 landscape: 1169 x 827 px at 100 dpi)
+    and return their open-style superclass and report samples, image paths relative to `root`."""
     root = Path(root)
     records = synthesize_records(n_records, seed=seed, fs=fs)
     images = {}

@@ -71,6 +71,14 @@ class PagePreprocessing:
         canvas.paste(page.resize((int(width), int(height)), RESAMPLE), (0, 0))
         return canvas
 
+    def padding_share(self, width: int, height: int, tile: int) -> float:
+        """The share of the canvas a page of width x height leaves black."""
+        if self.page_fit == "stretch":
+            return 0.0
+        canvas_width, canvas_height = self.canvas(width, height, tile)
+        fitted_height, fitted_width = get_image_size_fit_to_canvas(height, width, canvas_height, canvas_width, tile)
+        return float(1 - fitted_width * fitted_height / (canvas_width * canvas_height))
+
     def load(self, path: str | Path, processor) -> Image.Image:
         """Open an ECG page as RGB and fit it to its canvas for this checkpoint's tile size."""
         with Image.open(path) as image:
@@ -100,8 +108,9 @@ def checkpoint_tiles(model_dir: str | Path) -> tuple[int, int]:
     return image_processor.size["height"], image_processor.max_image_tiles
 
 
-def evaluation_pages(run_config: dict | None, run_key: str | None, max_tiles: int | None, page_fit: str | None,
-                     checkpoint_max_tiles: int) -> PagePreprocessing:
+def evaluation_pages(
+    run_config: dict | None, run_key: str | None, max_tiles: int | None, page_fit: str | None, checkpoint_max_tiles: int
+) -> PagePreprocessing:
     """What evaluation shows the model: the run's preprocessing, which an option may repeat but never
     contradict; without a run (the base model alone), the options, else every tile the checkpoint takes, padded."""
     if run_config is None:

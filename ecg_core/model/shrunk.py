@@ -27,22 +27,49 @@ from ecg_core.model.tiny import open_image_path
 
 ELEVEN_B_SHAPES = Path(__file__).resolve().parents[2] / "configs" / "models" / "llama-3.2-11b-vision.json"
 # What a real checkpoint folder holds besides weights and config.json.
-CHECKPOINT_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.json",
-                    "preprocessor_config.json", "generation_config.json")
-TEXT_SHAPES = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=10, num_attention_heads=4,
-                   num_key_value_heads=2, cross_attention_layers=[3, 8])
-VISION_SHAPES = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_global_layers=1, attention_heads=2,
-                     intermediate_layers_indices=[0, 1], vision_output_dim=32 * 3)  # last state + 2 intermediate ones
+CHECKPOINT_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "chat_template.json",
+    "preprocessor_config.json",
+    "generation_config.json",
+)
+TEXT_SHAPES = dict(
+    hidden_size=64,
+    intermediate_size=128,
+    num_hidden_layers=10,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    cross_attention_layers=[3, 8],
+)
+VISION_SHAPES = dict(
+    hidden_size=32,
+    intermediate_size=64,
+    num_hidden_layers=2,
+    num_global_layers=1,
+    attention_heads=2,
+    intermediate_layers_indices=[0, 1],
+    vision_output_dim=32 * 3,
+)  # last state + 2 intermediate ones
 # transformers 5 key prefix -> the hub checkpoint's (transformers 4.45) prefix.
-HUB_PREFIXES = {"model.language_model.": "language_model.model.", "lm_head.": "language_model.lm_head.",
-                "model.vision_model.": "vision_model.", "model.multi_modal_projector.": "multi_modal_projector."}
+HUB_PREFIXES = {
+    "model.language_model.": "language_model.model.",
+    "lm_head.": "language_model.lm_head.",
+    "model.vision_model.": "vision_model.",
+    "model.multi_modal_projector.": "multi_modal_projector.",
+}
 
 
-def shrunk_config() -> dict:
-    """The 11B's config.json with small widths and depths; vocabulary, tiles and the cross-attention pattern kept."""
+def shrunk_config(slots: int = 4, text: dict | None = None, vision: dict | None = None) -> dict:
+    """The 11B's config.json with small widths and depths (`text`, `vision` override them); vocabulary, tile size
+    and the cross-attention pattern kept; `slots` tile slots per image (the 11B's 4, or 1 or 2 for comparisons)."""
     config = json.loads(ELEVEN_B_SHAPES.read_text())
-    config["text_config"] |= TEXT_SHAPES | {"eos_token_id": [128001, 128008, 128009]}  # the Instruct model's
-    config["vision_config"] |= VISION_SHAPES
+    config["text_config"] |= TEXT_SHAPES | (text or {}) | {"eos_token_id": [128001, 128008, 128009]}  # the Instruct's
+    config["vision_config"] |= VISION_SHAPES | (vision or {}) | {"max_num_tiles": slots}
+    if slots < 4:  # the grids of at most `slots` tiles (rows, cols)
+        grids = [[1, 1]] if slots == 1 else [[1, 1], [1, 2], [2, 1]]
+        config["vision_config"]["supported_aspect_ratios"] = grids
     config["torch_dtype"] = "float32"
     return config
 

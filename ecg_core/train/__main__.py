@@ -13,6 +13,8 @@ import dataclasses
 import json
 import logging
 
+import torch
+
 from ecg_core.train.config import TrainConfig
 from ecg_core.train.recipe import run_training
 
@@ -35,6 +37,10 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     metrics = run_training(parse_args(argv))
     print(json.dumps(metrics))
+    if torch.distributed.is_initialized():
+        # Join the communication backend's threads now: left to interpreter exit they can abort a finished run
+        # ("terminate called without an active exception", exit code -6).
+        torch.distributed.destroy_process_group()
 
 
 if __name__ == "__main__":

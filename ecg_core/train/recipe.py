@@ -22,6 +22,7 @@ from datasets import Dataset
 from transformers import Trainer, TrainerCallback, TrainingArguments, set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
+from ecg_core.model.checkpointing import checkpoint_vision_layers
 from ecg_core.model.collator import InstructionCollator
 from ecg_core.model.load import load_model_and_processor
 from ecg_core.model.lora import apply_lora, count_parameters, lora_target_modules
@@ -131,6 +132,8 @@ class FinetuneRecipe:
         dtype = torch.bfloat16 if config.bf16 else torch.float32
         model, self.processor = load_model_and_processor(config.model, dtype=dtype)
         model.config.text_config.use_cache = False  # no KV cache while training: it is never read
+        if config.gradient_checkpointing and config.checkpoint_vision:
+            checkpoint_vision_layers(model)  # the Trainer checkpoints the text layers only
         if config.tuning == "lora":
             self.trained_modules = lora_target_modules(model, config.freeze_vision)
             self.model = apply_lora(model, config.lora_r, config.lora_alpha, config.lora_dropout, config.freeze_vision)

@@ -14,8 +14,8 @@ from tests.conftest import needs_llama_files
 pytestmark = needs_llama_files
 # The paper recipe, cut to a few steps a CPU can take: no DeepSpeed (one process; tests/test_train_distributed.py
 # runs ZeRO-2), no dataloader workers, no checkpoints.
-FEW_STEPS = ["max_steps=2", "per_device_train_batch_size=2", "logging_steps=1", "dataloader_num_workers=0",
-             "deepspeed=null", "save_strategy=no", "eval_strategy=no", "bf16=false"]
+FEW_STEPS = "max_steps=2 per_device_train_batch_size=2 logging_steps=1 dataloader_num_workers=0 deepspeed=null"
+FEW_STEPS += " save_strategy=no eval_strategy=no bf16=false"
 
 
 def test_paper_recipe_trains_and_evaluates_the_real_files(shrunk_mllama_dir, tmp_path, capsys):
@@ -24,21 +24,24 @@ def test_paper_recipe_trains_and_evaluates_the_real_files(shrunk_mllama_dir, tmp
     render_flow(store_uri, "synthetic", str(CONFIGS / "render" / "plain.yaml"), {"dpi": 100.0})
     instruct_flow(store_uri, "real", ["synthetic"], str(CONFIGS / "instruct" / "demo.yaml"))
     store = open_store(store_uri)
+    common = f"--store {store_uri} --model {model} --instruct real".split()
 
-    assert main(["train", "--store", store_uri, "--run-id", "r", "--model", model, "--instruct", "real",
-                 "--config", str(CONFIGS / "paper.yaml"), "--set", "max_tiles=2", "page_fit=stretch", *FEW_STEPS]) == 0
+    train = f"train --run-id r --config {CONFIGS / 'paper.yaml'} --set max_tiles=2 page_fit=stretch {FEW_STEPS}"
+    assert main(train.split() + common) == 0
     run_config = store.get_json("runs/r/config.json")
     assert (run_config["max_tiles"], run_config["page_fit"], run_config["lora_r"]) == (2, "stretch", 64)
     assert len([line for line in store.get_jsonl("runs/r/train_log.jsonl") if "loss" in line]) == 2
 
     with pytest.raises(ValueError, match="trained with max_tiles=2"):
-        main(["evaluate", "--store", store_uri, "--eval-id", "bad", "--model", model, "--instruct", "real",
-              "--run-id", "r", "--max-tiles", "4"])
-    assert main(["evaluate", "--store", store_uri, "--eval-id", "e", "--model", model, "--instruct", "real",
-                 "--run-id", "r", "--batch-size", "4"]) == 0
+        main("evaluate --eval-id bad --run-id r --max-tiles 4".split() + common)
+    assert main("evaluate --eval-id e --run-id r --batch-size 4".split() + common) == 0
     metrics = store.get_json("eval/e/metrics.json")
-    assert metrics["preprocessing"] == {"image_size": 560, "max_tiles": 2, "page_fit": "stretch",
-                                        "from": "runs/r/config.json"}
+    assert metrics["preprocessing"] == {
+        "image_size": 560,
+        "max_tiles": 2,
+        "page_fit": "stretch",
+        "from": "runs/r/config.json",
+    }
     test = store.get_jsonl("instruct/real/test.jsonl")
     questions = [s for s in test if s["task_family"] == "abnormality_detection"]
     reports = [s for s in test if s.get("topic") == "report"]
