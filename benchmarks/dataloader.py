@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 import torch
-from report import save_and_print
+from report import LLAMA_FILES, save_and_print
 from transformers import MllamaProcessor
 
 from ecg_core.instruct.printed import printed_samples
@@ -33,7 +33,6 @@ from ecg_core.train import TrainConfig
 from ecg_core.train.plan import plan_for_recipe
 
 REPO = Path(__file__).resolve().parents[1]
-LLAMA_FILES = REPO.parent / "shared" / "llama32-vision"
 ELEVEN_B = REPO / "configs" / "models" / "llama-3.2-11b-vision.json"
 PAPER = REPO / "configs" / "paper.yaml"
 BATCH = 4  # the paper's per-GPU batch

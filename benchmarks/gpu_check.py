@@ -1,6 +1,6 @@
-"""Everything a lent GPU machine should measure, in one run of under 10 minutes, into one JSON file.
+"""Everything a GPU host should measure first, in one run of under 10 minutes, into one JSON file.
 
-    python benchmarks/gpu_check.py --out $OUT/gpu_check.json                      # on the GPU machine
+    python benchmarks/gpu_check.py --out gpu_check.json                           # on the GPU host
     .venv/bin/python benchmarks/gpu_check.py --smoke --out /tmp/gpu_check.json    # the same path, small, on CPU
 
 1. Throughput of the paper recipe on the 11B's shapes (random bf16 weights; LoRA r=64 alpha=128 on every
@@ -13,7 +13,8 @@
    its test pages (answers, label scores, detection metrics), on the GPU.
 
 Needs torch, transformers, peft, accelerate and datasets, not prefect. DeepSpeed is used where it imports
-(carry it as wheels: benchmarks/gpu_wheels.sh) and otherwise replaced by plain AdamW, which the JSON says
+(benchmarks/gpu_wheels.sh gathers its wheels for a host without network) and otherwise replaced by plain
+AdamW, which the JSON says
 (`deepspeed_zero2` per case). The real files travel only inside the checkout: copy ../shared/llama32-vision
 into an ignored folder and pass it as --llama-files. Last line: the JSON, as written to --out.
 """
@@ -39,12 +40,12 @@ from ecg_core.model.shrunk import build_shrunk_mllama
 from ecg_core.train import TrainConfig
 from ecg_core.train.launch import Launch, launch_environment, training_command
 from ecg_core.train.plan import plan_for_recipe
+from report import LLAMA_FILES
 
 BENCHMARKS = Path(__file__).resolve().parent
 REPO = BENCHMARKS.parent
 PAPER = REPO / "configs" / "paper.yaml"
 ELEVEN_B = REPO / "configs" / "models" / "llama-3.2-11b-vision.json"
-LLAMA_FILES = REPO.parent / "shared" / "llama32-vision"
 
 
 def has_deepspeed() -> bool:

@@ -1,17 +1,16 @@
 #!/usr/bin/env bash
-# Wheels and files benchmarks/gpu_check.py needs on a lent GPU machine that has torch, transformers, peft and
-# accelerate but nothing else of this project's (no network there): DeepSpeed (built here as a pure-Python
-# wheel; its CUDA ops compile just in time there) and its missing needs, `datasets` for the training recipe,
-# and the real Llama 3.2 Vision files. Everything lands in .gpu/ (git-ignored through .git/info/exclude).
+# Wheels and files benchmarks/gpu_check.py needs on a GPU host without network that has torch, transformers,
+# peft and accelerate (Python 3.12, x86-64) but nothing else of this project's: DeepSpeed (built here as a
+# pure-Python wheel; its CUDA ops compile just in time there) and its missing needs, `datasets` for the
+# training recipe, and the real Llama 3.2 Vision files. Everything lands in .gpu/ (git-ignored).
 #
 #   bash benchmarks/gpu_wheels.sh [LLAMA_FILES]       # default ../shared/llama32-vision
-#   then on the GPU machine, carrying .gpu:
-#   python3 -m pip install -q --no-index --no-deps --target /tmp/site .gpu/wheels/*.whl && export PYTHONPATH=/tmp/site:$PWD
-#   python3 benchmarks/gpu_check.py --llama-files .gpu/llama --out $OUT/gpu_check.json
+#   then on the GPU host, in a copy of the checkout with .gpu/:
+#   python3 -m pip install -q --no-index --no-deps --target .gpu/site .gpu/wheels/*.whl && export PYTHONPATH=.gpu/site:$PWD
+#   python3 benchmarks/gpu_check.py --llama-files .gpu/llama --out gpu_check.json
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PIP=".venv/bin/pip"
-grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >> .git/info/exclude
 rm -rf .gpu && mkdir -p .gpu/wheels
 $PIP wheel -q --no-deps -w .gpu/wheels "deepspeed==$(.venv/bin/python -c 'from importlib.metadata import version; print(version("deepspeed"))')" hjson
 # The GPU image's Python is 3.12 on x86-64; pydantic-core is the one compiled wheel.

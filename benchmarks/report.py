@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
+# The real Llama 3.2 11B Vision Instruct files but the weights (tokenizer, template, processor), beside the project.
+LLAMA_FILES = Path(__file__).resolve().parents[2] / "shared" / "llama32-vision"
 
 
 def save_and_print(name: str, figures: dict) -> None:

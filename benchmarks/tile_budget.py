@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from PIL import Image
-from report import save_and_print
+from report import LLAMA_FILES, save_and_print
 
 from ecg_core.instruct.printed import printed_samples
 from ecg_core.model import InstructionCollator, apply_lora, load_model_and_processor
@@ -29,7 +29,6 @@ from ecg_core.train import TrainConfig
 from ecg_core.train.plan import plan_for_recipe
 
 REPO = Path(__file__).resolve().parents[1]
-LLAMA_FILES = REPO.parent / "shared" / "llama32-vision"
 PAPER = REPO / "configs" / "paper.yaml"
 ELEVEN_B = REPO / "configs" / "models" / "llama-3.2-11b-vision.json"
 BUDGETS = [(1, "pad"), (1, "stretch"), (2, "pad"), (2, "stretch"), (4, "pad"), (4, "stretch")]

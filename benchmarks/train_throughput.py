@@ -38,11 +38,10 @@ from ecg_core.model.pages import PAGE_FITS, PagePreprocessing
 from ecg_core.model.tiny import CHAT_TEMPLATE, CLIP_MEAN, CLIP_STD, train_tokenizer
 from ecg_core.train import TrainConfig
 from ecg_core.train.plan import plan_training
-from report import save_and_print
+from report import LLAMA_FILES, save_and_print
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 ZERO2 = CONFIGS / "deepspeed" / "zero2.json"
-LLAMA_FILES = Path(__file__).resolve().parents[2] / "shared" / "llama32-vision"
 PEAK_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L40S": 362.0, "A10": 125.0}  # dense, no sparsity
 
 

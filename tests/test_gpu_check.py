@@ -1,5 +1,5 @@
 """benchmarks/gpu_check.py in its CPU smoke mode, on a Python that cannot import deepspeed or prefect (as on
-a lent GPU machine): the throughput path, then the real-files checkpoint trained with the paper recipe and
+a GPU host with PyTorch alone): the throughput path, then the real-files checkpoint trained with the paper recipe and
 evaluated, into one JSON."""
 
 import json

@@ -21,13 +21,13 @@ from ecg_core.labels import SUPERCLASSES
 from ecg_core.model import InstructionCollator, apply_lora, load_model_and_processor, lora_target_modules
 from ecg_core.model.checkpointing import checkpoint_vision_layers
 from ecg_core.model.collator import IGNORE_INDEX
-from ecg_core.model.pages import PagePreprocessing
+from ecg_core.model.pages import PagePreprocessing, evaluation_pages
 from ecg_core.model.prompt import chat_messages
 from ecg_core.model.shrunk import hub_key
 from ecg_core.model.tiny import CHAT_TEMPLATE
 from ecg_core.train import TrainConfig
 from ecg_core.train.launch import Launch
-from ecg_core.train.preflight import preflight
+from ecg_core.train.preflight import PreflightError, preflight
 from tests.conftest import needs_llama_files
 
 pytestmark = needs_llama_files
@@ -185,19 +185,38 @@ def test_lora_targets_every_linear_layer_of_the_11b_layout_but_lm_head(shrunk):
     assert not any(t.endswith(("lm_head", "embed_tokens")) for t in targets)
 
 
-def test_preflight_accepts_the_checkpoint_and_the_paper_recipe(shrunk_mllama_dir, ecg_pages, tmp_path):
+def test_preflight_accepts_the_paper_recipe_and_refuses_more_tiles_than_the_checkpoint_takes(
+    shrunk_mllama_dir, ecg_pages, tmp_path
+):
     root, samples = ecg_pages
     (tmp_path / "train.jsonl").write_text("".join(json.dumps(s) + "\n" for s in samples))
-    config = TrainConfig.load(
-        PAPER,
-        {
-            "model": str(shrunk_mllama_dir),
-            "train_jsonl": str(tmp_path / "train.jsonl"),
-            "image_root": str(root),
-            "output_dir": str(tmp_path / "run"),
-        },
+    paths = {"model": str(shrunk_mllama_dir), "train_jsonl": str(tmp_path / "train.jsonl"), "image_root": str(root)}
+    paths["output_dir"] = str(tmp_path / "run")
+    preflight(TrainConfig.load(PAPER, paths), Launch())
+    with pytest.raises(PreflightError, match="max_tiles 5: the processor of .* takes at most 4 tiles"):
+        preflight(TrainConfig.load(PAPER, paths | {"max_tiles": "5"}), Launch())
+
+
+def test_evaluation_takes_the_runs_pages_and_refuses_what_the_checkpoint_cannot_take():
+    trained = {"max_tiles": 2, "page_fit": "stretch"}
+    assert evaluation_pages(trained, "runs/r/config.json", None, None, 4) == PagePreprocessing(2, "stretch")
+    assert evaluation_pages(trained, "runs/r/config.json", 2, "stretch", 4) == PagePreprocessing(2, "stretch")
+    with pytest.raises(ValueError, match="runs/r/config.json: the run trained with page_fit='stretch'"):
+        evaluation_pages(trained, "runs/r/config.json", None, "pad", 4)
+    assert evaluation_pages(None, None, None, None, 4) == PagePreprocessing(4, "pad")  # base model: all its tiles
+    with pytest.raises(ValueError, match="takes at most 1"):
+        evaluation_pages(None, None, 4, None, 1)
+    # A run from before the tile budget stretched its pages onto one square tile.
+    assert evaluation_pages({"image_size": 224}, "runs/old/config.json", None, None, 1) == PagePreprocessing(
+        1, "stretch"
     )
-    preflight(config, Launch())
+
+
+def test_generation_stops_at_the_end_of_turn_when_the_config_names_end_of_text_only(shrunk_mllama_dir):
+    """The base 11B's generation config may stop at <|end_of_text|> alone; tuned answers end with <|eot_id|>."""
+    model, processor = load_model_and_processor(shrunk_mllama_dir)
+    model.generation_config.eos_token_id = 128001
+    assert stop_token_ids(model, processor) == [128001, 128009]
 
 
 def test_vision_layers_are_recomputed_in_backward_with_unchanged_gradients(shrunk_mllama_dir, ecg_pages):

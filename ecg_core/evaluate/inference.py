@@ -12,13 +12,16 @@ from ecg_core.model.pages import PagePreprocessing
 from ecg_core.model.prompt import chat_messages
 
 
+END_OF_TURN = "<|eot_id|>"  # what the collator teaches every tuned model to end its answer with
+
+
 def stop_token_ids(model: MllamaForConditionalGeneration, processor: MllamaProcessor) -> list[int]:
     """Every id that ends an answer: the checkpoint's generation_config eos ids (128001, 128008, 128009 for
-    the 11B Instruct: end of text, end of message, end of turn) and the tokenizer's eos (`<|eot_id|>`, what
-    a tuned model ends its turn with)."""
+    the 11B Instruct: end of text, end of message, end of turn; the base 11B's may name end of text alone)
+    and `<|eot_id|>`."""
     configured = model.generation_config.eos_token_id
     configured = [] if configured is None else [configured] if isinstance(configured, int) else list(configured)
-    return sorted({*configured, processor.tokenizer.eos_token_id})
+    return sorted({*configured, processor.tokenizer.convert_tokens_to_ids(END_OF_TURN)})
 
 
 def prompt_batch(processor: MllamaProcessor, samples: list[dict], image_root: str | Path, pages: PagePreprocessing):

@@ -1,19 +1,21 @@
 """How an ECG page becomes Mllama's input image: the tile budget and how the page fills it.
 
 Mllama's processor cuts an image into square tiles (560 px for the 11B, up to 4) on a canvas of rows x cols
-tiles. Left alone it picks, for a landscape page (1100 x 600, or A4 at any dpi), a 2 x 2 canvas: the page
-scaled to 1120 px wide and padded below, so 29-45% of the canvas is black. A run fixes instead:
+tiles. Left alone it picks, for a landscape page (A4 at any dpi, or a 1100 x 600 strip), a 2 x 2 canvas with
+the page at most 1120 px wide and padding below: 29% of the canvas black for A4, 47% for the strip. A run
+fixes instead:
 
 - `max_tiles` (1, 2 or 4): the largest canvas a page may use;
 - `page_fit`: `pad` keeps the page's aspect on the processor's canvas choice within `max_tiles` (black
   padding, as the processor does); `stretch` resizes the page onto the grid of at most `max_tiles` tiles
-  whose aspect is nearest the page's (1100 x 600 -> 2 x 1, 1120 x 560: no padding, 7% squeeze).
+  whose aspect is nearest the page's (a 1100 x 600 strip -> 2 x 1, 1120 x 560: no padding, 7% squeeze; an
+  A4 page -> a square grid, squeezed 1.41x).
 
 Cost: transformers' Mllama always encodes `max_num_tiles` tile slots per image (4 for the 11B; unused slots
 are masked, not skipped), so the tile budget changes resolution and what the text attends to, not FLOPs.
 
-The run records both keys (`runs/<run_id>/config.json`); training, evaluation and any later use read them
-from there, so a model is always shown pages the way it learned them.
+The run's config (`runs/<run_id>/config.json`) holds both keys; training, evaluation and any later use read
+them from there, so a model is always shown pages the way it learned them.
 """
 
 from __future__ import annotations
@@ -86,7 +88,7 @@ class PagePreprocessing:
         return self.fit(page, tile_size(processor))
 
     def describe(self, tile: int) -> dict:
-        """What metrics.json and the run record: tile side in pixels, budget and fit."""
+        """What metrics.json records: the tile side in pixels (`image_size`, the processor's), budget and fit."""
         return {"image_size": tile, "max_tiles": self.max_tiles, "page_fit": self.page_fit}
 
     @classmethod
@@ -112,10 +114,23 @@ def evaluation_pages(
     run_config: dict | None, run_key: str | None, max_tiles: int | None, page_fit: str | None, checkpoint_max_tiles: int
 ) -> PagePreprocessing:
     """What evaluation shows the model: the run's preprocessing, which an option may repeat but never
-    contradict; without a run (the base model alone), the options, else every tile the checkpoint takes, padded."""
+    contradict; without a run (the base model alone), the options, else every tile the checkpoint takes, padded.
+    A budget above the checkpoint's tiles is refused."""
     if run_config is None:
-        return PagePreprocessing(max_tiles or checkpoint_max_tiles, page_fit or "pad")
-    trained = PagePreprocessing.of_run(run_config)
+        pages = PagePreprocessing(max_tiles or checkpoint_max_tiles, page_fit or "pad")
+    else:
+        pages = _as_trained(PagePreprocessing.of_run(run_config), run_key, max_tiles, page_fit)
+    if pages.max_tiles > checkpoint_max_tiles:
+        raise ValueError(
+            f"max_tiles {pages.max_tiles}: the checkpoint's processor takes at most {checkpoint_max_tiles}"
+        )
+    return pages
+
+
+def _as_trained(
+    trained: PagePreprocessing, run_key: str | None, max_tiles: int | None, page_fit: str | None
+) -> PagePreprocessing:
+    """The run's preprocessing, once every option given agrees with it."""
     for key, value in (("max_tiles", max_tiles), ("page_fit", page_fit)):
         if value is not None and value != getattr(trained, key):
             raise ValueError(

@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 from transformers import MllamaConfig, MllamaForConditionalGeneration
+from transformers.models.mllama.image_processing_pil_mllama import get_all_supported_aspect_ratios
 
 from ecg_core.model.tiny import open_image_path
 
@@ -67,9 +68,8 @@ def shrunk_config(slots: int = 4, text: dict | None = None, vision: dict | None 
     config = json.loads(ELEVEN_B_SHAPES.read_text())
     config["text_config"] |= TEXT_SHAPES | (text or {}) | {"eos_token_id": [128001, 128008, 128009]}  # the Instruct's
     config["vision_config"] |= VISION_SHAPES | (vision or {}) | {"max_num_tiles": slots}
-    if slots < 4:  # the grids of at most `slots` tiles (rows, cols)
-        grids = [[1, 1]] if slots == 1 else [[1, 1], [1, 2], [2, 1]]
-        config["vision_config"]["supported_aspect_ratios"] = grids
+    grids = get_all_supported_aspect_ratios(slots)  # (rows, cols) of at most `slots` tiles
+    config["vision_config"]["supported_aspect_ratios"] = [list(grid) for grid in grids]
     config["torch_dtype"] = "float32"
     return config
 

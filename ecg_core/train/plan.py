@@ -1,6 +1,6 @@
 """A training plan before any GPU time: parameters, per-rank memory, FLOPs and throughput of LoRA on Mllama.
 
-    print(render_plan(plan_training("configs/models/llama-3.2-11b-vision.json", seq_len=512, num_gpus=8)))
+    ecgflow plan --num-gpus 8          # plan_for_recipe: configs/paper.yaml on configs/models/llama-3.2-11b-vision.json
 
 Counted from the config with the shapes of transformers' Mllama modules, for this project's recipe: LoRA on every
 nn.Linear but lm_head (ecg_core/model/lora.py), frozen base, sdpa attention (no score matrices kept), HF Trainer or

@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 from transformers import AutoTokenizer
 
+from ecg_core.model.pages import checkpoint_tiles
 from ecg_core.train.config import TrainConfig
 from ecg_core.train.launch import Launch
 
@@ -27,6 +28,7 @@ def preflight(config: TrainConfig, launch: Launch) -> None:
     except ValueError as error:
         raise PreflightError(str(error)) from None
     _check_model(Path(config.model))
+    _check_tiles(config)
     for path in filter(None, (config.train_jsonl, config.val_jsonl)):
         _check_images(Path(path), Path(config.image_root))
     _check_batch(config, launch)
@@ -41,6 +43,13 @@ def _check_model(model: Path) -> None:
     tokenizer = AutoTokenizer.from_pretrained(model)
     if IMAGE_TOKEN not in tokenizer.get_vocab():
         raise PreflightError(f"model {model}: its tokenizer has no {IMAGE_TOKEN} token; use the checkpoint's own Mllama tokenizer")
+
+
+def _check_tiles(config: TrainConfig) -> None:
+    _, most = checkpoint_tiles(config.model)
+    if config.max_tiles > most:
+        raise PreflightError(f"max_tiles {config.max_tiles}: the processor of {config.model} takes at most {most} tiles "
+                             f"per image; set max_tiles to {most} or less")
 
 
 def _check_images(jsonl: Path, image_root: Path) -> None:

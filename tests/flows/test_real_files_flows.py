@@ -35,6 +35,8 @@ def test_paper_recipe_trains_and_evaluates_the_real_files(shrunk_mllama_dir, tmp
     with pytest.raises(ValueError, match="trained with max_tiles=2"):
         main("evaluate --eval-id bad --run-id r --max-tiles 4".split() + common)
     assert main("evaluate --eval-id e --run-id r --batch-size 4".split() + common) == 0
+    with pytest.raises(ValueError, match="predictions there were made with"):  # the base model alone: 4 padded tiles
+        main("evaluate --eval-id e".split() + common)
     metrics = store.get_json("eval/e/metrics.json")
     assert metrics["preprocessing"] == {
         "image_size": 560,
