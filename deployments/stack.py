@@ -19,19 +19,13 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-# pid files and logs of what `up` started: one stack per PREFECT_HOME, beside the server's database
-STATE = Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser() / "ecgflow-stack"
+from flows.local_server import ROOT, STATE, alive, ensure_server, prefect, running, start
+
 POOLS = ("cpu", "gpu")  # process work pools the deployments in prefect.yaml target
 GPU_LIMIT = "gpu"  # the global concurrency limit fine-tuning holds one slot of per GPU (tasks/train.py)
 PROCESSES = ("server", *(f"worker-{pool}" for pool in POOLS))
-
-
-def prefect(*args: str) -> list[str]:
-    return [sys.executable, "-m", "prefect", *args]
 
 
 def detect_gpus() -> int:
@@ -45,53 +39,6 @@ def detect_gpus() -> int:
 def store_uri(value: str) -> str:
     """A folder becomes an absolute path (workers run elsewhere); URIs (s3://...) stay as given."""
     return value if "://" in value else str(Path(value).expanduser().resolve())
-
-
-def running(name: str) -> int | None:
-    """The pid of a process `up` started, if it is still alive."""
-    pid_file = STATE / f"{name}.pid"
-    if not pid_file.exists():
-        return None
-    pid = int(pid_file.read_text())
-    if not _alive(pid):
-        pid_file.unlink()
-        return None
-    return pid
-
-
-def _alive(pid: int) -> bool:
-    """True while the process exists and has not exited (a zombie counts as exited)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, IndexError):
-        return False
-
-
-def start(name: str, command: list[str], env: dict[str, str]) -> int:
-    """Start a long-running process in its own session (so `down` stops it with its children)."""
-    if pid := running(name):
-        print(f"{name}: already running (pid {pid})")
-        return pid
-    log = open(STATE / f"{name}.log", "ab")
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    (STATE / f"{name}.pid").write_text(str(process.pid))
-    print(f"{name}: started (pid {process.pid}, log {STATE / name}.log)")
-    return process.pid
-
-
-def wait_healthy(api_url: str, timeout_s: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{api_url}/health", timeout=5) as reply:
-                if reply.status == 200:
-                    return
-        except OSError:
-            pass
-        if not running("server"):
-            sys.exit(f"the Prefect server exited during start-up; see {STATE / 'server.log'}")
-        time.sleep(1.0)
-    sys.exit(f"the Prefect server did not answer at {api_url} within {timeout_s:.0f} s; see {STATE / 'server.log'}")
 
 
 def ensure_pools_and_limit(api_url: str, gpu_slots: int) -> None:
@@ -115,11 +62,8 @@ def ensure_pools_and_limit(api_url: str, gpu_slots: int) -> None:
 
 
 def up(port: int, gpus: int | None, store: str) -> None:
-    STATE.mkdir(parents=True, exist_ok=True)
-    api_url = f"http://127.0.0.1:{port}/api"
+    api_url = ensure_server(port)  # the server ecgflow commands share, if one already runs
     base_env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    start("server", prefect("server", "start", "--host", "127.0.0.1", "--port", str(port)), base_env)
-    wait_healthy(api_url)
     gpu_slots = max(gpus if gpus is not None else detect_gpus(), 1)  # a CPU-only machine trains one run at a time
     ensure_pools_and_limit(api_url, gpu_slots)
     env = base_env | {"PREFECT_API_URL": api_url, "ECGFLOW_HOME": str(ROOT), "ECGFLOW_STORE": store}
@@ -129,9 +73,10 @@ def up(port: int, gpus: int | None, store: str) -> None:
         sys.exit(f"`prefect deploy --all` failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
     print(f"deployments applied (store {store})")
     for pool in POOLS:
-        start(f"worker-{pool}", prefect("worker", "start", "--pool", pool, "--type", "process"), env)
+        pid = start(f"worker-{pool}", prefect("worker", "start", "--pool", pool, "--type", "process"), env)
+        print(f"worker-{pool}: running (pid {pid}, log {STATE / f'worker-{pool}.log'})")
     subprocess.run(prefect("config", "set", f"PREFECT_API_URL={api_url}"), env=base_env, check=True, capture_output=True)
-    print(f"\nPrefect UI: http://127.0.0.1:{port}   (this profile's PREFECT_API_URL is now {api_url})")
+    print(f"\nPrefect UI: {api_url.removesuffix('/api')}   (this profile's PREFECT_API_URL is now {api_url})")
     print("run:  prefect deployment run pipeline/pipeline -p n_records=200")
 
 
@@ -142,9 +87,9 @@ def down() -> None:
             continue
         os.killpg(pid, signal.SIGTERM)
         deadline = time.monotonic() + 15.0
-        while _alive(pid) and time.monotonic() < deadline:
+        while alive(pid) and time.monotonic() < deadline:
             time.sleep(0.1)
-        if _alive(pid):
+        if alive(pid):
             os.killpg(pid, signal.SIGKILL)
         (STATE / f"{name}.pid").unlink(missing_ok=True)
         print(f"{name}: stopped")

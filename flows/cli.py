@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 
@@ -17,6 +18,7 @@ from ecg_core.sources import INSTRUCTION_SOURCES, SOURCE_NAMES
 from ecg_core.evaluate.report_score import JUDGES
 from ecg_core.train.launch import LAUNCHERS
 from flows import CONFIGS
+from flows.local_server import prefect_api
 
 DEFAULT_STORE = "./demo-store"
 TASK_RUNNER_HELP = "where batches run: threads[:N] (default), dask[:N] (local cluster), dask:tcp://host:port"
@@ -182,8 +184,27 @@ def _gallery(store: str, dataset: str | None, out_dir: str) -> int:
     return 0
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "plan" or getattr(args, "gallery", None):
+        return run_command(args)  # no orchestration: nothing to track
+    # SIGTERM (kill, a scheduler, a closing terminal) stops a command the way Ctrl-C does: the flow run is
+    # marked, the training processes are stopped, GPU slots go back, and the same command resumes.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        with prefect_api():
+            return run_command(args)
+    except KeyboardInterrupt:
+        print(f"\necgflow {args.command}: interrupted; finished work is kept in {args.store}. "
+              "Run the same command again to resume.", file=sys.stderr)
+        return 130
+
+
+def run_command(args: argparse.Namespace) -> int:
     # Flows are imported here, not at module top: `ecgflow --help` stays instant.
     if args.command in ("demo", "pipeline"):
         from ecg_core.evaluate.table import report_table, table_one

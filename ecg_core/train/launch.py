@@ -7,8 +7,11 @@ crash or OOM kills the run, not the orchestrator, and the GPU memory is freed wh
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +21,7 @@ from typing import Callable
 
 _PROGRESS = re.compile(r"(\d+)/(\d+) \[")  # tqdm's "45/300 [" as printed by the Trainer
 LAUNCHERS = ("python", "deepspeed", "torchrun")
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 @dataclass(frozen=True)
@@ -82,17 +86,45 @@ def launch_environment(launch: Launch) -> dict[str, str]:
 
 def run_streaming(cmd: list[str], on_line: Callable[[str], None], cwd: str | Path | None = None,
                   env: dict[str, str] | None = None) -> int:
-    """Run `cmd`, calling `on_line` for every output line (tqdm's carriage returns count as line ends)."""
+    """Run `cmd`, calling `on_line` for every output line (tqdm's carriage returns count as line ends).
+
+    The command runs in a process group of its own, which is stopped whenever this call ends early (Ctrl-C,
+    SIGTERM, an error in `on_line`), and is sent SIGTERM if this process dies without a word (SIGKILL, OOM):
+    no training process or DeepSpeed rank outlives the run that started it.
+    """
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=cwd,
-                            env=env or launch_environment(Launch()))
-    pending = b""
-    assert proc.stdout is not None
-    while chunk := proc.stdout.read1(65536):
-        pending += chunk
-        *lines, pending = re.split(rb"[\r\n]", pending)
-        for line in lines:
-            if line.strip():
-                on_line(line.decode(errors="replace"))
-    if pending.strip():
-        on_line(pending.decode(errors="replace"))
-    return proc.wait()
+                            env=env or launch_environment(Launch()), start_new_session=True,
+                            preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+    try:
+        pending = b""
+        assert proc.stdout is not None
+        while chunk := proc.stdout.read1(65536):
+            pending += chunk
+            *lines, pending = re.split(rb"[\r\n]", pending)
+            for line in lines:
+                if line.strip():
+                    on_line(line.decode(errors="replace"))
+        if pending.strip():
+            on_line(pending.decode(errors="replace"))
+        return proc.wait()
+    finally:
+        stop_group(proc)
+
+
+def _die_with_parent() -> None:
+    """In the child, before it runs the command: SIGTERM when the parent dies, however it dies (Linux prctl)."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def stop_group(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
+    """SIGTERM to the process's group (the deepspeed launcher passes it on to its ranks), SIGKILL after `grace_s`."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)  # whatever of the group is left (ranks of a launcher that died first)
+    proc.wait()

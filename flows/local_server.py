@@ -1,0 +1,151 @@
+"""The Prefect API an `ecgflow` command talks to, and the local Prefect server that provides one.
+
+A command uses the API configured for it (PREFECT_API_URL from the environment or the active profile, as
+`make up` sets it). Without one it uses the local server of its PREFECT_HOME: one `prefect server` shared by
+every ecgflow command there, started by the first that needs it and left running (`make down` stops it).
+So commands side by side share one database instead of racing temporary servers over it, a command after
+the first spends no time starting a server, and every run shows in the UI at the printed address.
+
+The server runs with analytics off (nothing reaches for the internet), concurrency leases kept on disk (a
+`gpu` slot whose holder died comes back when its lease expires, whichever server process is up by then),
+and its output in $PREFECT_HOME/ecgflow-stack/server.log, never in the user's terminal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PREFECT_HOME = Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser()
+STATE = PREFECT_HOME / "ecgflow-stack"  # pid files, logs and the server's address, beside its database
+DEFAULT_PORT = int(os.environ.get("ECGFLOW_PREFECT_PORT", 4200))
+SERVER_ENV = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",  # no telemetry: a local run reaches for no internet
+    "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": "prefect.server.concurrency.lease_storage.filesystem",
+    "PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS": "5",  # how often expired leases are reclaimed
+}
+START_TIMEOUT_S = 180.0  # creating and migrating a fresh database takes 20-60 s on 2 busy cores
+
+
+def prefect(*args: str) -> list[str]:
+    return [sys.executable, "-m", "prefect", *args]
+
+
+def alive(pid: int) -> bool:
+    """True while the process exists and has not exited (a zombie counts as exited)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+def running(name: str) -> int | None:
+    """The pid of a process started here, if it is still alive."""
+    pid_file = STATE / f"{name}.pid"
+    if not pid_file.exists():
+        return None
+    pid = int(pid_file.read_text())
+    if not alive(pid):
+        pid_file.unlink(missing_ok=True)
+        return None
+    return pid
+
+
+def start(name: str, command: list[str], env: dict[str, str]) -> int:
+    """Start a long-running process in its own session (it outlives the command; `make down` stops its group)."""
+    if pid := running(name):
+        return pid
+    STATE.mkdir(parents=True, exist_ok=True)
+    with open(STATE / f"{name}.log", "ab") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    (STATE / f"{name}.pid").write_text(str(process.pid))
+    return process.pid
+
+
+def healthy(api_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{api_url}/health", timeout=5) as reply:
+            return reply.status == 200
+    except OSError:
+        return False
+
+
+def wait_healthy(api_url: str, timeout_s: float = START_TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not healthy(api_url):
+        if not running("server"):
+            raise RuntimeError(f"the Prefect server exited during start-up; see {STATE / 'server.log'}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"the Prefect server did not answer at {api_url} within {timeout_s:.0f} s; see {STATE / 'server.log'}"
+            )
+        time.sleep(0.5)
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def ensure_server(port: int | None = None) -> str:
+    """The API URL of this PREFECT_HOME's local server, started now if it is not running. Commands that start
+    at once wait for each other here (a file lock), so exactly one server starts."""
+    STATE.mkdir(parents=True, exist_ok=True)
+    with open(STATE / "server.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        url_file = STATE / "server.url"
+        if running("server") and url_file.exists():
+            api_url = url_file.read_text().strip()
+        else:
+            port = port or (DEFAULT_PORT if _port_free(DEFAULT_PORT) else _free_port())
+            api_url = f"http://127.0.0.1:{port}/api"
+            env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"} | SERVER_ENV
+            start("server", prefect("server", "start", "--host", "127.0.0.1", "--port", str(port)), env)
+            url_file.write_text(api_url)
+        wait_healthy(api_url)
+    return api_url
+
+
+@contextlib.contextmanager
+def prefect_api() -> Iterator[str]:
+    """Run the body against the configured Prefect API, or else against this PREFECT_HOME's local server."""
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+    configured = get_current_settings().api.url
+    if configured:
+        yield configured
+        return
+    api_url = ensure_server()
+    os.environ["PREFECT_API_URL"] = api_url  # for the processes the command starts (Dask workers)
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: api_url}):
+            yield api_url
+    finally:
+        os.environ.pop("PREFECT_API_URL", None)
