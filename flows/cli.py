@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import time
@@ -18,7 +19,7 @@ from ecg_core.sources import INSTRUCTION_SOURCES, SOURCE_NAMES
 from ecg_core.evaluate.report_score import JUDGES
 from ecg_core.train.launch import LAUNCHERS
 from flows import CONFIGS
-from flows.local_server import prefect_api
+from flows.local_server import LOST_API_EXIT, ApiWatchdog, prefect_api
 
 DEFAULT_STORE = "./demo-store"
 TASK_RUNNER_HELP = "where batches run: threads[:N] (default), dask[:N] (local cluster), dask:tcp://host:port"
@@ -195,13 +196,19 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM (kill, a scheduler, a closing terminal) stops a command the way Ctrl-C does: the flow run is
     # marked, the training processes are stopped, GPU slots go back, and the same command resumes.
     signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        with prefect_api():
-            return run_command(args)
-    except KeyboardInterrupt:
-        print(f"\necgflow {args.command}: interrupted; finished work is kept in {args.store}. "
-              "Run the same command again to resume.", file=sys.stderr)
-        return 130
+    with prefect_api() as api_url:
+        lost = (f"\necgflow {args.command}: lost the Prefect API at {api_url} (server stopped?); the work so far is "
+                f"kept in {args.store}. Run the same command again to resume (it starts a local server again).")
+        watchdog = ApiWatchdog(api_url, lost)
+        try:
+            with watchdog:
+                return run_command(args)
+        except KeyboardInterrupt:
+            if watchdog.lost:  # the message is out; Prefect's shutdown would only retry the dead API
+                os._exit(LOST_API_EXIT)
+            print(f"\necgflow {args.command}: interrupted; finished work is kept in {args.store}. "
+                  "Run the same command again to resume.", file=sys.stderr)
+            return 130
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -13,13 +13,16 @@ and its output in $PREFECT_HOME/ecgflow-stack/server.log, never in the user's te
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import fcntl
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +37,8 @@ SERVER_ENV = {
     "PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS": "5",  # how often expired leases are reclaimed
 }
 START_TIMEOUT_S = 180.0  # creating and migrating a fresh database takes 20-60 s on 2 busy cores
+CHECK_EVERY_S = 5.0  # how often a running command checks that its Prefect API answers
+LOST_API_EXIT = 75  # EX_TEMPFAIL: try again later
 
 
 def prefect(*args: str) -> list[str]:
@@ -79,17 +84,20 @@ def start(name: str, command: list[str], env: dict[str, str]) -> int:
     return process.pid
 
 
-def healthy(api_url: str) -> bool:
+def health_status(api_url: str) -> int | None:
+    """The HTTP status of the API's /health, None when nothing answers (an HTTP error is an answer too)."""
     try:
         with urllib.request.urlopen(f"{api_url}/health", timeout=5) as reply:
-            return reply.status == 200
+            return reply.status
+    except urllib.error.HTTPError as error:
+        return error.code
     except OSError:
-        return False
+        return None
 
 
 def wait_healthy(api_url: str, timeout_s: float = START_TIMEOUT_S) -> None:
     deadline = time.monotonic() + timeout_s
-    while not healthy(api_url):
+    while health_status(api_url) != 200:
         if not running("server"):
             raise RuntimeError(f"the Prefect server exited during start-up; see {STATE / 'server.log'}")
         if time.monotonic() > deadline:
@@ -149,3 +157,40 @@ def prefect_api() -> Iterator[str]:
             yield api_url
     finally:
         os.environ.pop("PREFECT_API_URL", None)
+
+
+class ApiWatchdog:
+    """Notices when the command's Prefect API goes away mid-run, and then ends the command in bounded time.
+
+    Without it a stage goes on unobserved, and at its end Prefect retries the dead API for minutes. After
+    `lost_after_s` of failed health checks it says so in one line, interrupts the main thread (the stage
+    stops as on Ctrl-C: its training process group ends, the work so far stays in the store) and, should
+    the command still be waiting on the dead API `exit_grace_s` later, exits the process.
+    """
+
+    def __init__(self, api_url: str, message: str, lost_after_s: float = 20.0, exit_grace_s: float = 20.0):
+        self.api_url, self.message = api_url, message
+        self.lost_after_s, self.exit_grace_s = lost_after_s, exit_grace_s
+        self.lost = False
+        self._stop = threading.Event()
+
+    def __enter__(self) -> ApiWatchdog:
+        threading.Thread(target=self._watch, daemon=True, name="prefect-api-watchdog").start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+
+    def _watch(self) -> None:
+        down_since = None
+        while not self._stop.wait(CHECK_EVERY_S):
+            if health_status(self.api_url) is not None:  # a hosted API may not serve /health: any answer
+                down_since = None
+                continue
+            down_since = down_since or time.monotonic()
+            if time.monotonic() - down_since >= self.lost_after_s:
+                self.lost = True
+                print(self.message, file=sys.stderr, flush=True)
+                _thread.interrupt_main()
+                time.sleep(self.exit_grace_s)
+                os._exit(LOST_API_EXIT)

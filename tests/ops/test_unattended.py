@@ -177,3 +177,24 @@ def test_ctrl_c_stops_training_marks_the_run_and_the_same_command_resumes(home, 
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     summary = json.loads((store / "runs/interrupted/train_log.jsonl").read_text().splitlines()[-1])
     assert summary["global_step"] == 40 and summary["resumed_from_step"] >= 10
+
+
+def test_losing_the_server_mid_run_ends_the_command_with_one_line_and_it_resumes(home, small_store, tmp_path):
+    store, model = small_store
+    command = TRAIN.format(model=model, store=store, run="orphaned")
+    command += " --set max_steps=40 save_strategy=steps save_steps=10 logging_steps=5"
+    run = start(command, home, tmp_path / "lost.log")
+    wait_for(lambda: (store / "runs/orphaned/checkpoint-10").exists(), 240, "a first checkpoint")
+    server = int((Path(home["PREFECT_HOME"]) / "ecgflow-stack/server.pid").read_text())
+    os.killpg(server, signal.SIGKILL)  # the server and its database connections, gone
+    took = wait_for(lambda: run.poll() is not None, 120, "the command ends")
+    print(f"the command ended {took:.0f} s after its server died")
+    log = (tmp_path / "lost.log").read_text()
+    assert run.returncode == 75 and "lost the Prefect API at http://127.0.0.1:" in log
+    assert "Run the same command again to resume" in log
+    assert not training_processes(store / "runs/orphaned")
+
+    again = ecgflow(command, home)  # starts the local server again
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    summary = json.loads((store / "runs/orphaned/train_log.jsonl").read_text().splitlines()[-1])
+    assert summary["global_step"] == 40 and summary["resumed_from_step"] >= 10
