@@ -35,9 +35,11 @@ SERVER_ENV = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",  # no telemetry: a local run reaches for no internet
     "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": "prefect.server.concurrency.lease_storage.filesystem",
     "PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS": "5",  # how often expired leases are reclaimed
+    "PREFECT_SERVER_DATABASE_TIMEOUT": "60",  # SQLite: wait out a busy writer (default 10 s) rather than fail
 }
 START_TIMEOUT_S = 180.0  # creating and migrating a fresh database takes 20-60 s on 2 busy cores
 CHECK_EVERY_S = 5.0  # how often a running command checks that its Prefect API answers
+API_GRACE_S = float(os.environ.get("ECGFLOW_API_GRACE_S", 20))  # how long it may not answer before the command ends
 LOST_API_EXIT = 75  # EX_TEMPFAIL: try again later
 
 
@@ -168,7 +170,7 @@ class ApiWatchdog:
     the command still be waiting on the dead API `exit_grace_s` later, exits the process.
     """
 
-    def __init__(self, api_url: str, message: str, lost_after_s: float = 20.0, exit_grace_s: float = 20.0):
+    def __init__(self, api_url: str, message: str, lost_after_s: float = API_GRACE_S, exit_grace_s: float = 20.0):
         self.api_url, self.message = api_url, message
         self.lost_after_s, self.exit_grace_s = lost_after_s, exit_grace_s
         self.lost = False

@@ -1,6 +1,7 @@
 """`make up` for real: a `prefect server`, process workers on the `cpu` and `gpu` pools, every deployment, and
 `prefect deployment run pipeline/pipeline` on the tiny model and synthetic data with the store in S3 (moto's
-server over HTTP). Then `make down` stops it all."""
+server over HTTP); then 20 flow runs submitted at once all complete on the stack's SQLite database without two
+trainings ever holding the single `gpu` slot. Then `make down` stops it all."""
 
 import json
 import os
@@ -10,6 +11,23 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+SUBMIT_AND_WAIT = """
+import json, sys, time
+from prefect.client.orchestration import get_client
+from prefect.deployments import run_deployment
+jobs = json.loads(sys.argv[1])
+runs = [run_deployment(name, parameters=params, timeout=0) for name, params in jobs]
+deadline = time.monotonic() + 600
+with get_client(sync_client=True) as client:
+    while True:
+        states = [client.read_flow_run(run.id).state for run in runs]
+        if all(s.is_final() for s in states) or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+print(json.dumps([[name, s.type.value, s.message] for (name, _), s in zip(jobs, states)]))
+"""
 
 
 def _free_port() -> int:
@@ -41,15 +59,40 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, tmp_path):
     _run([*stack, "up", "--port", str(port), "--gpus", "1", "--store", store], env, timeout=300)
     try:
         prefect = [sys.executable, "-m", "prefect"]
-        params = {"name": "ops", "n_records": 30, "fs": 100.0, "dpi": 50.0, "eval_batch_size": 8,
-                  "train_overrides": {"max_steps": "4", "save_strategy": "no"}}
+        params = {
+            "name": "ops",
+            "n_records": 30,
+            "fs": 100.0,
+            "dpi": 50.0,
+            "eval_batch_size": 8,
+            "train_overrides": {"max_steps": "4", "save_strategy": "no"},
+        }
         # A parameter that fails the flow's signature is refused by Prefect with the reason; nothing runs.
-        bad = subprocess.run([*prefect, "deployment", "run", "pipeline/pipeline", "-p", "n_records=many"], cwd=ROOT, env=env,
-                             capture_output=True, text=True, timeout=120)
+        bad = subprocess.run(
+            [*prefect, "deployment", "run", "pipeline/pipeline", "-p", "n_records=many"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert bad.returncode != 0 and "n_records" in bad.stdout + bad.stderr
         # The profile now points at the stack's server: a plain `prefect deployment run` reaches it.
-        run = _run([*prefect, "deployment", "run", "pipeline/pipeline", "--params", json.dumps(params),
-                    "--watch", "--watch-timeout", "420"], env, timeout=480)
+        run = _run(
+            [
+                *prefect,
+                "deployment",
+                "run",
+                "pipeline/pipeline",
+                "--params",
+                json.dumps(params),
+                "--watch",
+                "--watch-timeout",
+                "420",
+            ],
+            env,
+            timeout=480,
+        )
         assert "Completed" in run.stdout
         flow_run_id = run.stdout.split("UUID: ")[1].split()[0]
         probe = (
@@ -69,23 +112,75 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, tmp_path):
             "        'gpu_limit': c.read_global_concurrency_limit_by_name('gpu').limit}))\n"
         )
         seen = json.loads(_run([sys.executable, "-c", probe, flow_run_id], env, timeout=60).stdout)
+
+        # Load: 20 runs submitted at once, 17 small ingests on the cpu pool and 3 trainings through the gpu queue.
+        [model] = [str(p.parent) for p in Path(env["ECGFLOW_S3_CACHE"]).rglob("models/tiny-mllama/config.json")]
+        ingest = {"source": "synthetic", "options": {"n_records": 4, "fs": 100.0}}
+        train = {
+            "model": model,
+            "instruct": "ops",
+            "config": "configs/tiny-cpu.yaml",
+            "launch": {},
+            "store": store,
+            "overrides": {"max_steps": "3", "save_strategy": "no"},
+        }
+        jobs = [["ingest/ingest", ingest | {"store": str(tmp_path / f"ingest-{i}")}] for i in range(17)]
+        jobs += [["train/finetune", train | {"run_id": f"load-{i}"}] for i in range(3)]
+        load = json.loads(_run([sys.executable, "-c", SUBMIT_AND_WAIT, json.dumps(jobs)], env, timeout=720).stdout)
     finally:
         _run([*stack, "down"], env, timeout=60)
 
     assert seen["state"] == "COMPLETED" and seen["name"] == "pipeline ops" and seen["store"] == store
-    assert seen["pools"] == {"ingest": "cpu", "synthesize": "cpu", "instruct": "cpu", "finetune": "gpu", "evaluate": "gpu",
-                             "ablate": "gpu", "baseline": "gpu", "pipeline": "gpu", "retrain-weekly": "gpu"}
+    assert seen["pools"] == {
+        "ingest": "cpu",
+        "synthesize": "cpu",
+        "instruct": "cpu",
+        "finetune": "gpu",
+        "evaluate": "gpu",
+        "ablate": "gpu",
+        "baseline": "gpu",
+        "pipeline": "gpu",
+        "retrain-weekly": "gpu",
+    }
     assert seen["cron"] == ["0 3 * * 1"] and seen["weekly"] == [{"store": store, "name": "weekly"}]
-    assert seen["finetune"] == ["gpu", 1, "ENQUEUE", "deepspeed", "flows/train.py:train_flow", ["config", "instruct", "model", "run_id", "store"]]
+    assert seen["finetune"] == [
+        "gpu",
+        1,
+        "ENQUEUE",
+        "deepspeed",
+        "flows/train.py:train_flow",
+        ["config", "instruct", "model", "run_id", "store"],
+    ]
     assert seen["gpu_limit"] == 1
 
     keys = _bucket_keys(client, bucket)
-    assert {"ops/records/synthetic/manifest.json", "ops/instruct/ops/train.jsonl", "ops/runs/ops/adapter/adapter_config.json",
-            "ops/runs/ops/loss_curve.png", "ops/eval/ops/metrics.json", "ops/eval/ops/roc_curves.png", "ops/eval/ops/table.md"} <= keys
+    assert {
+        "ops/records/synthetic/manifest.json",
+        "ops/instruct/ops/train.jsonl",
+        "ops/runs/ops/adapter/adapter_config.json",
+        "ops/runs/ops/loss_curve.png",
+        "ops/eval/ops/metrics.json",
+        "ops/eval/ops/roc_curves.png",
+        "ops/eval/ops/table.md",
+    } <= keys
     assert any(k.startswith("ops/images/synthetic/") and k.endswith(".png") for k in keys)
     assert not [k for k in keys if ".part-" in k]  # no temporary upload left behind
     metrics = json.loads(client.get_object(Bucket=bucket, Key="ops/eval/ops/metrics.json")["Body"].read())
     assert set(metrics["abnormality_detection"]) == {"baseline", "finetuned"}
+
+    assert [state for _, state, _ in load] == ["COMPLETED"] * 20, load
+    # Training time of each run, from its config.json (written as training starts, the slot held) to the last
+    # line of its log: the single gpu slot was never held twice.
+    mirror = Path(env["ECGFLOW_S3_CACHE"])
+    starts = sorted(next(mirror.rglob(f"runs/load-{i}/config.json")).stat().st_mtime for i in range(3))
+    ends = sorted(next(mirror.rglob(f"runs/load-{i}/train_log.jsonl")).stat().st_mtime for i in range(3))
+    assert all(end <= next_start for end, next_start in zip(ends, starts[1:])), (starts, ends)
+    locked = (
+        (Path(env["PREFECT_HOME"]) / "ecgflow-stack/server.log")
+        .read_text()
+        .count("OperationalError) database is locked")
+    )
+    print(f"20 runs at once: all completed; the server retried {locked} SQLite lock(s) of its own bookkeeping")
 
     status = _run([*stack, "status"], env, timeout=60).stdout
     assert status.count("stopped") == 3, status
