@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -143,16 +144,23 @@ def ensure_server(port: int | None = None) -> str:
     return api_url
 
 
+def _is_stopped_local_server(api_url: str) -> bool:
+    """The profile still points at this PREFECT_HOME's local server, which no longer runs (a reboot, a kill):
+    start it again rather than fail on a dead address."""
+    url_file = STATE / "server.url"
+    return url_file.exists() and url_file.read_text().strip() == api_url and not running("server")
+
+
 @contextlib.contextmanager
 def prefect_api() -> Iterator[str]:
     """Run the body against the configured Prefect API, or else against this PREFECT_HOME's local server."""
     from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
     configured = get_current_settings().api.url
-    if configured:
+    if configured and not _is_stopped_local_server(configured):
         yield configured
         return
-    api_url = ensure_server()
+    api_url = ensure_server(urllib.parse.urlparse(configured).port if configured else None)  # the profile's port
     os.environ["PREFECT_API_URL"] = api_url  # for the processes the command starts (Dask workers)
     try:
         with temporary_settings(updates={PREFECT_API_URL: api_url}):

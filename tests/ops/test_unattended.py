@@ -189,3 +189,17 @@ def test_ctrl_c_or_a_lost_server_stop_training_and_the_same_command_resumes(home
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     summary = json.loads((run_dir / "train_log.jsonl").read_text().splitlines()[-1])
     assert summary["global_step"] == 40 and summary["resumed_from_step"] >= 20
+
+
+def test_a_profile_left_pointing_at_a_dead_local_server_gets_it_back(home, tmp_path):
+    """`make up` set the profile, then the machine rebooted: the next command starts the server again there."""
+    state = Path(home["PREFECT_HOME"]) / "ecgflow-stack"
+    assert ecgflow(f"ingest synthetic --n-records 4 --fs 100 --store {tmp_path / 'a'}", home).returncode == 0
+    api_url = (state / "server.url").read_text()
+    prefect = [sys.executable, "-m", "prefect", "config", "set", f"PREFECT_API_URL={api_url}"]
+    subprocess.run(prefect, cwd=ROOT, env=home, check=True, capture_output=True)
+    os.killpg(int((state / "server.pid").read_text()), signal.SIGKILL)
+
+    out = ecgflow(f"ingest synthetic --n-records 4 --fs 100 --store {tmp_path / 'b'}", home)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert (state / "server.url").read_text() == api_url  # the same address the profile holds
