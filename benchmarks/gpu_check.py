@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 import torch
+from report import LLAMA_FILES
 
 from ecg_core.evaluate.detection import predict, predict_reports, score
 from ecg_core.instruct.printed import printed_samples
@@ -40,7 +41,6 @@ from ecg_core.model.shrunk import build_shrunk_mllama
 from ecg_core.train import TrainConfig
 from ecg_core.train.launch import Launch, launch_environment, training_command
 from ecg_core.train.plan import plan_for_recipe
-from report import LLAMA_FILES
 
 BENCHMARKS = Path(__file__).resolve().parent
 REPO = BENCHMARKS.parent

@@ -20,11 +20,11 @@ import time
 from pathlib import Path
 
 import wfdb
+from report import save_and_print
 
 from ecg_core.ingest import ingest_source
 from ecg_core.sources import make_source
 from ecg_core.store import open_store
-from report import save_and_print
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 
@@ -43,9 +43,23 @@ def build_ptbxl_folder(root: Path, n_records: int) -> None:
         folder = f"records500/{(ecg_id // 1000) * 1000:05d}"
         (root / folder).mkdir(parents=True, exist_ok=True)
         name = f"{ecg_id:05d}_hr"
-        wfdb.wrsamp(name, fs=500, units=["mV"] * 12, sig_name=["I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6"],
-                    p_signal=source.p_signal, fmt=["16"] * 12, adc_gain=[1000.0] * 12, baseline=[0] * 12, write_dir=str(root / folder))
-        row.update(ecg_id=str(ecg_id), patient_id=f"{ecg_id // 2}.0", filename_hr=f"{folder}/{name}", filename_lr=f"records100/{folder[10:]}/{ecg_id:05d}_lr")
+        wfdb.wrsamp(
+            name,
+            fs=500,
+            units=["mV"] * 12,
+            sig_name=["I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6"],
+            p_signal=source.p_signal,
+            fmt=["16"] * 12,
+            adc_gain=[1000.0] * 12,
+            baseline=[0] * 12,
+            write_dir=str(root / folder),
+        )
+        row.update(
+            ecg_id=str(ecg_id),
+            patient_id=f"{ecg_id // 2}.0",
+            filename_hr=f"{folder}/{name}",
+            filename_lr=f"records100/{folder[10:]}/{ecg_id:05d}_lr",
+        )
         out_rows.append(row)
     with open(root / "ptbxl_database.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(out_rows[0]))
@@ -71,8 +85,10 @@ def main() -> None:
         "records": report.new,
         "rejected": report.rejected,
     }
-    print(f"ingested {report.new} PTB-XL records in {seconds:.2f} s: {figures['records_per_s']} records/s, "
-          f"peak RSS {figures['peak_rss_mb']} MB, {report.rejected} rejected")
+    print(
+        f"ingested {report.new} PTB-XL records in {seconds:.2f} s: {figures['records_per_s']} records/s, "
+        f"peak RSS {figures['peak_rss_mb']} MB, {report.rejected} rejected"
+    )
     save_and_print("ingest", figures)
 
 

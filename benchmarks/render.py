@@ -18,12 +18,12 @@ import os
 import time
 
 import cv2
+from report import save_and_print
 
 from ecg_core.render import LAYOUTS, PrintSettings, encode, render_ecg
 from ecg_core.render.artefacts import ALL_ON, ARTEFACT_NAMES, sample_artefacts
 from ecg_core.render.geometry import sidecar_json
 from ecg_core.synth import synthesize_records
-from report import save_and_print
 
 KIT_PLAIN_S, KIT_AUGMENTED_S = 1.1, 3.5  # the fast end of ecg-image-kit's range
 
@@ -33,7 +33,9 @@ def time_case(records, settings: PrintSettings, artefacts_for) -> dict:
     draw = enc = side = 0.0
     for k, record in enumerate(records):
         started = time.perf_counter()
-        rendered = render_ecg(record.signal, record.fs, settings, header=[f"ID {record.record_id}"], artefacts=artefacts_for(k), seed=k)
+        rendered = render_ecg(
+            record.signal, record.fs, settings, header=[f"ID {record.record_id}"], artefacts=artefacts_for(k), seed=k
+        )
         drawn = time.perf_counter()
         encode(rendered)
         encoded = time.perf_counter()
@@ -77,12 +79,20 @@ def main() -> None:
     }
     figures = {k: round(v, 3) for k, v in figures.items()}
     print(f"{'case':18s} {'render ms':>10s} {'encode ms':>10s} {'total ms':>10s} {'sidecar ms':>11s}")
-    cases = [("plain", plain), ("augmented", augmented), *((f"plain {k}", v) for k, v in layouts.items()),
-             *((f"only {k}", v) for k, v in alone.items())]
+    cases = [
+        ("plain", plain),
+        ("augmented", augmented),
+        *((f"plain {k}", v) for k, v in layouts.items()),
+        *((f"only {k}", v) for k, v in alone.items()),
+    ]
     for name, case in cases:
-        print(f"{name:18s} {case['render_ms']:10.1f} {case['encode_ms']:10.1f} {total(case):10.1f} {case['sidecar_ms']:11.1f}")
-    print(f"speed-up vs ecg-image-kit: plain x{figures['plain_speedup_vs_ecg_image_kit']:.0f}, "
-          f"augmented x{figures['augmented_speedup_vs_ecg_image_kit']:.0f}")
+        print(
+            f"{name:18s} {case['render_ms']:10.1f} {case['encode_ms']:10.1f} {total(case):10.1f} {case['sidecar_ms']:11.1f}"
+        )
+    print(
+        f"speed-up vs ecg-image-kit: plain x{figures['plain_speedup_vs_ecg_image_kit']:.0f}, "
+        f"augmented x{figures['augmented_speedup_vs_ecg_image_kit']:.0f}"
+    )
     save_and_print("render", figures)
 
 

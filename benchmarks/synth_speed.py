@@ -12,9 +12,9 @@ from __future__ import annotations
 import argparse
 import time
 
-from ecg_core.synth import synthesize_records
 from report import save_and_print
 
+from ecg_core.synth import synthesize_records
 
 
 def main() -> None:

@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import torch
+from report import LLAMA_FILES, save_and_print
 from transformers import MllamaConfig, MllamaForConditionalGeneration, MllamaImageProcessorPil, MllamaProcessor
 
 from ecg_core.instruct.printed import printed_samples
@@ -38,27 +39,39 @@ from ecg_core.model.pages import PAGE_FITS, PagePreprocessing
 from ecg_core.model.tiny import CHAT_TEMPLATE, CLIP_MEAN, CLIP_STD, train_tokenizer
 from ecg_core.train import TrainConfig
 from ecg_core.train.plan import plan_training
-from report import LLAMA_FILES, save_and_print
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 ZERO2 = CONFIGS / "deepspeed" / "zero2.json"
 PEAK_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L40S": 362.0, "A10": 125.0}  # dense, no sparsity
 
 
-def shaped_model(shapes: Path, corpus: list[str], device: str, llama_files: Path | None,
-                 ) -> tuple[MllamaForConditionalGeneration, MllamaProcessor]:
+def shaped_model(
+    shapes: Path,
+    corpus: list[str],
+    device: str,
+    llama_files: Path | None,
+) -> tuple[MllamaForConditionalGeneration, MllamaProcessor]:
     """The published architecture with random bf16 weights, built on the device, and the real checkpoint's
     processor (`llama_files`), or else an 11B-like one around a BPE trained on the samples."""
     if llama_files:
         processor = MllamaProcessor.from_pretrained(llama_files)
     else:
         vision = json.loads(shapes.read_text())["vision_config"]  # the 11B: tiles of 560 px, up to 4 per page
-        image_processor = MllamaImageProcessorPil(size={"height": vision["image_size"], "width": vision["image_size"]},
-                                                  max_image_tiles=vision["max_num_tiles"], image_mean=CLIP_MEAN,
-                                                  image_std=CLIP_STD)
-        processor = MllamaProcessor(image_processor, train_tokenizer(corpus, vocab_size=4096), chat_template=CHAT_TEMPLATE)
+        image_processor = MllamaImageProcessorPil(
+            size={"height": vision["image_size"], "width": vision["image_size"]},
+            max_image_tiles=vision["max_num_tiles"],
+            image_mean=CLIP_MEAN,
+            image_std=CLIP_STD,
+        )
+        processor = MllamaProcessor(
+            image_processor, train_tokenizer(corpus, vocab_size=4096), chat_template=CHAT_TEMPLATE
+        )
     tokenizer = processor.tokenizer
-    values = {k: v for k, v in json.loads(shapes.read_text()).items() if k not in ("architectures", "model_type", "torch_dtype")}
+    values = {
+        k: v
+        for k, v in json.loads(shapes.read_text()).items()
+        if k not in ("architectures", "model_type", "torch_dtype")
+    }
     config = MllamaConfig(**values | {"image_token_index": tokenizer.convert_tokens_to_ids("<|image|>")})
     torch.set_default_dtype(torch.bfloat16)
     with torch.device(device):
@@ -79,10 +92,15 @@ def zero2_engine(model, lr: float, batch_size: int):
     """DeepSpeed ZeRO-2 around the LoRA model (one rank here; the same engine the Trainer builds)."""
     import deepspeed
 
-    os.environ.update({"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "29533"})
+    os.environ.update(
+        {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "29533"}
+    )
     config = json.loads(ZERO2.read_text()) | {
-        "train_micro_batch_size_per_gpu": batch_size, "gradient_accumulation_steps": 1, "train_batch_size": batch_size,
-        "gradient_clipping": 1.0, "bf16": {"enabled": True},
+        "train_micro_batch_size_per_gpu": batch_size,
+        "gradient_accumulation_steps": 1,
+        "train_batch_size": batch_size,
+        "gradient_clipping": 1.0,
+        "bf16": {"enabled": True},
     }
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr)
     engine, *_ = deepspeed.initialize(model=model, optimizer=optimizer, config=config)
@@ -98,12 +116,20 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20, help="timed steps (default %(default)s)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps first (default %(default)s)")
     parser.add_argument("--no-deepspeed", action="store_true", help="plain AdamW instead of the ZeRO-2 engine")
-    parser.add_argument("--llama-files", default=str(LLAMA_FILES) if LLAMA_FILES.is_dir() else None,
-                        help="with --shapes: the real checkpoint's tokenizer and processor (default %(default)s)")
-    parser.add_argument("--tiles", type=int, help="tile budget per page (default: the recipe's, paper.yaml or tiny-cpu.yaml)")
+    parser.add_argument(
+        "--llama-files",
+        default=str(LLAMA_FILES) if LLAMA_FILES.is_dir() else None,
+        help="with --shapes: the real checkpoint's tokenizer and processor (default %(default)s)",
+    )
+    parser.add_argument(
+        "--tiles", type=int, help="tile budget per page (default: the recipe's, paper.yaml or tiny-cpu.yaml)"
+    )
     parser.add_argument("--page-fit", choices=PAGE_FITS, help="pad or stretch (default: the recipe's)")
-    parser.add_argument("--keep-vision-activations", action="store_true",
-                        help="checkpoint the text layers only, as transformers alone does (the 11B: no 80 GB fit)")
+    parser.add_argument(
+        "--keep-vision-activations",
+        action="store_true",
+        help="checkpoint the text layers only, as transformers alone does (the 11B: no 80 GB fit)",
+    )
     parser.add_argument("--quick", action="store_true", help="tiny model, 2 + 3 steps: a smoke check on CPU")
     args = parser.parse_args()
     if args.quick:
@@ -117,7 +143,9 @@ def main() -> None:
         samples = printed_samples(root, n_records=4 * args.batch_size)
         corpus = [turn["value"] for s in samples for turn in s["conversations"]]
         if args.model:
-            model, processor = load_model_and_processor(args.model, dtype=torch.bfloat16 if bf16 else None, device=device)
+            model, processor = load_model_and_processor(
+                args.model, dtype=torch.bfloat16 if bf16 else None, device=device
+            )
         elif args.shapes:
             model, processor = shaped_model(Path(args.shapes), corpus, device, args.llama_files)
         else:
@@ -136,10 +164,15 @@ def main() -> None:
         engine = zero2_engine(model, 2e-4, args.batch_size) if use_deepspeed else None
         optimizer = None if engine else torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=2e-4)
         collate = InstructionCollator(processor, root, pages, max_length=2048, cache_images=True)
-        cpu_batches = [collate(samples[i : i + args.batch_size]) for i in range(0, len(samples) - args.batch_size + 1, args.batch_size)]
+        cpu_batches = [
+            collate(samples[i : i + args.batch_size])
+            for i in range(0, len(samples) - args.batch_size + 1, args.batch_size)
+        ]
         # Tokens and FLOPs are counted once per batch, on the CPU copies: nothing in the timed loop syncs the GPU.
-        counts = [(int(b["attention_mask"].sum()), batch_flops(config, b, not args.keep_vision_activations))
-                  for b in cpu_batches]
+        counts = [
+            (int(b["attention_mask"].sum()), batch_flops(config, b, not args.keep_vision_activations))
+            for b in cpu_batches
+        ]
         batches = itertools.cycle(zip(cpu_batches, counts))
         autocast = torch.autocast("cuda", dtype=torch.bfloat16) if bf16 and not engine else contextlib.nullcontext()
 
@@ -190,8 +223,10 @@ def main() -> None:
         "tokens_per_sample": round(tokens / (args.steps * args.batch_size), 1),
         "paper_samples_per_s_per_gpu": 0.29,  # 2,880 A100-hours for 3 epochs over ~1M samples
     }
-    print(f"{figures['samples_per_s']} samples/s, {figures['tokens_per_s']} tokens/s, peak {figures['peak_mem_gb']} GB, "
-          f"MFU {figures['mfu']} on {name} ({'ZeRO-2' if engine else 'AdamW'}, batch {args.batch_size})")
+    print(
+        f"{figures['samples_per_s']} samples/s, {figures['tokens_per_s']} tokens/s, peak {figures['peak_mem_gb']} GB, "
+        f"MFU {figures['mfu']} on {name} ({'ZeRO-2' if engine else 'AdamW'}, batch {args.batch_size})"
+    )
     save_and_print("train_throughput" + ("_quick" if args.quick else ""), figures)
 
 

@@ -44,7 +44,11 @@ def store_uri(value: str) -> str:
 def ensure_pools_and_limit(api_url: str, gpu_slots: int) -> None:
     os.environ["PREFECT_API_URL"] = api_url  # before importing Prefect's client, which reads its settings once
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, GlobalConcurrencyLimitUpdate, WorkPoolCreate
+    from prefect.client.schemas.actions import (
+        GlobalConcurrencyLimitCreate,
+        GlobalConcurrencyLimitUpdate,
+        WorkPoolCreate,
+    )
     from prefect.exceptions import ObjectNotFound
 
     with get_client(sync_client=True) as client:
@@ -75,7 +79,9 @@ def up(port: int, gpus: int | None, store: str) -> None:
     for pool in POOLS:
         pid = start(f"worker-{pool}", prefect("worker", "start", "--pool", pool, "--type", "process"), env)
         print(f"worker-{pool}: running (pid {pid}, log {STATE / f'worker-{pool}.log'})")
-    subprocess.run(prefect("config", "set", f"PREFECT_API_URL={api_url}"), env=base_env, check=True, capture_output=True)
+    subprocess.run(
+        prefect("config", "set", f"PREFECT_API_URL={api_url}"), env=base_env, check=True, capture_output=True
+    )
     print(f"\nPrefect UI: {api_url.removesuffix('/api')}   (this profile's PREFECT_API_URL is now {api_url})")
     print("run:  prefect deployment run pipeline/pipeline -p n_records=200")
 
@@ -107,9 +113,14 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     start_parser = commands.add_parser("up", help="start server, pools, limit, deployments, workers")
     start_parser.add_argument("--port", type=int, default=int(os.environ.get("ECGFLOW_PREFECT_PORT", 4200)))
-    start_parser.add_argument("--gpus", type=int, default=None, help="slots of the gpu limit (default: GPUs detected, at least 1)")
-    start_parser.add_argument("--store", default=os.environ.get("ECGFLOW_STORE", "store"),
-                              help="default store of the deployments: a folder or s3://bucket/prefix")
+    start_parser.add_argument(
+        "--gpus", type=int, default=None, help="slots of the gpu limit (default: GPUs detected, at least 1)"
+    )
+    start_parser.add_argument(
+        "--store",
+        default=os.environ.get("ECGFLOW_STORE", "store"),
+        help="default store of the deployments: a folder or s3://bucket/prefix",
+    )
     commands.add_parser("down", help="stop what `up` started")
     commands.add_parser("status", help="what `up` started and is still running")
     args = parser.parse_args(argv)

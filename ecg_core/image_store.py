@@ -56,8 +56,14 @@ def header_lines(record: ECGRecord) -> list[str]:
 def render_variant(record: ECGRecord, config: RenderConfig, variant: int) -> tuple[bytes, str, dict]:
     """(image bytes, format, geometry) of one variant of one record."""
     chosen = sample_variant(config, record.record_id, variant)
-    rendered = render_ecg(record.signal, record.fs, chosen.settings, header=header_lines(record),
-                          artefacts=chosen.artefacts, seed=chosen.seed)
+    rendered = render_ecg(
+        record.signal,
+        record.fs,
+        chosen.settings,
+        header=header_lines(record),
+        artefacts=chosen.artefacts,
+        seed=chosen.seed,
+    )
     data, fmt = encode(rendered, config.format)
     return data, fmt, rendered.geometry
 
@@ -76,21 +82,25 @@ def render_records(store: Store, records: Iterable[ECGRecord], config: RenderCon
             stem = f"{images_prefix(record.dataset)}/{record.record_id}/{variant}"
             store.put_bytes(stem + EXTENSIONS[fmt], data)
             store.put_bytes(stem + ".json", sidecar_json(geometry))
-            rows.append({
-                "record_id": record.record_id,
-                "variant": variant,
-                "image": stem + EXTENSIONS[fmt],
-                "geometry": stem + ".json",
-                "layout": geometry["layout"],
-                "speed_mm_s": geometry["speed_mm_s"],
-                "gain_mm_mv": geometry["gain_mm_mv"],
-                "grid": geometry["grid"],
-                "artefacts": geometry["artefacts"],
-            })
+            rows.append(
+                {
+                    "record_id": record.record_id,
+                    "variant": variant,
+                    "image": stem + EXTENSIONS[fmt],
+                    "geometry": stem + ".json",
+                    "layout": geometry["layout"],
+                    "speed_mm_s": geometry["speed_mm_s"],
+                    "gain_mm_mv": geometry["gain_mm_mv"],
+                    "grid": geometry["grid"],
+                    "artefacts": geometry["artefacts"],
+                }
+            )
     return {"rows": rows, "rejected": rejected}
 
 
-def render_shard(store: Store, dataset: str, shard_key: str, config: RenderConfig, record_ids: set[str] | None = None) -> dict:
+def render_shard(
+    store: Store, dataset: str, shard_key: str, config: RenderConfig, record_ids: set[str] | None = None
+) -> dict:
     """Render one batch: the shard's records (only `record_ids` if given: the copies no later shard
     replaces). Returns render_records' result, from the done marker when the batch was finished before."""
     marker = done_marker(dataset, config, shard_key)

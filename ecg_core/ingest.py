@@ -10,11 +10,19 @@ names the shards in the manifest and records the fingerprints. `ingest_source` d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
-from ecg_core.record_store import SHARD_SIZE, Rejected, ShardWriter, WrittenPart, commit_parts, read_manifest, records_prefix
+from ecg_core.record_store import (
+    SHARD_SIZE,
+    Rejected,
+    ShardWriter,
+    WrittenPart,
+    commit_parts,
+    read_manifest,
+    records_prefix,
+)
 from ecg_core.sources.base import Input, Source
 from ecg_core.store import Store
 
@@ -67,7 +75,9 @@ def plan_ingest(store: Store, source: Source, root: Path | None) -> IngestPlan:
     todo = [item for item in inputs if known.get(item.key) != fresh[item.key]]
     continuing = known and store.exists(f"{records_prefix(source.name)}/manifest.json")
     first_shard = len(read_manifest(store, source.name).shards) if continuing else 0
-    return IngestPlan(source.name, todo, len(inputs) - len(todo), known, {item.key: fresh[item.key] for item in todo}, first_shard)
+    return IngestPlan(
+        source.name, todo, len(inputs) - len(todo), known, {item.key: fresh[item.key] for item in todo}, first_shard
+    )
 
 
 def read_inputs(
@@ -80,8 +90,14 @@ def read_inputs(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> WrittenPart:
     """Read a chunk of inputs into shards; a reader failing on one input rejects that input and the rest goes on."""
-    writer = ShardWriter(store, source.name, shard_size=shard_size, split_seed=split_seed, shard_tag=chunk.shard_tag,
-                         first_index=chunk.first_index)
+    writer = ShardWriter(
+        store,
+        source.name,
+        shard_size=shard_size,
+        split_seed=split_seed,
+        shard_tag=chunk.shard_tag,
+        first_index=chunk.first_index,
+    )
     items = chunk.items
     for done, item in enumerate(items, start=1):
         try:

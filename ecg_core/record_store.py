@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import io
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 import pyarrow.parquet as pq
 
@@ -58,9 +58,22 @@ class ShardWriter:
     shards count once `commit_parts` names them there.
     """
 
-    def __init__(self, store: Store, dataset: str, *, shard_size: int = SHARD_SIZE, split_seed: int = 0,
-                 shard_tag: str = "", first_index: int = 0):
-        self.store, self.prefix, self.shard_size, self.split_seed = store, records_prefix(dataset), shard_size, split_seed
+    def __init__(
+        self,
+        store: Store,
+        dataset: str,
+        *,
+        shard_size: int = SHARD_SIZE,
+        split_seed: int = 0,
+        shard_tag: str = "",
+        first_index: int = 0,
+    ):
+        self.store, self.prefix, self.shard_size, self.split_seed = (
+            store,
+            records_prefix(dataset),
+            shard_size,
+            split_seed,
+        )
         self.shard_tag, self.next_index = shard_tag, first_index
         self.part = WrittenPart()
         self.splits: Counter = Counter()

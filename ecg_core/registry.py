@@ -22,15 +22,21 @@ def decide(candidate: dict, champion: dict | None, metric: str = "macro_f1", min
     """{"promote", "reason", "metric", "candidate", "champion"} for candidate/champion detection metrics."""
     new = candidate[metric]
     if new is None:
-        return {"promote": False, "reason": f"the candidate has no {metric}", "metric": metric, "candidate": None,
-                "champion": champion and champion["metrics"][metric]}
+        return {
+            "promote": False,
+            "reason": f"the candidate has no {metric}",
+            "metric": metric,
+            "candidate": None,
+            "champion": champion and champion["metrics"][metric],
+        }
     if champion is None:
         return {"promote": True, "reason": "no champion yet", "metric": metric, "candidate": new, "champion": None}
     old = champion["metrics"][metric]
     gain = (old - new) if metric in LOWER_IS_BETTER else (new - old)
     promote = gain >= min_margin
-    reason = (f"{metric} {new:.4f} vs champion {old:.4f}: {'better' if promote else 'not better'} "
-              f"by the margin {min_margin}")
+    reason = (
+        f"{metric} {new:.4f} vs champion {old:.4f}: {'better' if promote else 'not better'} by the margin {min_margin}"
+    )
     return {"promote": promote, "reason": reason, "metric": metric, "candidate": new, "champion": old}
 
 
@@ -52,5 +58,10 @@ def stage_adapter(store: Store, run_id: str) -> list[str]:
 
 def champion_record(run_id: str, base_model: str, metrics: dict, decision: dict) -> dict:
     """What champion.json says: the run, its adapter in the registry, the base model it adapts, why."""
-    return {"run_id": run_id, "adapter": f"{model_prefix(run_id)}/adapter", "base_model": base_model,
-            "metrics": metrics, "decision": decision}
+    return {
+        "run_id": run_id,
+        "adapter": f"{model_prefix(run_id)}/adapter",
+        "base_model": base_model,
+        "metrics": metrics,
+        "decision": decision,
+    }

@@ -107,9 +107,7 @@ class LocalStore(Store):
         if not base.is_dir():
             return []
         return sorted(
-            p.relative_to(self.root).as_posix()
-            for p in base.rglob("*")
-            if p.is_file() and not p.name.endswith(".part")
+            p.relative_to(self.root).as_posix() for p in base.rglob("*") if p.is_file() and not p.name.endswith(".part")
         )
 
     def delete(self, key: str) -> None:
@@ -156,7 +154,9 @@ class S3Store(Store):
         self.bucket, _, prefix = uri[len("s3://") :].partition("/")
         self.prefix = prefix.strip("/")
         self.client = client or boto3.client("s3", config=Config(retries={"max_attempts": 8, "mode": "adaptive"}))
-        self.transfer = TransferConfig(multipart_threshold=self.MULTIPART_BYTES, multipart_chunksize=self.MULTIPART_BYTES)
+        self.transfer = TransferConfig(
+            multipart_threshold=self.MULTIPART_BYTES, multipart_chunksize=self.MULTIPART_BYTES
+        )
         cache_root = Path(cache_dir or os.environ.get("ECGFLOW_S3_CACHE") or Path(tempfile.gettempdir()) / "ecgflow-s3")
         self.cache = cache_root / self.bucket / self.prefix
         self._check_bucket()
@@ -168,11 +168,17 @@ class S3Store(Store):
             self.client.head_bucket(Bucket=self.bucket)
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
-            reason = {"404": "the bucket does not exist", "NoSuchBucket": "the bucket does not exist",
-                      "403": "access denied: check the AWS credentials", "AccessDenied": "access denied: check the AWS credentials"}
+            reason = {
+                "404": "the bucket does not exist",
+                "NoSuchBucket": "the bucket does not exist",
+                "403": "access denied: check the AWS credentials",
+                "AccessDenied": "access denied: check the AWS credentials",
+            }
             raise ValueError(f"store {self.uri}: {reason.get(code, code or str(error))}") from None
         except BotoCoreError as error:  # no credentials, unreachable endpoint, ...
-            raise ValueError(f"store {self.uri}: cannot reach the S3 endpoint ({type(error).__name__}: {error})") from None
+            raise ValueError(
+                f"store {self.uri}: cannot reach the S3 endpoint ({type(error).__name__}: {error})"
+            ) from None
 
     def _key(self, key: str) -> str:
         if ".." in key.split("/"):
@@ -183,8 +189,9 @@ class S3Store(Store):
         final = self._key(key)
         temp = f"{final}{self.TEMP_MARK}{uuid.uuid4().hex}"
         digest = hashlib.sha256(data).hexdigest()
-        self.client.upload_fileobj(io.BytesIO(data), self.bucket, temp, ExtraArgs={"Metadata": {"sha256": digest}},
-                                   Config=self.transfer)
+        self.client.upload_fileobj(
+            io.BytesIO(data), self.bucket, temp, ExtraArgs={"Metadata": {"sha256": digest}}, Config=self.transfer
+        )
         try:
             head = self.client.head_object(Bucket=self.bucket, Key=temp)
             if head["ContentLength"] != len(data) or head.get("Metadata", {}).get("sha256") != digest:
@@ -217,8 +224,12 @@ class S3Store(Store):
         """Key -> size of every published object under the folder `prefix`."""
         root = f"{self.prefix}/" if self.prefix else ""
         objects = {}
-        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self._key(prefix) if prefix else root):
-            objects |= {o["Key"][len(root) :]: o["Size"] for o in page.get("Contents", []) if self.TEMP_MARK not in o["Key"]}
+        for page in self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self._key(prefix) if prefix else root
+        ):
+            objects |= {
+                o["Key"][len(root) :]: o["Size"] for o in page.get("Contents", []) if self.TEMP_MARK not in o["Key"]
+            }
         if prefix:  # a prefix is a folder: "a" must not list "ab/x"
             objects = {k: v for k, v in objects.items() if k == prefix or k.startswith(prefix.rstrip("/") + "/")}
         return objects

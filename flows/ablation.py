@@ -19,8 +19,16 @@ DEFAULT_CONFIG = CONFIGS / "ablation.yaml"
 
 
 @flow(name="ablation", flow_run_name="ablation {name}")
-def ablation_flow(store: str, name: str, model: str, instruct: str, config: str | None = None,
-                  overrides: dict | None = None, launch: dict | None = None, eval_batch_size: int = 16) -> list[dict]:
+def ablation_flow(
+    store: str,
+    name: str,
+    model: str,
+    instruct: str,
+    config: str | None = None,
+    overrides: dict | None = None,
+    launch: dict | None = None,
+    eval_batch_size: int = 16,
+) -> list[dict]:
     """`overrides` replace keys of the ablation config (e.g. {"variants": {...}, "train_overrides": {...}})."""
     settings = yaml.safe_load(Path(config or DEFAULT_CONFIG).read_text()) | (overrides or {})
     sources = instruction_sources(store, instruct)
@@ -30,9 +38,11 @@ def ablation_flow(store: str, name: str, model: str, instruct: str, config: str 
         run_id = f"{name}-{variant}"
         data = source_subset(store, instruct, keys.pop("sources"), run_id) if "sources" in keys else instruct
         recipe = {k: str(v) for k, v in (settings["train_overrides"] | keys).items()}
-        train_flow(store, run_id, str(CONFIGS / settings["train_config"]), model, data, recipe, launch,
-                   create_gpu_limit=True)
-        metrics = evaluate_flow(store, run_id, model, instruct, run_id=run_id, batch_size=eval_batch_size,
-                                baseline=False)
+        train_flow(
+            store, run_id, str(CONFIGS / settings["train_config"]), model, data, recipe, launch, create_gpu_limit=True
+        )
+        metrics = evaluate_flow(
+            store, run_id, model, instruct, run_id=run_id, batch_size=eval_batch_size, baseline=False
+        )
         rows.append(variant_row(store, variant, run_id, data, metrics["abnormality_detection"]["finetuned"]))
     return write_ablation_table(store, name, rows)

@@ -48,15 +48,23 @@ def evaluate_flow(
     if run_id:
         models["finetuned"] = str(open_store(store).local_dir(f"runs/{run_id}/adapter"))
     preprocessing = page_preprocessing(store, eval_id, model, run_id, max_tiles, page_fit)
-    results = {name: evaluate_model(store, eval_id, name, model, adapter, instruct, preprocessing, batch_size)
-               for name, adapter in models.items()}
+    results = {
+        name: evaluate_model(store, eval_id, name, model, adapter, instruct, preprocessing, batch_size)
+        for name, adapter in models.items()
+    }
     reports = {}
     for name, result in results.items():
-        reports[name] = result["report"] | {"labels": result["report"]}  # the label-based score, kept when a judge scores
+        reports[name] = result["report"] | {
+            "labels": result["report"]
+        }  # the label-based score, kept when a judge scores
         if judge == "openai":
             summary = judge_model_reports(store, eval_id, name, judge_settings or {})
-            reports[name] |= {"scorer": f"judge:{summary['model']}:{summary['rubric']}", "score": summary["mean_score"],
-                              "n": summary["n_scored"], "judge": summary}
+            reports[name] |= {
+                "scorer": f"judge:{summary['model']}:{summary['rubric']}",
+                "score": summary["mean_score"],
+                "n": summary["n_scored"],
+                "judge": summary,
+            }
     detection = {name: result["detection"] for name, result in results.items()}
     for kind, settings in (baselines or {}).items():
         detection[f"cnn-{kind}"] = baseline_row(store, kind, baseline_datasets or [], eval_id, eval_id, settings)

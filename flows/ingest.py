@@ -32,7 +32,10 @@ def ingest_flow(
     options = options or {}
     ingest_plan = plan(store, source, path, options)
     chunks = ingest_plan.chunks(inputs_per_task)
-    calls = [{"store_uri": store, "source": source, "options": options, "chunk": chunk, "split_seed": split_seed} for chunk in chunks]
+    calls = [
+        {"store_uri": store, "source": source, "options": options, "chunk": chunk, "split_seed": split_seed}
+        for chunk in chunks
+    ]
     parts = run_batches(task_runner, read_chunk, calls, [len(c.items) for c in chunks], f"ingest {source}", "input")
     report = commit(store, ingest_plan, parts)  # parts in input order: the manifest reads as one sequential run
     print(

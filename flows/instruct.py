@@ -21,10 +21,19 @@ DEFAULT_CONFIG = CONFIGS / "instruct" / "default.yaml"
 
 
 @flow(name="instruct", flow_run_name="instruct {name}")
-def instruct_flow(store: str, name: str, datasets: list[str], config: str | None = None, overrides: dict | None = None) -> dict:
+def instruct_flow(
+    store: str, name: str, datasets: list[str], config: str | None = None, overrides: dict | None = None
+) -> dict:
     """`overrides` replace keys of the config file (e.g. {"seed": 1, "families": ["rhythm"]}).
     Cached: the same settings over the same records and images reuse the set already built."""
     settings = yaml.safe_load(Path(config or DEFAULT_CONFIG).read_text()) | (overrides or {})
     reads = [key for d in datasets for key in (f"{records_prefix(d)}/manifest.json", index_key(d))]
-    return run_cached(build_instruction_set, reads=reads, writes=f"instruct/{name}/stats.json",
-                      store_uri=store, name=name, datasets=datasets, settings=settings)
+    return run_cached(
+        build_instruction_set,
+        reads=reads,
+        writes=f"instruct/{name}/stats.json",
+        store_uri=store,
+        name=name,
+        datasets=datasets,
+        settings=settings,
+    )

@@ -1,7 +1,7 @@
 """The whole story: ingest -> render -> instruction set -> (tiny model) -> fine-tune -> evaluate.
 
-    ecgflow pipeline --config configs/demo.yaml --store ./demo-store     # any settings file
-    ecgflow demo --store ./demo-store                                     # configs/demo.yaml
+ecgflow pipeline --config configs/demo.yaml --store ./demo-store     # any settings file
+ecgflow demo --store ./demo-store                                     # configs/demo.yaml
 """
 
 from pathlib import Path
@@ -39,15 +39,38 @@ def pipeline_flow(
     judge_settings: dict | None = None,
     baselines: dict | None = None,
 ) -> dict:
-    ingest_flow(store, "synthetic", options={"n_records": n_records, "seed": seed, "fs": fs, "seconds": seconds}, split_seed=seed)
+    ingest_flow(
+        store,
+        "synthetic",
+        options={"n_records": n_records, "seed": seed, "fs": fs, "seconds": seconds},
+        split_seed=seed,
+    )
     images = render_flow(store, "synthetic", str(CONFIGS / render_config), {"dpi": dpi})
     instruct_flow(store, name, ["synthetic"], str(CONFIGS / instruct_config), {"seed": seed})
-    model = model or run_cached(build_tiny_model, reads=[f"instruct/{name}/train.jsonl"], writes="models/tiny-mllama/config.json",
-                                store_uri=store, instruct_name=name, key="models/tiny-mllama", image_size=tiny_tile_size, seed=seed)
+    model = model or run_cached(
+        build_tiny_model,
+        reads=[f"instruct/{name}/train.jsonl"],
+        writes="models/tiny-mllama/config.json",
+        store_uri=store,
+        instruct_name=name,
+        key="models/tiny-mllama",
+        image_size=tiny_tile_size,
+        seed=seed,
+    )
     train_flow(store, name, str(CONFIGS / train_config), model, name, train_overrides, create_gpu_limit=True)
-    return evaluate_flow(store, name, model, name, run_id=name, batch_size=eval_batch_size,
-                         example_image=images[0]["image"], judge=judge, judge_settings=judge_settings,
-                         baselines=baselines, baseline_datasets=["synthetic"])
+    return evaluate_flow(
+        store,
+        name,
+        model,
+        name,
+        run_id=name,
+        batch_size=eval_batch_size,
+        example_image=images[0]["image"],
+        judge=judge,
+        judge_settings=judge_settings,
+        baselines=baselines,
+        baseline_datasets=["synthetic"],
+    )
 
 
 def load_settings(path: str | Path) -> dict:

@@ -17,15 +17,22 @@ DEFAULT_CONFIG = CONFIGS / "render" / "default.yaml"
 
 
 @flow(name="render", flow_run_name="render {dataset}")
-def render_flow(store: str, dataset: str = "synthetic", config: str | None = None, overrides: dict | None = None,
-                task_runner: str = "threads") -> list[dict]:
+def render_flow(
+    store: str,
+    dataset: str = "synthetic",
+    config: str | None = None,
+    overrides: dict | None = None,
+    task_runner: str = "threads",
+) -> list[dict]:
     """Returns the image index rows; `overrides` replace keys of the config file (e.g. {"dpi": 100}).
     Records that cannot be drawn go to images/<dataset>/quarantine.jsonl and the run goes on.
     `task_runner`: where the batches run (flows/task_runners.py: threads, dask, dask:tcp://...)."""
     settings = RenderConfig.from_mapping(RenderConfig.load(config or DEFAULT_CONFIG).to_dict() | (overrides or {}))
     batches = plan_batches(store, dataset)
-    calls = [{"store_uri": store, "dataset": dataset, "shard_key": shard, "config": settings.to_dict(), "record_ids": ids}
-             for shard, ids in batches.items()]
+    calls = [
+        {"store_uri": store, "dataset": dataset, "shard_key": shard, "config": settings.to_dict(), "record_ids": ids}
+        for shard, ids in batches.items()
+    ]
     sizes = [len(ids) * settings.variants for ids in batches.values()]
     done = run_batches(task_runner, render_batch, calls, sizes, f"render {dataset}", "image")
     rows = sorted((row for batch in done for row in batch["rows"]), key=lambda r: (r["record_id"], r["variant"]))

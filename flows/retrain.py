@@ -49,8 +49,9 @@ def retrain_flow(
     instruct_flow(store, run_id, [dataset], str(CONFIGS / instruct_config))
     model = model or build_tiny_model(store, run_id, f"models/{run_id}", tiny_tile_size, 0)
     train_flow(store, run_id, str(CONFIGS / train_config), model, run_id, train_overrides, create_gpu_limit=True)
-    metrics = evaluate_flow(store, run_id, model, run_id, run_id=run_id, batch_size=eval_batch_size,
-                            baseline=False)["abnormality_detection"]["finetuned"]
+    metrics = evaluate_flow(store, run_id, model, run_id, run_id=run_id, batch_size=eval_batch_size, baseline=False)[
+        "abnormality_detection"
+    ]["finetuned"]
     decision = promotion_decision(store, metrics, metric, min_margin)
     if decision["promote"]:
         with transaction() as txn:  # staging and the pointer switch succeed together, or the staging is undone

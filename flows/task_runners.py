@@ -1,10 +1,10 @@
 """Where a flow's batch tasks run, chosen by a parameter (so a deployment run can pick it):
 
-    threads          threads in the flow's process (default; rendering and parsing release the GIL often enough)
-    threads:8        ... with 8 threads
-    dask             a local Dask cluster, one single-threaded worker process per core
-    dask:4           ... with 4 worker processes
-    dask:tcp://scheduler:8786   an existing Dask cluster; its workers need this project installed
+threads          threads in the flow's process (default; rendering and parsing release the GIL often enough)
+threads:8        ... with 8 threads
+dask             a local Dask cluster, one single-threaded worker process per core
+dask:4           ... with 4 worker processes
+dask:tcp://scheduler:8786   an existing Dask cluster; its workers need this project installed
 """
 
 from __future__ import annotations

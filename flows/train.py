@@ -13,8 +13,16 @@ from tasks.train import ensure_gpu_limit, fine_tune
 
 
 @flow(name="train", flow_run_name="train {run_id}")
-def train_flow(store: str, run_id: str, config: str, model: str, instruct: str, overrides: dict | None = None,
-               launch: dict | None = None, create_gpu_limit: bool = False) -> str:
+def train_flow(
+    store: str,
+    run_id: str,
+    config: str,
+    model: str,
+    instruct: str,
+    overrides: dict | None = None,
+    launch: dict | None = None,
+    create_gpu_limit: bool = False,
+) -> str:
     """`launch`: {launcher, num_gpus, num_nodes, hostfile}. `create_gpu_limit`: make the `gpu` limit when absent
     (the CLI and the demo do; a deployment leaves it to the operator, so a run without it fails loudly)."""
     if create_gpu_limit:

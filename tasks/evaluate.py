@@ -30,28 +30,40 @@ def _resumed(store, key: str, samples: list[dict], predict_chunk) -> list[dict]:
 
 
 @task(name="page-preprocessing")
-def page_preprocessing(store_uri: str, eval_id: str, model_dir: str, run_id: str | None, max_tiles: int | None,
-                       page_fit: str | None) -> dict:
+def page_preprocessing(
+    store_uri: str, eval_id: str, model_dir: str, run_id: str | None, max_tiles: int | None, page_fit: str | None
+) -> dict:
     """How evaluation fits pages to tiles: the run's (runs/<run_id>/config.json), for every row of the table.
     Kept in eval/<eval_id>/preprocessing.json; predictions made there with other settings are refused."""
     store = open_store(store_uri)
     run_key = f"runs/{run_id}/config.json" if run_id else None
     tile, checkpoint_max_tiles = checkpoint_tiles(model_dir)
-    pages = evaluation_pages(store.get_json(run_key) if run_key else None, run_key, max_tiles, page_fit,
-                             checkpoint_max_tiles)
+    pages = evaluation_pages(
+        store.get_json(run_key) if run_key else None, run_key, max_tiles, page_fit, checkpoint_max_tiles
+    )
     chosen = pages.describe(tile) | {"from": run_key or "options"}
     key = f"eval/{eval_id}/preprocessing.json"
     if store.exists(key) and {k: v for k, v in store.get_json(key).items() if k != "from"} != pages.describe(tile):
-        raise ValueError(f"{key}: predictions there were made with {store.get_json(key)}, not {chosen}; "
-                         f"use another eval id (or delete eval/{eval_id}/)")
+        raise ValueError(
+            f"{key}: predictions there were made with {store.get_json(key)}, not {chosen}; "
+            f"use another eval id (or delete eval/{eval_id}/)"
+        )
     store.put_json(key, chosen)
     get_run_logger().info("pages: %s", chosen)
     return chosen
 
 
 @task(name="evaluate-model", tags=["gpu"])
-def evaluate_model(store_uri: str, eval_id: str, model_name: str, model_dir: str, adapter_dir: str | None,
-                   instruct_name: str, preprocessing: dict, batch_size: int) -> dict:
+def evaluate_model(
+    store_uri: str,
+    eval_id: str,
+    model_name: str,
+    model_dir: str,
+    adapter_dir: str | None,
+    instruct_name: str,
+    preprocessing: dict,
+    batch_size: int,
+) -> dict:
     """One model on the test split: detection answers + label scores, and reports; returns the detection
     metrics and the deterministic report score. Predictions already in the store are not made again."""
     store = open_store(store_uri)
@@ -69,16 +81,27 @@ def evaluate_model(store_uri: str, eval_id: str, model_name: str, model_dir: str
 
     root = store.local_dir("")
     key = f"eval/{eval_id}/predictions-{model_name}.jsonl"
-    predictions = _resumed(store, key, detection_samples, lambda chunk: predict(
-        *loaded(), chunk, root, pages=pages, batch_size=batch_size))
+    predictions = _resumed(
+        store, key, detection_samples, lambda chunk: predict(*loaded(), chunk, root, pages=pages, batch_size=batch_size)
+    )
     metrics = score(predictions, where=key)
-    reports = _resumed(store, f"eval/{eval_id}/reports-{model_name}.jsonl", report_samples, lambda chunk: predict_reports(
-        *loaded(), chunk, root, pages=pages, batch_size=batch_size))
+    reports = _resumed(
+        store,
+        f"eval/{eval_id}/reports-{model_name}.jsonl",
+        report_samples,
+        lambda chunk: predict_reports(*loaded(), chunk, root, pages=pages, batch_size=batch_size),
+    )
     _, report_summary = report_scores(reports)
     get_run_logger().info(
         "%s: macro F1 %.3f, AUC (scores) %s, AUC (hard) %s, Hamming %.3f, %d/%d unparsed; report score %s",
-        model_name, metrics["macro_f1"], metrics["auc_score"], metrics["auc_hard"], metrics["hamming"],
-        metrics["n_unparsed"], metrics["n"], report_summary["score"],
+        model_name,
+        metrics["macro_f1"],
+        metrics["auc_score"],
+        metrics["auc_hard"],
+        metrics["hamming"],
+        metrics["n_unparsed"],
+        metrics["n"],
+        report_summary["score"],
     )
     return {"detection": metrics, "report": report_summary}
 
@@ -91,24 +114,45 @@ def judge_model_reports(store_uri: str, eval_id: str, model_name: str, judge: di
     OPENAI_API_KEY or the named Prefect Secret block, and goes nowhere but the client."""
     store = open_store(store_uri)
     rows = store.get_jsonl(f"eval/{eval_id}/reports-{model_name}.jsonl")
-    items = [{"id": r["id"], "report": r["answer"], "reference": r["reference"],
-              "credentialed": r["source"] in CREDENTIALED_SOURCES}
-             | ({"image": store.get_bytes(r["image"])} if judge.get("vision") else {}) for r in rows]
+    items = [
+        {
+            "id": r["id"],
+            "report": r["answer"],
+            "reference": r["reference"],
+            "credentialed": r["source"] in CREDENTIALED_SOURCES,
+        }
+        | ({"image": store.get_bytes(r["image"])} if judge.get("vision") else {})
+        for r in rows
+    ]
     api_key = None
     if judge.get("api_key_block"):
         from prefect.blocks.system import Secret
 
         api_key = Secret.load(judge["api_key_block"]).get()
     result = judge_reports(
-        items, model=judge.get("model", "gpt-4o"), rubric=judge.get("rubric", "paper"), base_url=judge.get("base_url"),
-        api_key=api_key, cache=StoreCache(store, "eval/judge-cache"), vision=bool(judge.get("vision")),
+        items,
+        model=judge.get("model", "gpt-4o"),
+        rubric=judge.get("rubric", "paper"),
+        base_url=judge.get("base_url"),
+        api_key=api_key,
+        cache=StoreCache(store, "eval/judge-cache"),
+        vision=bool(judge.get("vision")),
         allow_credentialed_remote=bool(judge.get("allow_credentialed_remote")),
     )
     store.put_jsonl(f"eval/{eval_id}/judge-{model_name}.jsonl", result.results)
     summary = result.summary
-    get_run_logger().info("judge %s on %s: mean %s over %d, %d failed, %d cached, %d+%d tokens, cost %s USD",
-                          summary["model"], model_name, summary["mean_score"], summary["n_scored"], summary["n_failed"],
-                          summary["n_cached"], summary["prompt_tokens"], summary["completion_tokens"], summary["cost_usd"])
+    get_run_logger().info(
+        "judge %s on %s: mean %s over %d, %d failed, %d cached, %d+%d tokens, cost %s USD",
+        summary["model"],
+        model_name,
+        summary["mean_score"],
+        summary["n_scored"],
+        summary["n_failed"],
+        summary["n_cached"],
+        summary["prompt_tokens"],
+        summary["completion_tokens"],
+        summary["cost_usd"],
+    )
     return summary
 
 
@@ -117,34 +161,55 @@ def _roc_inputs(store, eval_id: str, models: list[str]) -> dict[str, tuple]:
     for name in models:
         rows = store.get_jsonl(f"eval/{eval_id}/predictions-{name}.jsonl")
         truth = to_matrix([set(r["truth"]) for r in rows], SUPERCLASSES)
-        out[name] = (truth, np.array([[r["scores"][label] for label in SUPERCLASSES] for r in rows]).reshape(len(rows), -1))
+        out[name] = (
+            truth,
+            np.array([[r["scores"][label] for label in SUPERCLASSES] for r in rows]).reshape(len(rows), -1),
+        )
     return out
 
 
 @task(name="write-evaluation-report")
-def write_report(store_uri: str, eval_id: str, detection: dict, reports: dict, example_image: str | None,
-                 preprocessing: dict) -> dict:
+def write_report(
+    store_uri: str, eval_id: str, detection: dict, reports: dict, example_image: str | None, preprocessing: dict
+) -> dict:
     """metrics.json, table.md, ROC curves and per-label F1 under eval/<eval_id>/, mirrored as Prefect artifacts."""
     store = open_store(store_uri)
     prefix = f"eval/{eval_id}"
-    metrics = {"label_set": LABEL_SET, "preprocessing": preprocessing, "abnormality_detection": detection,
-               "report_generation": reports, "example_image": example_image}
+    metrics = {
+        "label_set": LABEL_SET,
+        "preprocessing": preprocessing,
+        "abnormality_detection": detection,
+        "report_generation": reports,
+        "example_image": example_image,
+    }
     store.put_json(f"{prefix}/metrics.json", metrics)
     table = table_one(metrics) + "\n" + report_table(metrics)
     store.put_bytes(f"{prefix}/table.md", table.encode())
     chart, roc = f"{prefix}/per_label_f1.png", f"{prefix}/roc_curves.png"
     store.put_bytes(chart, per_label_f1_png(detection, "abnormality detection, per-label F1"))
-    store.put_bytes(roc, roc_curves_png(_roc_inputs(store, eval_id, list(detection)), list(SUPERCLASSES),
-                                        "ROC per label (scores from the answer likelihood)"))
+    store.put_bytes(
+        roc,
+        roc_curves_png(
+            _roc_inputs(store, eval_id, list(detection)),
+            list(SUPERCLASSES),
+            "ROC per label (scores from the answer likelihood)",
+        ),
+    )
     artifact_key = f"eval-{eval_id}".lower().replace("_", "-")
     create_table_artifact(
-        table=[{"model": name} | {k: m[k] for k in ("auc_score", "auc_hard", "macro_f1", "hamming", "exact_match", "n_unparsed", "n")}
-               | {"report_score": reports.get(name, {}).get("score")} for name, m in detection.items()],
+        table=[
+            {"model": name}
+            | {k: m[k] for k in ("auc_score", "auc_hard", "macro_f1", "hamming", "exact_match", "n_unparsed", "n")}
+            | {"report_score": reports.get(name, {}).get("score")}
+            for name, m in detection.items()
+        ],
         key=f"{artifact_key}-table",
         description="Abnormality detection (PTB-XL superclasses) and report generation on the test split",
     )
     pictures = [stored_image(store, roc, "ROC curves"), stored_image(store, chart, "per-label F1")]
     if example_image:
         pictures.append(stored_image(store, example_image, "example input image"))
-    create_markdown_artifact(markdown=f"# Evaluation `{eval_id}`\n\n{table}\n" + "\n\n".join(pictures), key=f"{artifact_key}-report")
+    create_markdown_artifact(
+        markdown=f"# Evaluation `{eval_id}`\n\n{table}\n" + "\n\n".join(pictures), key=f"{artifact_key}-report"
+    )
     return metrics

@@ -28,7 +28,12 @@ def commit(store_uri: str, ingest_plan: IngestPlan, parts: list[WrittenPart]) ->
     logger = get_run_logger()
     logger.info(
         "%s: %d new records, %d inputs unchanged, %d rejected; %d records in all, splits %s",
-        report.dataset, report.new, report.unchanged, report.rejected, report.total_records, report.splits,
+        report.dataset,
+        report.new,
+        report.unchanged,
+        report.rejected,
+        report.total_records,
+        report.splits,
     )
     if report.rejected:
         logger.warning("%d rejected, reasons in records/%s/quarantine.jsonl", report.rejected, report.dataset)
@@ -39,6 +44,13 @@ def commit(store_uri: str, ingest_plan: IngestPlan, parts: list[WrittenPart]) ->
 def import_instruction_file(store_uri: str, path: str, name: str, split: str, ecgbench: bool) -> dict:
     """A published ECGInstruct / ECGBench file -> `instruct/<name>/<split>.jsonl` in our sample format."""
     counts = import_instructions(open_store(store_uri), name, Path(path), split, ecgbench=ecgbench)
-    get_run_logger().info("%s: %d samples imported into instruct/%s/%s.jsonl, %d rejected, %d duplicates",
-                          path, counts["n"], name, split, counts["rejected"], counts["duplicates"])
+    get_run_logger().info(
+        "%s: %d samples imported into instruct/%s/%s.jsonl, %d rejected, %d duplicates",
+        path,
+        counts["n"],
+        name,
+        split,
+        counts["rejected"],
+        counts["duplicates"],
+    )
     return counts

@@ -15,9 +15,18 @@ def build_instruction_set(store_uri: str, name: str, datasets: list[str], settin
     settings = dict(settings)
     families = settings.pop("families")
     stats = write_instruction_set(open_store(store_uri), name, datasets, families, **settings)
-    get_run_logger().info("instruction set %r: %d samples, %d skipped (see skipped.jsonl), %d duplicates dropped",
-                          name, stats["n"], stats["skipped"], stats["duplicates_dropped"])
-    table = [{"group": group, "key": key, "count": count} for group in STAT_GROUPS for key, count in stats[group].items()]
+    get_run_logger().info(
+        "instruction set %r: %d samples, %d skipped (see skipped.jsonl), %d duplicates dropped",
+        name,
+        stats["n"],
+        stats["skipped"],
+        stats["duplicates_dropped"],
+    )
+    table = [
+        {"group": group, "key": key, "count": count} for group in STAT_GROUPS for key, count in stats[group].items()
+    ]
     table += [{"group": "build", "key": key, "count": stats[key]} for key in ("skipped", "duplicates_dropped")]
-    create_table_artifact(table=table, key=f"instruct-{name}-stats".replace("_", "-").lower(), description=f"Instruction set {name}")
+    create_table_artifact(
+        table=table, key=f"instruct-{name}-stats".replace("_", "-").lower(), description=f"Instruction set {name}"
+    )
     return stats

@@ -42,9 +42,11 @@ def record_decision(store_uri: str, name: str, run_id: str | None, decision: dic
     champion = read_champion(store)
     create_markdown_artifact(
         key=f"retrain-{name}".lower().replace("_", "-"),
-        markdown=(f"# Retraining `{name}`\n\nCandidate run: `{run_id}`\n\n"
-                  f"| metric | candidate | champion |\n|---|---|---|\n"
-                  f"| {decision.get('metric', '-')} | {decision.get('candidate')} | {decision.get('champion')} |\n\n"
-                  f"**{'Promoted' if decision.get('promote') else 'Kept the champion'}**: {decision['reason']}\n\n"
-                  f"Champion now: `{champion['run_id'] if champion else 'none'}`"),
+        markdown=(
+            f"# Retraining `{name}`\n\nCandidate run: `{run_id}`\n\n"
+            f"| metric | candidate | champion |\n|---|---|---|\n"
+            f"| {decision.get('metric', '-')} | {decision.get('candidate')} | {decision.get('champion')} |\n\n"
+            f"**{'Promoted' if decision.get('promote') else 'Kept the champion'}**: {decision['reason']}\n\n"
+            f"Champion now: `{champion['run_id'] if champion else 'none'}`"
+        ),
     )

@@ -42,7 +42,9 @@ def write_index(store_uri: str, dataset: str, rows: list[dict], rejected: list[d
     store.put_jsonl(f"images/{dataset}/quarantine.jsonl", rejected)
     store.put_json(f"images/{dataset}/render_config.json", config)
     if rejected:
-        get_run_logger().warning("%d record(s) of %s could not be rendered: see images/%s/quarantine.jsonl", len(rejected), dataset, dataset)
+        get_run_logger().warning(
+            "%d record(s) of %s could not be rendered: see images/%s/quarantine.jsonl", len(rejected), dataset, dataset
+        )
     return index_key(dataset)
 
 

@@ -68,5 +68,9 @@ def run_cached(task: Task, *, reads: list[str], writes: str, **parameters):
     def cache_key(context, arguments: dict) -> str | None:
         return hash_objects(task_input_hash(context, arguments), version)
 
-    return task.with_options(cache_key_fn=cache_key, persist_result=True, result_storage=result_storage(parameters["store_uri"]),
-                             refresh_cache=not store.exists(writes))(**parameters)
+    return task.with_options(
+        cache_key_fn=cache_key,
+        persist_result=True,
+        result_storage=result_storage(parameters["store_uri"]),
+        refresh_cache=not store.exists(writes),
+    )(**parameters)

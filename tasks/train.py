@@ -54,7 +54,9 @@ def require_gpu_limit(slots_needed: int) -> UUID:
                 f"Create it with `prefect gcl create {GPU_LIMIT} --limit <number of GPUs>` (`make up` and the demo do)"
             ) from None
     if gpu.limit < slots_needed:
-        raise RuntimeError(f"the run needs {slots_needed} slots of {GPU_LIMIT!r} but the limit has {gpu.limit}: it would wait forever")
+        raise RuntimeError(
+            f"the run needs {slots_needed} slots of {GPU_LIMIT!r} but the limit has {gpu.limit}: it would wait forever"
+        )
     return gpu.id
 
 
@@ -68,14 +70,23 @@ def slot_holders(limit_id: UUID) -> list[str]:
             if str(limit_id) in lease["resource_ids"]:
                 meta = lease["metadata"] or {}
                 who = (meta.get("holder") or {}).get("id", "unknown")
-                holders.append(f"{meta.get('slots', '?')} slot(s) by task run {who} since {lease['created_at']}, "
-                               f"lease until {lease['expiration']}")
+                holders.append(
+                    f"{meta.get('slots', '?')} slot(s) by task run {who} since {lease['created_at']}, "
+                    f"lease until {lease['expiration']}"
+                )
     return holders
 
 
 @task(name="fine-tune", tags=["gpu"])
-def fine_tune(store_uri: str, run_id: str, config: str, model_dir: str, instruct_name: str, overrides: dict,
-              launch: dict | None = None) -> str:
+def fine_tune(
+    store_uri: str,
+    run_id: str,
+    config: str,
+    model_dir: str,
+    instruct_name: str,
+    overrides: dict,
+    launch: dict | None = None,
+) -> str:
     """Train on `instruct/<name>/train.jsonl`; returns the run's store prefix `runs/<run_id>`.
 
     Checks the run first (preflight), then waits for one slot of the `gpu` limit per GPU it uses (strict:
@@ -118,7 +129,9 @@ def fine_tune(store_uri: str, run_id: str, config: str, model_dir: str, instruct
     update_progress_artifact(progress_id, progress=100.0)
     store.put_dir(options["output_dir"], prefix)
     curve_key = f"{prefix}/loss_curve.png"
-    store.put_bytes(curve_key, loss_curve_png(store.get_jsonl(f"{prefix}/train_log.jsonl"), f"training loss, run {run_id}"))
+    store.put_bytes(
+        curve_key, loss_curve_png(store.get_jsonl(f"{prefix}/train_log.jsonl"), f"training loss, run {run_id}")
+    )
     create_markdown_artifact(
         markdown=f"# Run `{run_id}`\n\n{stored_image(store, curve_key, 'loss curve')}\n\nAdapter: `{store.url(prefix + '/adapter')}`",
         key=f"run-{run_id}".lower().replace("_", "-"),

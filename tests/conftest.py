@@ -75,7 +75,9 @@ def stripe_pages(tmp_path_factory) -> StripePages:
     """240 training, 20 validation and 50 test pages, classes balanced."""
     root = tmp_path_factory.mktemp("stripe-pages")
     (root / "images").mkdir()
-    splits = [write_split(root, split, n, seed) for split, n, seed in [("train", 240, 1), ("val", 20, 2), ("test", 50, 3)]]
+    splits = [
+        write_split(root, split, n, seed) for split, n, seed in [("train", 240, 1), ("val", 20, 2), ("test", 50, 3)]
+    ]
     return StripePages(root, *splits)
 
 
@@ -95,8 +97,15 @@ def tuned_run(tiny_mllama_dir, stripe_pages, tmp_path_factory) -> tuple[dict, Pa
     root, run = stripe_pages.root, tmp_path_factory.mktemp("tuned") / "run"
     config = TrainConfig.load(
         Path(__file__).resolve().parents[1] / "configs" / "tiny-cpu.yaml",
-        {"model": str(tiny_mllama_dir), "train_jsonl": str(root / "train.jsonl"), "val_jsonl": str(root / "val.jsonl"),
-         "image_root": str(root), "output_dir": str(run), "max_steps": "80", "save_strategy": "no"},
+        {
+            "model": str(tiny_mllama_dir),
+            "train_jsonl": str(root / "train.jsonl"),
+            "val_jsonl": str(root / "val.jsonl"),
+            "image_root": str(root),
+            "output_dir": str(run),
+            "max_steps": "80",
+            "save_strategy": "no",
+        },
     )
     return run_training(config), run
 
@@ -118,8 +127,13 @@ def s3_env(s3_endpoint, monkeypatch, tmp_path):
     """The AWS environment pointed at the moto server, and a fresh bucket: (client, bucket name)."""
     import boto3
 
-    aws = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-           "AWS_ENDPOINT_URL": s3_endpoint, "ECGFLOW_S3_CACHE": str(tmp_path / "s3-cache")}
+    aws = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": s3_endpoint,
+        "ECGFLOW_S3_CACHE": str(tmp_path / "s3-cache"),
+    }
     for key, value in aws.items():
         monkeypatch.setenv(key, value)
     client = boto3.client("s3")
@@ -130,7 +144,8 @@ def s3_env(s3_endpoint, monkeypatch, tmp_path):
 
 LLAMA_FILES = Path(__file__).resolve().parents[2] / "shared" / "llama32-vision"
 needs_llama_files = pytest.mark.skipif(
-    not LLAMA_FILES.is_dir(), reason=f"the real Llama 3.2 Vision files not found at {LLAMA_FILES} (../shared/llama32-vision)"
+    not LLAMA_FILES.is_dir(),
+    reason=f"the real Llama 3.2 Vision files not found at {LLAMA_FILES} (../shared/llama32-vision)",
 )
 
 

@@ -2,8 +2,8 @@
 separates the superclasses, rows come in the shared Table-I format, runs repeat exactly by seed."""
 
 import numpy as np
-import torch
 import pytest
+import torch
 
 from ecg_core.baselines import BaselineConfig, train_baseline
 from ecg_core.baselines.models import ResNet2d, load_torchvision_resnet
@@ -36,7 +36,9 @@ def _losses(store, kind: str) -> list[float]:
 
 
 def test_signal_cnn_separates_the_superclasses_and_reports_shared_rows(synthetic_store):
-    row = train_baseline(synthetic_store, "signal", ["synthetic"], "t", BaselineConfig.from_mapping(SMALL | {"width": 32, "epochs": 10}))
+    row = train_baseline(
+        synthetic_store, "signal", ["synthetic"], "t", BaselineConfig.from_mapping(SMALL | {"width": 32, "epochs": 10})
+    )
     assert row["auc"] >= 0.9 and row["auc_from"] == "scores" and row["n_unparsed"] == 0
     losses = _losses(synthetic_store, "signal")
     assert np.mean(losses[-10:]) < np.mean(losses[:10]) / 2
@@ -113,7 +115,17 @@ def test_an_unreadable_page_is_set_aside_with_the_reason_and_training_goes_on(sy
     test_ids = {r.record_id for r in read_records(store, "synthetic") if r.split == "test"}
     broken = next(r for r in store.get_jsonl(index_key("synthetic")) if r["record_id"] in test_ids)
     store.put_bytes(broken["image"], b"\x89PNG truncated")
-    row = train_baseline(store, "image", ["synthetic"], "t", BaselineConfig.from_mapping(SMALL | {"max_steps": 2, "image_size": [64, 128]}))
+    row = train_baseline(
+        store,
+        "image",
+        ["synthetic"],
+        "t",
+        BaselineConfig.from_mapping(SMALL | {"max_steps": 2, "image_size": [64, 128]}),
+    )
     [reject] = store.get_jsonl("baselines/t/image/rejected.jsonl")
-    assert reject["id"] == broken["record_id"] and reject["image"] == broken["image"] and "unreadable image" in reject["reason"]
+    assert (
+        reject["id"] == broken["record_id"]
+        and reject["image"] == broken["image"]
+        and "unreadable image" in reject["reason"]
+    )
     assert row["n_rejected"] == 1 and row["n"] == len(test_ids) - 1  # its only page was unreadable; the rest is scored

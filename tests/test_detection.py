@@ -6,8 +6,14 @@ from ecg_core.evaluate.detection import LABEL_SET, resume, score
 
 
 def _row(sample_id: str, label_set: str = LABEL_SET) -> dict:
-    return {"id": sample_id, "label_set": label_set, "answer": "MI", "parsed": ["MI"], "truth": ["MI"],
-            "scores": {"NORM": 0.1, "MI": 0.8, "STTC": 0.05, "CD": 0.03, "HYP": 0.02}}
+    return {
+        "id": sample_id,
+        "label_set": label_set,
+        "answer": "MI",
+        "parsed": ["MI"],
+        "truth": ["MI"],
+        "scores": {"NORM": 0.1, "MI": 0.8, "STTC": 0.05, "CD": 0.03, "HYP": 0.02},
+    }
 
 
 def test_an_interrupted_prediction_resumes_where_it_stopped():
@@ -25,7 +31,9 @@ def test_an_interrupted_prediction_resumes_where_it_stopped():
     assert [r["id"] for r in saved[-1]] == ["s0", "s1", "s2", "s3"]  # the first chunk was saved
 
     asked.clear()
-    rows = resume(samples, saved[-1], lambda chunk: asked.append(chunk) or [_row(s["id"]) for s in chunk], saved.append, chunk=4)
+    rows = resume(
+        samples, saved[-1], lambda chunk: asked.append(chunk) or [_row(s["id"]) for s in chunk], saved.append, chunk=4
+    )
     assert [[s["id"] for s in chunk] for chunk in asked] == [["s4", "s5", "s6", "s7"], ["s8", "s9"]]
     assert [r["id"] for r in rows] == [s["id"] for s in samples]
 

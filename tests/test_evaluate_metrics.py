@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from ecg_core.evaluate.metrics import macro_auc, detection_metrics
+from ecg_core.evaluate.metrics import detection_metrics, macro_auc
 from ecg_core.evaluate.parse import parse_labels
 from ecg_core.evaluate.table import table_one
 from ecg_core.labels import SUPERCLASSES
@@ -82,7 +82,8 @@ def test_detection_metrics_match_hand_computed_values():
     # per-label F1: NORM 0, MI 2/3, STTC 1, CD 1, HYP 0.
     assert m["macro_f1"] == pytest.approx((0 + 2 / 3 + 1 + 1 + 0) / 5)
     assert m["per_label"]["MI"] == pytest.approx(
-        {"auc_hard": 5 / 6, "auc_score": None, "f1": 2 / 3, "precision": 0.5, "recall": 1.0, "support": 1})
+        {"auc_hard": 5 / 6, "auc_score": None, "f1": 2 / 3, "precision": 0.5, "recall": 1.0, "support": 1}
+    )
     # Hard-label AUC = balanced accuracy: NORM (1 of 4) is never predicted -> 0.5; MI 5/6; STTC, CD 1; HYP 0.5.
     assert m["auc_hard"] == pytest.approx((0.5 + 5 / 6 + 1 + 1 + 0.5) / 5) and m["auc"] == m["auc_hard"]
     assert m["auc_from"] == "hard_labels" and m["auc_score"] is None
@@ -129,21 +130,32 @@ def test_the_bootstraps_fast_auc_is_sklearns():
     rng = np.random.default_rng(1)
     truth = rng.integers(0, 2, (300, 5))
     score = np.round(rng.random((300, 5)), 1)  # rounded: many ties
-    assert macro_auc(truth, score) == pytest.approx(np.mean([roc_auc_score(truth[:, j], score[:, j]) for j in range(5)]))
+    assert macro_auc(truth, score) == pytest.approx(
+        np.mean([roc_auc_score(truth[:, j], score[:, j]) for j in range(5)])
+    )
 
 
 def test_parser_finds_what_the_ecgbench_reports_state():
     """The 500 published ECGBench PTB-XL report answers: every report that states a class in plain words
     (not negated, not hedged) has it found."""
-    reports = [r["conversation"][1]["value"] for r in json.loads((REALDATA / "reports/ptbxl_report_generation_test.json").read_text())]
-    stated = {"MI": r"\bmyocardial infarction\b", "CD": r"\bbundle branch block\b", "NORM": r"\bnormal ecg\b",
-              "HYP": r"\bventricular hypertrophy\b"}
+    reports = [
+        r["conversation"][1]["value"]
+        for r in json.loads((REALDATA / "reports/ptbxl_report_generation_test.json").read_text())
+    ]
+    stated = {
+        "MI": r"\bmyocardial infarction\b",
+        "CD": r"\bbundle branch block\b",
+        "NORM": r"\bnormal ecg\b",
+        "HYP": r"\bventricular hypertrophy\b",
+    }
     checked = 0
     for report in reports:
         parsed = parse_labels(report) or frozenset()
         for label, phrase in stated.items():
             match = re.search(phrase, report, re.IGNORECASE)
-            if match and not re.search(r"\b(?:no|not|without)\b[^.;]*$|voltage criteria for", report[: match.start()], re.IGNORECASE):
+            if match and not re.search(
+                r"\b(?:no|not|without)\b[^.;]*$|voltage criteria for", report[: match.start()], re.IGNORECASE
+            ):
                 checked += 1
                 assert label in parsed, (label, report)
     assert checked > 150

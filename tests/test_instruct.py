@@ -7,7 +7,17 @@ import datasets
 import pytest
 
 from ecg_core.image_store import index_key
-from ecg_core.instruct import FAMILIES, NO_CLASS_ANSWER, STYLES, build_samples, deduplicate, is_detection_sample, mix, split_samples, statistics
+from ecg_core.instruct import (
+    FAMILIES,
+    NO_CLASS_ANSWER,
+    STYLES,
+    build_samples,
+    deduplicate,
+    is_detection_sample,
+    mix,
+    split_samples,
+    statistics,
+)
 from ecg_core.instruct.dataset import write_instruction_set
 from ecg_core.instruct.families.report import report_from_labels
 from ecg_core.record_store import read_records, write_records
@@ -21,7 +31,13 @@ ALL = list(FAMILIES)
 def _records():
     return [
         make_record("a", patient_id="p1", labels={"CLBBB": 100.0, "SR": 0.0}, superclasses=["CD"], split="train"),
-        make_record("b", patient_id="p2", labels={"IMI": 80.0, "ISC_": 50.0, "SR": 0.0}, superclasses=["MI", "STTC"], split="test"),
+        make_record(
+            "b",
+            patient_id="p2",
+            labels={"IMI": 80.0, "ISC_": 50.0, "SR": 0.0},
+            superclasses=["MI", "STTC"],
+            split="test",
+        ),
         make_record("c", patient_id="p3", labels={"AFIB": 100.0}, superclasses=[], split="val"),
     ]
 
@@ -35,7 +51,9 @@ def test_samples_follow_the_llava_format():
     assert {s["task_family"] for s in samples} >= {"abnormality_detection", "report_generation", "rhythm"}
     for s in samples:
         human, gpt = s["conversations"]
-        assert human["from"] == "human" and human["value"].startswith("<image>\n") and human["value"].count("<image>") == 1
+        assert (
+            human["from"] == "human" and human["value"].startswith("<image>\n") and human["value"].count("<image>") == 1
+        )
         assert gpt["from"] == "gpt" and gpt["value"]
         assert s["image"] == f"images/test/{s['record_id']}/0.png" and s["style"] in STYLES
         assert {"id", "task_family", "topic", "labels", "source", "split", "record_id", "patient_id"} <= s.keys()
@@ -48,7 +66,9 @@ def test_every_answer_parses_back_to_its_labels_in_every_family():
     by_id = {r.record_id: r for r in records}
     for s in samples:
         question = s["conversations"][0]["value"].removeprefix("<image>\n")
-        assert list(FAMILIES[s["task_family"]].parse_answer(question, s["conversations"][1]["value"])) == s["labels"], s["id"]
+        assert list(FAMILIES[s["task_family"]].parse_answer(question, s["conversations"][1]["value"])) == s["labels"], (
+            s["id"]
+        )
         if is_detection_sample(s):  # the evaluated question: exactly the record's superclasses
             assert s["labels"] == list(by_id[s["record_id"]].superclasses)
         if s["task_family"] == "report_generation" and s["report_source"] == "template":
@@ -62,8 +82,11 @@ def test_phrasing_is_seeded_per_record_not_by_order():
     forward = build_samples(records, ALL, _images(records), seed=3).samples
     backward = build_samples(records[::-1], ALL, _images(records), seed=3).samples
     assert {s["id"]: s for s in forward} == {s["id"]: s for s in backward}
-    reports = {s["conversations"][0]["value"] for seed in range(10)
-               for s in build_samples(records[:1], ["report_generation"], _images(records), seed).samples}
+    reports = {
+        s["conversations"][0]["value"]
+        for seed in range(10)
+        for s in build_samples(records[:1], ["report_generation"], _images(records), seed).samples
+    }
     assert len(reports) > 1
 
 
@@ -84,11 +107,14 @@ def test_reports_put_rhythm_first_and_name_every_statement():
     assert "Inferior myocardial infarction." in report and report.endswith("Inverted T-waves.")
 
 
-@pytest.mark.parametrize("report, answer, origin, original", [
-    ("sinusrhythmus linkstyp normales ekg", "Sinus rhythm. Left axis deviation. Normal ECG.", "translated", True),
-    ("sinus rhythm. normal ecg. Edit: NORM", "Sinus rhythm. Normal ECG.", "original", False),
-    ("sinusrytm vaenster el-axel", "Sinus rhythm. Complete left bundle branch block.", "template", True),
-])
+@pytest.mark.parametrize(
+    "report, answer, origin, original",
+    [
+        ("sinusrhythmus linkstyp normales ekg", "Sinus rhythm. Left axis deviation. Normal ECG.", "translated", True),
+        ("sinus rhythm. normal ecg. Edit: NORM", "Sinus rhythm. Normal ECG.", "original", False),
+        ("sinusrytm vaenster el-axel", "Sinus rhythm. Complete left bundle branch block.", "template", True),
+    ],
+)
 def test_reports_are_english_whatever_the_language_they_came_in(report, answer, origin, original):
     record = make_record("r", patient_id="p9", labels={"CLBBB": 100.0, "SR": 0.0}, superclasses=["CD"], split="train")
     record.report = report
@@ -101,7 +127,9 @@ def test_reports_are_english_whatever_the_language_they_came_in(report, answer, 
 def test_labels_outside_the_vocabulary_skip_that_family_with_a_reason():
     odd = make_record("d", patient_id="p4", labels={"XYZ": 100.0, "SR": 0.0}, superclasses=[], split="train")
     built = build_samples([odd], ["report_generation", "abnormality_detection"], _images([odd]), seed=0)
-    assert [(s.record_id, s.reason) for s in built.skipped] == [("d", "report_generation: labels outside the report vocabulary: XYZ")]
+    assert [(s.record_id, s.reason) for s in built.skipped] == [
+        ("d", "report_generation: labels outside the report vocabulary: XYZ")
+    ]
     assert {s["task_family"] for s in built.samples} == {"abnormality_detection"}
 
 
@@ -113,7 +141,9 @@ def test_deduplicate_and_mix():
     capped = mix(samples, {"rhythm": 1}, {}, seed=0)
     train_rhythm = [s for s in capped if s["split"] == "train" and s["task_family"] == "rhythm"]
     assert len(train_rhythm) == 1
-    assert [s for s in capped if s["split"] != "train"] == [s for s in samples if s["split"] != "train"]  # eval kept whole
+    assert [s for s in capped if s["split"] != "train"] == [
+        s for s in samples if s["split"] != "train"
+    ]  # eval kept whole
     assert [s for s in mix(samples, {}, {"test": 0}, seed=0) if s["split"] == "train"] == []
 
 
@@ -125,7 +155,11 @@ def test_splits_are_patient_level_and_statistics_count_them(tmp_path):
     by_split = split_samples(samples)
     patients = {split: {s["patient_id"] for s in rows} for split, rows in by_split.items()}
     assert all(patients.values())
-    assert not (patients["train"] & patients["val"] or patients["train"] & patients["test"] or patients["val"] & patients["test"])
+    assert not (
+        patients["train"] & patients["val"]
+        or patients["train"] & patients["test"]
+        or patients["val"] & patients["test"]
+    )
     stats = statistics(samples)
     assert sum(stats["per_split"].values()) == stats["n"] == len(samples)
     assert set(stats["per_family"]) == set(ALL) and set(stats["per_style"]) <= set(STYLES)
@@ -138,10 +172,19 @@ def test_instruction_set_in_the_store_loads_with_datasets(tmp_path):
     rendered = [r for r in records if r.record_id != "synth-000004"]  # one record was never rendered
     for r in rendered:
         store.put_bytes(f"images/synthetic/{r.record_id}/0.png", _png())
-    store.put_jsonl(index_key("synthetic"), [{"record_id": r.record_id, "variant": 0, "image": f"images/synthetic/{r.record_id}/0.png"} for r in rendered])
+    store.put_jsonl(
+        index_key("synthetic"),
+        [{"record_id": r.record_id, "variant": 0, "image": f"images/synthetic/{r.record_id}/0.png"} for r in rendered],
+    )
     stats = write_instruction_set(store, "t", ["synthetic"], ALL, seed=0, export_hf=True)
-    assert stats["skipped"] == 1 and store.get_jsonl("instruct/t/skipped.jsonl") == [{"id": "synth-000004", "reason": "no rendered image"}]
-    files = {split: str(tmp_path / f"instruct/t/{split}.jsonl") for split in ("train", "val", "test") if (tmp_path / f"instruct/t/{split}.jsonl").stat().st_size}
+    assert stats["skipped"] == 1 and store.get_jsonl("instruct/t/skipped.jsonl") == [
+        {"id": "synth-000004", "reason": "no rendered image"}
+    ]
+    files = {
+        split: str(tmp_path / f"instruct/t/{split}.jsonl")
+        for split in ("train", "val", "test")
+        if (tmp_path / f"instruct/t/{split}.jsonl").stat().st_size
+    }
     loaded = datasets.load_dataset("json", data_files=files)
     assert sum(len(part) for part in loaded.values()) == stats["n"]
     assert loaded["train"][0]["conversations"][0]["from"] == "human"

@@ -17,13 +17,21 @@ from tests.factories import make_record
 
 FAMILIES = (rhythm, morphology, measurement)
 SEEDS = range(6)
-AXIS_NAMES = {"normal": "normal axis", "left": "left axis deviation", "right": "right axis deviation",
-              "extreme": "extreme axis deviation", "indeterminate": "indeterminate axis"}
+AXIS_NAMES = {
+    "normal": "normal axis",
+    "left": "left axis deviation",
+    "right": "right axis deviation",
+    "extreme": "extreme axis deviation",
+    "indeterminate": "indeterminate axis",
+}
 MEASURED = {"heart_rate": "heart_rate_bpm", "pr_interval": "pr_ms", "qrs_duration": "qrs_ms", "qt_interval": "qt_ms"}
 LABEL_KEYS = {"heart_rate": "heart_rate", "pr_interval": "pr_ms", "qrs_duration": "qrs_ms", "qt_interval": "qt_ms"}
 # What a close rate question asks about, read from its wording.
-RATE_WORDS = (("bradycardia", ("bradycardia", "below 60")), ("tachycardia", ("tachycardia", "above 100")),
-              ("normal rate", ("normal", "between 60 and 100")))
+RATE_WORDS = (
+    ("bradycardia", ("bradycardia", "below 60")),
+    ("tachycardia", ("tachycardia", "above 100")),
+    ("normal rate", ("normal", "between 60 and 100")),
+)
 
 
 @pytest.fixture(scope="module")
@@ -33,16 +41,26 @@ def cases():
     hand_made = [
         make_record("unknown-rhythm", labels={"NORM": 100.0}, superclasses=["NORM"]),
         make_record("bare", labels={}, superclasses=[]),
-        make_record("ptbxl", labels={"AFLT": 0.0, "CLBBB": 100.0, "LVH": 100.0}, superclasses=["CD", "HYP"],
-                    extra={"heart_axis": "LAD"}),
-        make_record("measured-only", labels={}, superclasses=[],
-                    extra={"measurements": {"heart_rate_bpm": 59.6, "qrs_ms": 96.4, "qrs_axis": 100.0}}),
+        make_record(
+            "ptbxl",
+            labels={"AFLT": 0.0, "CLBBB": 100.0, "LVH": 100.0},
+            superclasses=["CD", "HYP"],
+            extra={"heart_axis": "LAD"},
+        ),
+        make_record(
+            "measured-only",
+            labels={},
+            superclasses=[],
+            extra={"measurements": {"heart_rate_bpm": 59.6, "qrs_ms": 96.4, "qrs_axis": 100.0}},
+        ),
     ]
     return {r.record_id: facts_of(r) for r in synthetic + hand_made}
 
 
 def _all_qas(cases, family):
-    return [(facts, qa) for facts in cases.values() for seed in SEEDS for qa in family.questions(facts, random.Random(seed))]
+    return [
+        (facts, qa) for facts in cases.values() for seed in SEEDS for qa in family.questions(facts, random.Random(seed))
+    ]
 
 
 @pytest.mark.parametrize("family", FAMILIES, ids=lambda f: f.NAME)
@@ -66,11 +84,21 @@ def test_one_question_per_applicable_topic_and_none_about_unknown_facts(cases, f
 
 def _applicable(family, facts) -> list[str]:
     if family is rhythm:
-        known = {"rhythm": facts.rhythm, "af_flutter": facts.rhythm, "sinus_rate": facts.rhythm,
-                 "regularity": facts.regular, "rate": facts.heart_rate_bpm}
+        known = {
+            "rhythm": facts.rhythm,
+            "af_flutter": facts.rhythm,
+            "sinus_rate": facts.rhythm,
+            "regularity": facts.regular,
+            "rate": facts.heart_rate_bpm,
+        }
     elif family is morphology:
-        known = {"axis": facts.axis, "bundle_branch_block": facts.bundle_branch_block, "hypertrophy": facts.hypertrophy,
-                 "st_t_change": facts.st_t_change, "q_waves": facts.q_waves}
+        known = {
+            "axis": facts.axis,
+            "bundle_branch_block": facts.bundle_branch_block,
+            "hypertrophy": facts.hypertrophy,
+            "st_t_change": facts.st_t_change,
+            "q_waves": facts.q_waves,
+        }
     else:
         known = {topic: getattr(facts, attribute) for topic, attribute in MEASURED.items()}
     return [topic for topic, value in known.items() if value is not None]
@@ -118,7 +146,9 @@ def test_rhythm_labels_agree_with_the_facts(cases):
                 asked = _mentioned(qa.question, ("sinus bradycardia", "sinus tachycardia"))
                 _yes_no_labels(qa, asked, asked == facts.rhythm)
             else:
-                assert qa.labels == ((facts.rhythm,) if facts.rhythm in ("sinus bradycardia", "sinus tachycardia") else ())
+                assert qa.labels == (
+                    (facts.rhythm,) if facts.rhythm in ("sinus bradycardia", "sinus tachycardia") else ()
+                )
         elif qa.topic == "regularity":
             actual = "regular" if facts.regular else "irregular"
             if qa.style == "close":
@@ -139,7 +169,11 @@ def test_rhythm_labels_agree_with_the_facts(cases):
 def test_open_rhythm_answers_name_the_rhythm(cases):
     rhythms = {qa.answer for _, qa in _all_qas(cases, rhythm) if qa.topic == "rhythm" and qa.style == "open"}
     assert {"Sinus rhythm.", "Atrial fibrillation.", "Sinus bradycardia.", "Sinus tachycardia."} <= rhythms
-    flutter = {(qa.topic, qa.style): qa.answer for seed in SEEDS for qa in rhythm.questions(cases["ptbxl"], random.Random(seed))}
+    flutter = {
+        (qa.topic, qa.style): qa.answer
+        for seed in SEEDS
+        for qa in rhythm.questions(cases["ptbxl"], random.Random(seed))
+    }
     assert flutter[("af_flutter", "open")] == "Atrial flutter." and flutter[("af_flutter", "close")] == YES
 
 
@@ -164,7 +198,11 @@ def test_morphology_labels_agree_with_the_facts(cases):
 
 
 def test_ptbxl_codes_name_the_block_and_the_hypertrophy(cases):
-    answers = {(qa.topic, qa.style): qa.answer for seed in SEEDS for qa in morphology.questions(cases["ptbxl"], random.Random(seed))}
+    answers = {
+        (qa.topic, qa.style): qa.answer
+        for seed in SEEDS
+        for qa in morphology.questions(cases["ptbxl"], random.Random(seed))
+    }
     assert answers[("bundle_branch_block", "open")] == "Complete left bundle branch block."
     assert answers[("hypertrophy", "open")] == "Left ventricular hypertrophy."
     assert answers[("bundle_branch_block", "close")] == answers[("hypertrophy", "close")] == YES
@@ -178,7 +216,11 @@ def test_measurement_labels_are_the_rounded_facts(cases):
             assert qa.topic == "heart_rate" and low <= value <= high, qa
         else:
             assert qa.labels == (f"{LABEL_KEYS[qa.topic]}={value}",)
-            assert qa.answer == (str(value) if qa.style == "fill" else f"{value} {'beats per minute' if qa.topic == 'heart_rate' else 'ms'}.")
+            assert qa.answer == (
+                str(value)
+                if qa.style == "fill"
+                else f"{value} {'beats per minute' if qa.topic == 'heart_rate' else 'ms'}."
+            )
     measured = {qa.labels for _, qa in _all_qas({"m": cases["measured-only"]}, measurement) if qa.style != "choice"}
     assert measured == {("heart_rate=60",), ("qrs_ms=96",)}
 

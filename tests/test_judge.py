@@ -39,9 +39,16 @@ def test_well_formed_replies_are_scored_in_input_order(judge):
     assert out.results[0]["rationale"] == "word overlap 1.00"
     assert not any(r["failed"] or r["cached"] for r in out.results)
     assert out.summary == {
-        "n": 3, "n_scored": 3, "n_failed": 0, "n_cached": 0, "mean_score": pytest.approx(133 / 3),
-        "prompt_tokens": 300, "completion_tokens": 60, "cost_usd": pytest.approx((300 * 2.50 + 60 * 10.00) / 1e6),
-        "model": "gpt-4o", "rubric": "paper",
+        "n": 3,
+        "n_scored": 3,
+        "n_failed": 0,
+        "n_cached": 0,
+        "mean_score": pytest.approx(133 / 3),
+        "prompt_tokens": 300,
+        "completion_tokens": 60,
+        "cost_usd": pytest.approx((300 * 2.50 + 60 * 10.00) / 1e6),
+        "model": "gpt-4o",
+        "rubric": "paper",
     }
     for request in judge.requests:
         body = request["body"]
@@ -238,8 +245,15 @@ def test_the_api_key_travels_only_in_the_authorization_header(judge, tmp_path):
     judge.enqueue(200, "garbage")
     judge.enqueue(500, f"upstream failed for key {API_KEY}")
     items = [item(0, image=PNG), item(1, "sinus rhythm")]
-    out = judge_reports(items, base_url=judge.base_url, cache=StoreCache(store, "judge"), vision=True,
-                        max_workers=1, max_attempts=2, **FAST)
+    out = judge_reports(
+        items,
+        base_url=judge.base_url,
+        cache=StoreCache(store, "judge"),
+        vision=True,
+        max_workers=1,
+        max_attempts=2,
+        **FAST,
+    )
     assert out.results[0]["failed"] and out.results[1]["score"] == 33.0
     assert API_KEY not in json.dumps({"results": out.results, "summary": out.summary})
     assert all(API_KEY not in path.read_text() for path in (tmp_path / "store").rglob("*.json"))

@@ -179,11 +179,18 @@ def test_collator_tiles_pages_and_masks_cross_attention_per_tile(tiny_mllama_dir
     """The 11B's way with a page: up to 4 tiles chosen by its shape (a small square page takes one), the
     text after <|image|> attends to the used tiles only; a 4-tile Mllama trains on the batch."""
     _, tiny = load_model_and_processor(tiny_mllama_dir)
-    tiles = MllamaImageProcessorPil(size={"height": 224, "width": 224}, max_image_tiles=4,
-                                    image_mean=tiny.image_processor.image_mean, image_std=tiny.image_processor.image_std)
+    tiles = MllamaImageProcessorPil(
+        size={"height": 224, "width": 224},
+        max_image_tiles=4,
+        image_mean=tiny.image_processor.image_mean,
+        image_std=tiny.image_processor.image_std,
+    )
     processor = MllamaProcessor(tiles, tiny.tokenizer, chat_template=tiny.chat_template)
     Image.new("RGB", (200, 200), "white").save(tmp_path / "square.png")
-    records = [stripe_pages.train[0], stripe_pages.train[1] | {"image": str(tmp_path / "square.png")}]  # 550 x 300, 200 x 200
+    records = [
+        stripe_pages.train[0],
+        stripe_pages.train[1] | {"image": str(tmp_path / "square.png")},
+    ]  # 550 x 300, 200 x 200
     batch = InstructionCollator(processor, stripe_pages.root, PagePreprocessing(4, "pad"), 256)(records)
 
     assert batch["pixel_values"].shape == (2, 1, 4, 3, 224, 224)

@@ -13,7 +13,9 @@ def test_bad_records_are_quarantined_and_the_rest_is_stored(tmp_path):
     nan.signal[4, 10] = np.nan
     flat = make_record("flat-1")
     flat.signal[0] = 0.0
-    summary = write_records(store, "test", good + [nan, flat, Rejected("file-9.hea", "unreadable header")], shard_size=8)
+    summary = write_records(
+        store, "test", good + [nan, flat, Rejected("file-9.hea", "unreadable header")], shard_size=8
+    )
 
     assert (summary.accepted, summary.rejected) == (20, 3)
     assert summary.shards == [f"records/test/shard-{i:05d}.parquet" for i in range(3)]

@@ -45,4 +45,11 @@ def test_parquet_round_trip_is_exact():
     for a, b in zip(records, back):
         np.testing.assert_array_equal(a.signal, b.signal)
         assert b.signal.dtype == np.float32 and b.signal.shape == (len(LEADS), 1000)
-        assert (a.labels, a.superclasses, a.age, a.sex, a.split, a.report) == (b.labels, b.superclasses, b.age, b.sex, b.split, b.report)
+        assert (a.labels, a.superclasses, a.age, a.sex, a.split, a.report) == (
+            b.labels,
+            b.superclasses,
+            b.age,
+            b.sex,
+            b.split,
+            b.report,
+        )

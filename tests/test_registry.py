@@ -9,12 +9,15 @@ def champion(**metrics):
     return {"run_id": "old", "metrics": {"macro_f1": 0.70, "hamming": 0.12} | metrics}
 
 
-@pytest.mark.parametrize("candidate, promote", [
-    ({"macro_f1": 0.72}, True),     # better by 0.02 >= 0.01
-    ({"macro_f1": 0.705}, False),   # better, but by less than the margin
-    ({"macro_f1": 0.60}, False),    # worse
-    ({"macro_f1": None}, False),    # no figure: never promoted on faith
-])
+@pytest.mark.parametrize(
+    "candidate, promote",
+    [
+        ({"macro_f1": 0.72}, True),  # better by 0.02 >= 0.01
+        ({"macro_f1": 0.705}, False),  # better, but by less than the margin
+        ({"macro_f1": 0.60}, False),  # worse
+        ({"macro_f1": None}, False),  # no figure: never promoted on faith
+    ],
+)
 def test_macro_f1_must_beat_the_champion_by_the_margin(candidate, promote):
     assert decide(candidate, champion(), "macro_f1", 0.01)["promote"] is promote
 

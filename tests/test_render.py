@@ -51,7 +51,11 @@ def test_page_is_real_size(paper_size, size_mm, dpi):
     g = r.geometry
     assert g["px_per_mm"] == pytest.approx(dpi / 25.4)
     assert (g["page_width_mm"], g["page_height_mm"]) == size_mm
-    assert r.image.size == (round(size_mm[0] * dpi / 25.4), round(size_mm[1] * dpi / 25.4)) == (g["width_px"], g["height_px"])
+    assert (
+        r.image.size
+        == (round(size_mm[0] * dpi / 25.4), round(size_mm[1] * dpi / 25.4))
+        == (g["width_px"], g["height_px"])
+    )
     (rhythm,) = [p for p in g["leads"] if p["rhythm"]]
     assert rhythm["x_range"][1] - rhythm["x_range"][0] == mm(r, 250)  # 10 s at 25 mm/s
     json.loads(sidecar_json(g))

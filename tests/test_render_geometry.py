@@ -24,8 +24,12 @@ def record():
 def random_settings(rng: np.random.Generator) -> PrintSettings:
     pick = lambda values: values[rng.integers(len(values))]  # noqa: E731
     return PrintSettings(
-        layout=pick(LAYOUTS), speed_mm_s=pick(SPEEDS_MM_S), gain_mm_mv=pick(GAINS_MM_MV),
-        paper_size=pick(list(PAPER_SIZES_MM)), grid=pick(GRIDS), dpi=float(pick([100, 150, 200])),
+        layout=pick(LAYOUTS),
+        speed_mm_s=pick(SPEEDS_MM_S),
+        gain_mm_mv=pick(GAINS_MM_MV),
+        paper_size=pick(list(PAPER_SIZES_MM)),
+        grid=pick(GRIDS),
+        dpi=float(pick([100, 150, 200])),
     )
 
 

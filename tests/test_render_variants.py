@@ -50,7 +50,11 @@ def test_bad_configs_name_the_allowed_values(values, message):
 def test_fingerprint_follows_what_changes_the_images():
     base = RenderConfig(variants=2)
     assert base.fingerprint() == RenderConfig(variants=2).fingerprint()
-    assert base.fingerprint() != RenderConfig(variants=2, seed=1).fingerprint() != RenderConfig(variants=2, dpi=100).fingerprint()
+    assert (
+        base.fingerprint()
+        != RenderConfig(variants=2, seed=1).fingerprint()
+        != RenderConfig(variants=2, dpi=100).fingerprint()
+    )
 
 
 def test_gallery_command_writes_every_layout_and_artefact(tmp_path, capsys):

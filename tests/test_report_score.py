@@ -27,4 +27,11 @@ def test_summary_leaves_out_references_that_state_nothing():
     ]
     scored, summary = report_scores(rows)
     assert [s["id"] for s in scored] == ["a", "c"]
-    assert summary == {"scorer": "labels", "score": 50.0, "precision": 0.5, "recall": 0.5, "n": 2, "n_reference_unparsed": 1}
+    assert summary == {
+        "scorer": "labels",
+        "score": 50.0,
+        "precision": 0.5,
+        "recall": 0.5,
+        "n": 2,
+        "n_reference_unparsed": 1,
+    }

@@ -26,8 +26,23 @@ pytestmark = pytest.mark.skipif(
 )
 
 SOURCES = ["HR06000", "HR06001", "HR06002", "HR06003", "E07500", "E07501", "JS20000", "JS20002"]
-COLUMNS = ["exam_id", "age", "is_male", "nn_predicted_age", "1dAVb", "RBBB", "LBBB", "SB", "ST", "AF",
-           "patient_id", "death", "timey", "normal_ecg", "trace_file"]
+COLUMNS = [
+    "exam_id",
+    "age",
+    "is_male",
+    "nn_predicted_age",
+    "1dAVb",
+    "RBBB",
+    "LBBB",
+    "SB",
+    "ST",
+    "AF",
+    "patient_id",
+    "death",
+    "timey",
+    "normal_ecg",
+    "trace_file",
+]
 LABELS = ["1dAVb", "RBBB", "LBBB", "SB", "ST", "AF"]
 
 
@@ -48,9 +63,18 @@ def pad(trace400: np.ndarray) -> np.ndarray:
 
 def exam_row(exam_id, patient_id, labels=(), normal=False, age=60, male=True, trace_file="exams_part0.hdf5"):
     row = {c: "False" for c in LABELS}
-    row.update({l: "True" for l in labels})
-    row.update(exam_id=exam_id, age=age, is_male=str(male), nn_predicted_age=f"{age + 1.5}", patient_id=patient_id,
-               death="", timey="", normal_ecg=str(normal), trace_file=trace_file)
+    row.update(dict.fromkeys(labels, "True"))
+    row.update(
+        exam_id=exam_id,
+        age=age,
+        is_male=str(male),
+        nn_predicted_age=f"{age + 1.5}",
+        patient_id=patient_id,
+        death="",
+        timey="",
+        normal_ecg=str(normal),
+        trace_file=trace_file,
+    )
     return row
 
 
@@ -60,8 +84,14 @@ def code15(tmp_path_factory):
     originals, traces, ids, rows = {}, [], [], []
     # 8 real exams; patients 501/502 have two exams each; even ones 10 s, odd ones 7 s.
     spec = [  # (labels, normal, patient)
-        ((), True, 501), (("RBBB",), False, 501), (("1dAVb", "SB"), False, 502), (("AF",), False, 503),
-        (("LBBB",), False, 502), (("ST",), False, 504), ((), True, 505), ((), False, 506),
+        ((), True, 501),
+        (("RBBB",), False, 501),
+        (("1dAVb", "SB"), False, 502),
+        (("AF",), False, 503),
+        (("LBBB",), False, 502),
+        (("ST",), False, 504),
+        ((), True, 505),
+        ((), False, 506),
     ]
     for i, (name, (labels, normal, patient)) in enumerate(zip(SOURCES, spec)):
         sig = real(name)
@@ -72,12 +102,18 @@ def code15(tmp_path_factory):
         ids.append(1000 + i)
         rows.append(exam_row(1000 + i, patient, labels, normal, age=40 + i, male=i % 3 != 0))
     # bad rows inside the good part: exam not in exams.csv, NaN samples, all zeros, filler row (exam_id 0)
-    traces.append(traces[0].copy()); ids.append(77777)  # not in CSV
-    nan = traces[2].copy(); nan[2000, 7] = np.nan; traces.append(nan); ids.append(2000)
+    traces.append(traces[0].copy())
+    ids.append(77777)  # not in CSV
+    nan = traces[2].copy()
+    nan[2000, 7] = np.nan
+    traces.append(nan)
+    ids.append(2000)
     rows.append(exam_row(2000, 600))
-    traces.append(np.zeros((4096, 12), np.float32)); ids.append(2001)
+    traces.append(np.zeros((4096, 12), np.float32))
+    ids.append(2001)
     rows.append(exam_row(2001, 601))
-    traces.append(np.zeros((4096, 12), np.float32)); ids.append(0)
+    traces.append(np.zeros((4096, 12), np.float32))
+    ids.append(0)
     with h5py.File(root / "exams_part0.hdf5", "w") as f:
         f.create_dataset("tracings", data=np.stack(traces), chunks=(1, 4096, 12))
         f.create_dataset("exam_id", data=np.asarray(ids, dtype=np.int64))

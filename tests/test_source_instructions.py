@@ -26,8 +26,11 @@ def test_real_ecgbench_report_file(tmp_path):
     store = LocalStore(tmp_path / "store")
     counts = import_instructions(store, "ecgbench", ECGBENCH_REPORTS, "test")
     assert counts == {
-        "n": 500, "rejected": 0, "duplicates": 0,
-        "per_source": {"ptbxl": 500}, "per_family": {"report_generation": 500},
+        "n": 500,
+        "rejected": 0,
+        "duplicates": 0,
+        "per_source": {"ptbxl": 500},
+        "per_family": {"report_generation": 500},
     }
     samples = store.get_jsonl("instruct/ecgbench/test.jsonl")
     assert store.get_jsonl("instruct/ecgbench/quarantine.jsonl") == []
@@ -48,15 +51,28 @@ def test_real_ecgbench_report_file(tmp_path):
 
 def test_llava_json_array_sources_families_and_image_placeholder(tmp_path):
     items = [
-        {"id": "m1", "image": "mimic_v4/files/p1000/p10000032/s40689238/40689238-0.png",
-         "conversations": turns("<image>\nPlease write a report for this ECG.", "Sinus rhythm.")},
-        {"id": "p1", "image": "ptb-xl/records500/00000/00001_hr.png",
-         "conversations": turns("Which of the following abnormalities are present? <image> A) MI B) NORM", "B")},
-        {"id": "c1", "image": "code15_v4/12345.png",
-         "conversations": turns("What is the heart rate?", "About 70 bpm.") + turns("<image> And the axis?", "Normal.")},
+        {
+            "id": "m1",
+            "image": "mimic_v4/files/p1000/p10000032/s40689238/40689238-0.png",
+            "conversations": turns("<image>\nPlease write a report for this ECG.", "Sinus rhythm."),
+        },
+        {
+            "id": "p1",
+            "image": "ptb-xl/records500/00000/00001_hr.png",
+            "conversations": turns("Which of the following abnormalities are present? <image> A) MI B) NORM", "B"),
+        },
+        {
+            "id": "c1",
+            "image": "code15_v4/12345.png",
+            "conversations": turns("What is the heart rate?", "About 70 bpm.")
+            + turns("<image> And the axis?", "Normal."),
+        },
         {"id": "x1", "image": "other/1.png", "conversations": turns("Is the <image> rhythm regular?", "Yes.")},
-        {"id": "m1-dup", "image": "mimic_v4/files/p1000/p10000032/s40689238/40689238-0.png",
-         "conversations": turns("Please write a report for this ECG. <image>", "Sinus rhythm again.")},
+        {
+            "id": "m1-dup",
+            "image": "mimic_v4/files/p1000/p10000032/s40689238/40689238-0.png",
+            "conversations": turns("Please write a report for this ECG. <image>", "Sinus rhythm again."),
+        },
     ]
     path = tmp_path / "ECGInstruct.json"
     path.write_text(json.dumps(items))
@@ -64,7 +80,12 @@ def test_llava_json_array_sources_families_and_image_placeholder(tmp_path):
     assert not [s for s in samples if isinstance(s, Rejected)]
     by_id = {s["id"]: s for s in samples}
     assert {i: s["source"] for i, s in by_id.items()} == {
-        "m1": "mimic-iv-ecg", "p1": "ptbxl", "c1": "code15", "x1": "unknown", "m1-dup": "mimic-iv-ecg"}
+        "m1": "mimic-iv-ecg",
+        "p1": "ptbxl",
+        "c1": "code15",
+        "x1": "unknown",
+        "m1-dup": "mimic-iv-ecg",
+    }
     assert by_id["m1"]["task_family"] == "report_generation"
     assert by_id["p1"]["task_family"] == "abnormality_detection"
     assert by_id["c1"]["task_family"] == "question_answering"
@@ -74,7 +95,8 @@ def test_llava_json_array_sources_families_and_image_placeholder(tmp_path):
         assert conv[0]["value"].startswith("<image>\n")
         assert sum(t["value"].count("<image>") for t in conv) == 1
     assert by_id["p1"]["conversations"][0]["value"] == (
-        "<image>\nWhich of the following abnormalities are present? A) MI B) NORM")
+        "<image>\nWhich of the following abnormalities are present? A) MI B) NORM"
+    )
     assert by_id["c1"]["conversations"][2]["value"] == "And the axis?"
     assert by_id["x1"]["conversations"][0]["value"] == "<image>\nIs the rhythm regular?"
 
@@ -86,9 +108,14 @@ def test_llava_json_array_sources_families_and_image_placeholder(tmp_path):
 
 
 def test_ecgbench_jsonl_with_bad_lines(tmp_path):
-    good = {"id": "cpsc-1", "image_path": "cpsc/A0001.png",
-            "conversation": [{"role": "user", "content": "Classify this ECG."},
-                             {"role": "assistant", "content": [{"type": "text", "text": "AF"}]}]}
+    good = {
+        "id": "cpsc-1",
+        "image_path": "cpsc/A0001.png",
+        "conversation": [
+            {"role": "user", "content": "Classify this ECG."},
+            {"role": "assistant", "content": [{"type": "text", "text": "AF"}]},
+        ],
+    }
     lines = [
         json.dumps(good),
         '{"id": "broken", "image": ',  # line 2: malformed
@@ -98,8 +125,13 @@ def test_ecgbench_jsonl_with_bad_lines(tmp_path):
         json.dumps({"id": "empty", "image": "cpsc/A4.png", "conversations": turns("Q?", "  ")}),
         json.dumps({"id": "../etc/passwd", "image": "cpsc/A5.png", "conversations": turns("Q?", "A.")}),
         "",
-        json.dumps({"id": "ecgqa-1", "image": "ecgqa/ptbxl/00001.png",
-                    "conversations": turns("Does this ECG show ST elevation?", "no", ("user", "assistant"))}),
+        json.dumps(
+            {
+                "id": "ecgqa-1",
+                "image": "ecgqa/ptbxl/00001.png",
+                "conversations": turns("Does this ECG show ST elevation?", "no", ("user", "assistant")),
+            }
+        ),
         json.dumps(good),  # exact duplicate
     ]
     path = tmp_path / "cpsc_test.jsonl"
@@ -117,17 +149,27 @@ def test_ecgbench_jsonl_with_bad_lines(tmp_path):
     assert reasons["empty"] == "empty answer in turn 1"
     assert "unsafe characters" in reasons["../etc/passwd"]
     sample = store.get_jsonl("instruct/bench/test.jsonl")[0]
-    assert sample["conversations"] == [{"from": "human", "value": "<image>\nClassify this ECG."},
-                                       {"from": "gpt", "value": "AF"}]
+    assert sample["conversations"] == [
+        {"from": "human", "value": "<image>\nClassify this ECG."},
+        {"from": "gpt", "value": "AF"},
+    ]
     assert sample["image"] == "cpsc/A0001.png" and sample["record_id"] == "A0001"
 
 
 def test_ecgbench_parquet_and_merging_files(tmp_path):
     rows = [
-        {"id": "code15-1", "image_path": "code15/1.png",
-         "conversations": turns("Which of the following: (A) 1dAVb (B) RBBB?", "(A)", ("user", "assistant"))},
-        {"id": "code15-2", "image_path": "code15/2.png",
-         "conversations": turns("<image>\nWhich of the following: (A) 1dAVb (B) RBBB?", "(B)", ("user", "assistant"))},
+        {
+            "id": "code15-1",
+            "image_path": "code15/1.png",
+            "conversations": turns("Which of the following: (A) 1dAVb (B) RBBB?", "(A)", ("user", "assistant")),
+        },
+        {
+            "id": "code15-2",
+            "image_path": "code15/2.png",
+            "conversations": turns(
+                "<image>\nWhich of the following: (A) 1dAVb (B) RBBB?", "(B)", ("user", "assistant")
+            ),
+        },
         {"id": "code15-3", "image_path": None, "conversations": turns("Q?", "A.", ("user", "assistant"))},
     ]
     path = tmp_path / "code15_test.parquet"

@@ -26,16 +26,66 @@ pytestmark = pytest.mark.skipif(
 )
 
 MIMIC_LEADS = ["I", "II", "III", "aVR", "aVF", "aVL", "V1", "V2", "V3", "V4", "V5", "V6"]
-MM_COLUMNS = ["subject_id", "study_id", "cart_id", "ecg_time", *[f"report_{i}" for i in range(18)], "bandwidth",
-              "filtering", "rr_interval", "p_onset", "p_end", "qrs_onset", "qrs_end", "t_end", "p_axis", "qrs_axis", "t_axis"]
+MM_COLUMNS = [
+    "subject_id",
+    "study_id",
+    "cart_id",
+    "ecg_time",
+    *[f"report_{i}" for i in range(18)],
+    "bandwidth",
+    "filtering",
+    "rr_interval",
+    "p_onset",
+    "p_end",
+    "qrs_onset",
+    "qrs_end",
+    "t_end",
+    "p_axis",
+    "qrs_axis",
+    "t_axis",
+]
 # (source recording, subject, study, report lines, rr, p_onset, p_end, qrs_onset, qrs_end, t_end, axes)
 SPEC = [
     ("HR06000", 10000032, 40689238, ["Sinus rhythm", "Normal ECG"], 857, 40, 128, 202, 298, 604, (51, 38, 43)),
-    ("HR06001", 10000032, 44458630, ["Sinus rhythm", "Possible inferior infarct - age undetermined", "Borderline ECG"],
-     1000, 30, 120, 190, 282, 600, (60, -10, 40)),
-    ("E07500", 10000117, 45090959, ["Atrial fibrillation.", "Left ventricular hypertrophy", "Abnormal ECG"],
-     620, 29999, 29999, 236, 340, 610, (29999, 12, 80)),
-    ("JS20000", 10000560, 41234567, ["Sinus tachycardia", "", "Otherwise normal ECG"], 560, 20, 104, 160, 246, 480, (45, 70, 55)),
+    (
+        "HR06001",
+        10000032,
+        44458630,
+        ["Sinus rhythm", "Possible inferior infarct - age undetermined", "Borderline ECG"],
+        1000,
+        30,
+        120,
+        190,
+        282,
+        600,
+        (60, -10, 40),
+    ),
+    (
+        "E07500",
+        10000117,
+        45090959,
+        ["Atrial fibrillation.", "Left ventricular hypertrophy", "Abnormal ECG"],
+        620,
+        29999,
+        29999,
+        236,
+        340,
+        610,
+        (29999, 12, 80),
+    ),
+    (
+        "JS20000",
+        10000560,
+        41234567,
+        ["Sinus tachycardia", "", "Otherwise normal ECG"],
+        560,
+        20,
+        104,
+        160,
+        246,
+        480,
+        (45, 70, 55),
+    ),
     ("HR06002", 10001725, 42000001, ["Sinus bradycardia"], 1200, 50, 140, 220, 310, 660, (30, 20, 30)),
     ("JS20002", 10001725, 42000002, [], 900, 40, 130, 200, 290, 590, (40, 30, 35)),
 ]
@@ -55,8 +105,17 @@ def write_record(root: Path, subject: int, study: int, sig: np.ndarray) -> None:
     folder = root / Path(rel_path(subject, study)).parent
     folder.mkdir(parents=True, exist_ok=True)
     mimic_order = sig[:, [LEADS.index(n) for n in MIMIC_LEADS]]
-    wfdb.wrsamp(str(study), fs=500, units=["mV"] * 12, sig_name=MIMIC_LEADS, p_signal=mimic_order,
-                fmt=["16"] * 12, adc_gain=[200.0] * 12, baseline=[0] * 12, write_dir=str(folder))
+    wfdb.wrsamp(
+        str(study),
+        fs=500,
+        units=["mV"] * 12,
+        sig_name=MIMIC_LEADS,
+        p_signal=mimic_order,
+        fmt=["16"] * 12,
+        adc_gain=[200.0] * 12,
+        baseline=[0] * 12,
+        write_dir=str(folder),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -67,36 +126,80 @@ def mimic(tmp_path_factory):
         sig = real(name)
         originals[study] = sig
         write_record(root, subject, study, sig)
-        rl_rows.append({"subject_id": subject, "study_id": study, "file_name": study,
-                        "ecg_time": "2180-07-23 08:44:00", "path": rel_path(subject, study)})
+        rl_rows.append(
+            {
+                "subject_id": subject,
+                "study_id": study,
+                "file_name": study,
+                "ecg_time": "2180-07-23 08:44:00",
+                "path": rel_path(subject, study),
+            }
+        )
         mm = {c: "" for c in MM_COLUMNS}
         mm.update({f"report_{i}": line for i, line in enumerate(report)})
-        mm.update(subject_id=subject, study_id=study, cart_id=6848296, ecg_time="2180-07-23 08:44:00",
-                  bandwidth="0.005-150 Hz", filtering="60 Hz notch Baseline filter", rr_interval=rr, p_onset=pon,
-                  p_end=pend, qrs_onset=qon, qrs_end=qend, t_end=tend, p_axis=pa, qrs_axis=qa, t_axis=ta)
+        mm.update(
+            subject_id=subject,
+            study_id=study,
+            cart_id=6848296,
+            ecg_time="2180-07-23 08:44:00",
+            bandwidth="0.005-150 Hz",
+            filtering="60 Hz notch Baseline filter",
+            rr_interval=rr,
+            p_onset=pon,
+            p_end=pend,
+            qrs_onset=qon,
+            qrs_end=qend,
+            t_end=tend,
+            p_axis=pa,
+            qrs_axis=qa,
+            t_axis=ta,
+        )
         mm_rows.append(mm)
     # bad inputs between good ones: a missing .dat, a truncated .dat, a 3-lead record, an unsafe path, and a
     # study with no machine_measurements row (kept, without report)
-    bad = {"missing_dat": (10002000, 43000001), "truncated": (10002001, 43000002), "three_leads": (10002002, 43000003),
-           "no_measurements": (10002003, 43000004)}
+    bad = {
+        "missing_dat": (10002000, 43000001),
+        "truncated": (10002001, 43000002),
+        "three_leads": (10002002, 43000003),
+        "no_measurements": (10002003, 43000004),
+    }
     for kind, (subject, study) in bad.items():
         write_record(root, subject, study, real("HR06003"))
-        rl_rows.insert(2, {"subject_id": subject, "study_id": study, "file_name": study, "ecg_time": "2181-01-01 10:00:00",
-                           "path": rel_path(subject, study)})
+        rl_rows.insert(
+            2,
+            {
+                "subject_id": subject,
+                "study_id": study,
+                "file_name": study,
+                "ecg_time": "2181-01-01 10:00:00",
+                "path": rel_path(subject, study),
+            },
+        )
     dat = lambda k: root / f"{rel_path(*bad[k])}.dat"  # noqa: E731
     dat("missing_dat").unlink()
     dat("truncated").write_bytes(dat("truncated").read_bytes()[:5000])
     subject, study = bad["three_leads"]
     folder = (root / rel_path(subject, study)).parent
-    wfdb.wrsamp(str(study), fs=500, units=["mV"] * 3, sig_name=["I", "II", "III"], p_signal=real("HR06003")[:, :3],
-                fmt=["16"] * 3, adc_gain=[200.0] * 3, baseline=[0] * 3, write_dir=str(folder))
+    wfdb.wrsamp(
+        str(study),
+        fs=500,
+        units=["mV"] * 3,
+        sig_name=["I", "II", "III"],
+        p_signal=real("HR06003")[:, :3],
+        fmt=["16"] * 3,
+        adc_gain=[200.0] * 3,
+        baseline=[0] * 3,
+        write_dir=str(folder),
+    )
     for k in ("missing_dat", "truncated", "three_leads"):
         mm = {c: "" for c in MM_COLUMNS}
         mm.update(subject_id=bad[k][0], study_id=bad[k][1], report_0="Sinus rhythm")
         mm_rows.append(mm)
     rl_rows.append({"subject_id": 1, "study_id": 2, "file_name": 2, "ecg_time": "", "path": "../../etc/passwd"})
-    for name, rows, cols in [("record_list.csv", rl_rows, ["subject_id", "study_id", "file_name", "ecg_time", "path"]),
-                             ("machine_measurements.csv", mm_rows, MM_COLUMNS)]:
+    for name, rows, cols in [
+        ("record_list.csv", rl_rows, ["subject_id", "study_id", "file_name", "ecg_time", "path"]),
+        ("machine_measurements.csv", mm_rows, MM_COLUMNS),
+    ]:
         with open(root / name, "w", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=cols)
             w.writeheader()
@@ -146,11 +249,20 @@ def test_ids_report_measurements_and_credentialed(items):
     assert r.report == "Sinus rhythm. Normal ECG."
     assert r.labels == {} and r.superclasses == [] and r.split is None
     assert r.extra["credentialed"] is True
-    assert r.extra["measurements"] == {"rr_ms": 857.0, "heart_rate_bpm": 70.0, "pr_ms": 162.0, "qrs_ms": 96.0,
-                                       "qt_ms": 402.0, "p_axis": 51.0, "qrs_axis": 38.0, "t_axis": 43.0}
+    assert r.extra["measurements"] == {
+        "rr_ms": 857.0,
+        "heart_rate_bpm": 70.0,
+        "pr_ms": 162.0,
+        "qrs_ms": 96.0,
+        "qt_ms": 402.0,
+        "p_axis": 51.0,
+        "qrs_axis": 38.0,
+        "t_axis": 43.0,
+    }
     assert r.extra["machine"]["bandwidth"] == "0.005-150 Hz"
     assert recs["mimic-44458630"].report == (
-        "Sinus rhythm. Possible inferior infarct - age undetermined. Borderline ECG.")
+        "Sinus rhythm. Possible inferior infarct - age undetermined. Borderline ECG."
+    )
     af = recs["mimic-45090959"]
     assert af.report == "Atrial fibrillation. Left ventricular hypertrophy. Abnormal ECG."
     assert af.extra["measurements"]["pr_ms"] is None and af.extra["measurements"]["p_axis"] is None  # 29999

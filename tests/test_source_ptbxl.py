@@ -37,8 +37,15 @@ IDS = range(6000, 6010)
 def _write(base: Path, d_signal: np.ndarray, fs: int, gain: list[float], baseline: list[int]) -> None:
     base.parent.mkdir(parents=True, exist_ok=True)
     wfdb.wrsamp(
-        base.name, fs=fs, units=["mV"] * 12, sig_name=PTBXL_NAMES, d_signal=d_signal.astype(np.int16).astype(np.int64),
-        fmt=["16"] * 12, adc_gain=gain, baseline=baseline, write_dir=str(base.parent),
+        base.name,
+        fs=fs,
+        units=["mV"] * 12,
+        sig_name=PTBXL_NAMES,
+        d_signal=d_signal.astype(np.int16).astype(np.int64),
+        fmt=["16"] * 12,
+        adc_gain=gain,
+        baseline=baseline,
+        write_dir=str(base.parent),
     )
 
 
@@ -98,7 +105,10 @@ def test_read_scp_statements():
 def test_inputs_one_per_row_with_published_keys(ptbxl_root):
     items = list(PTBXLSource().inputs(ptbxl_root))
     assert [i.key for i in items] == ["records500/00000/00001_hr"] + [f"records500/06000/0{i}_hr" for i in IDS]
-    assert items[1].files == (ptbxl_root / "records500/06000/06000_hr.hea", ptbxl_root / "records500/06000/06000_hr.dat")
+    assert items[1].files == (
+        ptbxl_root / "records500/06000/06000_hr.hea",
+        ptbxl_root / "records500/06000/06000_hr.dat",
+    )
     low = list(PTBXLSource(sampling_rate=100).inputs(ptbxl_root))
     assert low[0].key == "records100/00000/00001_lr"
     assert items[0].fingerprint() != list(PTBXLSource().inputs(ptbxl_root))[1].fingerprint()

@@ -51,7 +51,9 @@ def test_inputs_lists_headers_with_their_signal_files():
     by_key = {i.key: i for i in items}
     assert by_key["ptbxl/HR06000"].files == (REALDATA / "ptbxl/HR06000.hea", REALDATA / "ptbxl/HR06000.mat")
     assert by_key["ptb/s0010_re"].files == (
-        REALDATA / "ptb/s0010_re.hea", REALDATA / "ptb/s0010_re.dat", REALDATA / "ptb/s0010_re.xyz"
+        REALDATA / "ptb/s0010_re.hea",
+        REALDATA / "ptb/s0010_re.dat",
+        REALDATA / "ptb/s0010_re.xyz",
     )
     assert "wfdb_dat/HR06000" in by_key and "muse/muse-af" in by_key
 
@@ -146,7 +148,9 @@ def test_muse_tab_delimited_header():
     assert rec.report.startswith("Atrial fibrillation, with rapid ventricular response")
 
 
-@pytest.mark.parametrize("rel", ["ptbxl/HR06003", "georgia/E07505", "ningbo/JS20014", "muse/muse-sinus", "ptb/s0010_re"])
+@pytest.mark.parametrize(
+    "rel", ["ptbxl/HR06003", "georgia/E07505", "ningbo/JS20014", "muse/muse-sinus", "ptb/s0010_re"]
+)
 def test_einthoven_iii_equals_ii_minus_i(rel):
     rec = read(rel)[0]
     residual = lead(rec, "III") - (lead(rec, "II") - lead(rec, "I"))
@@ -193,7 +197,11 @@ def test_truncated_dat_is_rejected(tmp_path):
     dat.write_bytes(dat.read_bytes()[:10001])  # cut mid-frame
     (rej,) = read_tmp(tmp_path)
     assert isinstance(rej, Rejected) and rej.record_id == "00001_lr"
-    assert "'00001_lr.dat' is truncated" in rej.reason and "holds 416 samples" in rej.reason and "declares 1000" in rej.reason
+    assert (
+        "'00001_lr.dat' is truncated" in rej.reason
+        and "holds 416 samples" in rej.reason
+        and "declares 1000" in rej.reason
+    )
 
 
 def test_header_claiming_more_samples_than_the_data_is_rejected(tmp_path):

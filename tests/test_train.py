@@ -42,8 +42,22 @@ def test_every_knob_has_a_comment(path):
 
 def test_command_line_overrides_are_typed_by_the_config():
     config = parse_args(
-        ["--config", str(TINY), "--max-steps", "7", "--lr", "5e-4", "--val-jsonl", "null", "--bf16", "true",
-         "--max_tiles", "2", "--model", "m"]
+        [
+            "--config",
+            str(TINY),
+            "--max-steps",
+            "7",
+            "--lr",
+            "5e-4",
+            "--val-jsonl",
+            "null",
+            "--bf16",
+            "true",
+            "--max_tiles",
+            "2",
+            "--model",
+            "m",
+        ]
     )
     assert (config.max_steps, config.lr, config.val_jsonl) == (7, 5e-4, None)
     assert config.bf16 is True and (config.max_tiles, config.page_fit) == (2, "stretch")
@@ -55,9 +69,25 @@ def test_command_line_overrides_are_typed_by_the_config():
 def test_entry_point_writes_adapter_log_and_config(tiny_mllama_dir, stripe_pages, tmp_path):
     root = stripe_pages.root
     command = [
-        sys.executable, "-m", "ecg_core.train", "--config", str(TINY), "--model", str(tiny_mllama_dir),
-        "--train-jsonl", str(root / "train.jsonl"), "--val-jsonl", str(root / "val.jsonl"),
-        "--image-root", str(root), "--output-dir", str(tmp_path / "run"), "--max-steps", "3", "--logging-steps", "1",
+        sys.executable,
+        "-m",
+        "ecg_core.train",
+        "--config",
+        str(TINY),
+        "--model",
+        str(tiny_mllama_dir),
+        "--train-jsonl",
+        str(root / "train.jsonl"),
+        "--val-jsonl",
+        str(root / "val.jsonl"),
+        "--image-root",
+        str(root),
+        "--output-dir",
+        str(tmp_path / "run"),
+        "--max-steps",
+        "3",
+        "--logging-steps",
+        "1",
     ]
     subprocess.run(command, cwd=REPO, check=True, timeout=300)
 

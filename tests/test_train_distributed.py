@@ -26,8 +26,14 @@ TINY, ZERO2 = REPO / "configs" / "tiny-cpu.yaml", "configs/deepspeed/zero2.json"
 
 
 def _options(pages, model: Path, out: Path, **extra) -> dict:
-    return {"model": model, "train_jsonl": pages.root / "train.jsonl", "image_root": pages.root, "output_dir": out,
-            "logging_steps": 1, **extra}
+    return {
+        "model": model,
+        "train_jsonl": pages.root / "train.jsonl",
+        "image_root": pages.root,
+        "output_dir": out,
+        "logging_steps": 1,
+        **extra,
+    }
 
 
 def _log(run: Path) -> list[dict]:
@@ -39,11 +45,25 @@ def test_deepspeed_zero2_on_two_gloo_ranks_learns_a_repeated_batch(tiny_mllama_d
     train = tmp_path / "train.jsonl"
     train.write_text("".join(json.dumps(s) + "\n" for s in stripe_pages.train[:8]))
     run = tmp_path / "run"
-    options = _options(stripe_pages, tiny_mllama_dir, run, train_jsonl=train, max_steps=6, deepspeed=ZERO2,
-                       per_device_train_batch_size=4, save_strategy="no")
+    options = _options(
+        stripe_pages,
+        tiny_mllama_dir,
+        run,
+        train_jsonl=train,
+        max_steps=6,
+        deepspeed=ZERO2,
+        per_device_train_batch_size=4,
+        save_strategy="no",
+    )
     launch = Launch("deepspeed", num_gpus=2)
-    out = subprocess.run(training_command(TINY, options, launch), cwd=REPO, env=launch_environment(launch),
-                         capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        training_command(TINY, options, launch),
+        cwd=REPO,
+        env=launch_environment(launch),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
 
     steps = [r for r in _log(run) if "loss" in r]
@@ -63,8 +83,15 @@ def test_deepspeed_zero2_on_two_gloo_ranks_learns_a_repeated_batch(tiny_mllama_d
 
 
 def test_partial_tuning_trains_only_the_projector_and_cross_attention(tiny_mllama_dir, stripe_pages, tmp_path):
-    config = TrainConfig.load(TINY, {k: str(v) for k, v in _options(
-        stripe_pages, tiny_mllama_dir, tmp_path / "run", tuning="partial", max_steps=3, save_strategy="no").items()})
+    config = TrainConfig.load(
+        TINY,
+        {
+            k: str(v)
+            for k, v in _options(
+                stripe_pages, tiny_mllama_dir, tmp_path / "run", tuning="partial", max_steps=3, save_strategy="no"
+            ).items()
+        },
+    )
     metrics = run_training(config)
 
     base, _ = load_model_and_processor(tiny_mllama_dir)
@@ -82,8 +109,9 @@ def test_partial_tuning_trains_only_the_projector_and_cross_attention(tiny_mllam
 
 def test_a_killed_run_resumes_to_the_same_steps_and_losses(tiny_mllama_dir, stripe_pages, tmp_path):
     def command(run: Path) -> list[str]:
-        return training_command(TINY, _options(stripe_pages, tiny_mllama_dir, run, max_steps=40, save_steps=20,
-                                               warmup_steps=2))
+        return training_command(
+            TINY, _options(stripe_pages, tiny_mllama_dir, run, max_steps=40, save_steps=20, warmup_steps=2)
+        )
 
     straight = tmp_path / "straight"
     subprocess.run(command(straight), cwd=REPO, check=True, capture_output=True, timeout=600)
@@ -118,7 +146,9 @@ def test_preflight_names_what_to_fix(tiny_mllama_dir, stripe_pages, tmp_path):
 
     plain = tmp_path / "no-image-token"
     shutil.copytree(tiny_mllama_dir, plain)
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=Tokenizer(models.WordLevel({"a": 0, "[UNK]": 1}, unk_token="[UNK]")))
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=Tokenizer(models.WordLevel({"a": 0, "[UNK]": 1}, unk_token="[UNK]"))
+    )
     for name in ("tokenizer.json", "tokenizer_config.json"):
         (plain / name).unlink()
     tokenizer.save_pretrained(plain)
@@ -126,14 +156,22 @@ def test_preflight_names_what_to_fix(tiny_mllama_dir, stripe_pages, tmp_path):
         preflight(_config(plain, stripe_pages, tmp_path), Launch())
 
     broken = tmp_path / "broken.jsonl"
-    broken.write_text(json.dumps(stripe_pages.train[0]) + "\n" + json.dumps(stripe_pages.train[1] | {"image": "images/gone.png"}) + "\n")
+    broken.write_text(
+        json.dumps(stripe_pages.train[0])
+        + "\n"
+        + json.dumps(stripe_pages.train[1] | {"image": "images/gone.png"})
+        + "\n"
+    )
     with pytest.raises(PreflightError, match=r"broken.jsonl:2 .*images/gone.png is missing"):
         preflight(_config(tiny_mllama_dir, stripe_pages, tmp_path, train_jsonl=str(broken)), Launch())
 
     fixed_batch = tmp_path / "ds.json"
     fixed_batch.write_text(json.dumps({"train_batch_size": 12, "zero_optimization": {"stage": 2}}))
     with pytest.raises(PreflightError, match=r"train_batch_size 12 != .* 8 x grad-accum 1 x 2 ranks = 16"):
-        preflight(_config(tiny_mllama_dir, stripe_pages, tmp_path, deepspeed=str(fixed_batch)), Launch("deepspeed", num_gpus=2))
+        preflight(
+            _config(tiny_mllama_dir, stripe_pages, tmp_path, deepspeed=str(fixed_batch)),
+            Launch("deepspeed", num_gpus=2),
+        )
 
     with pytest.raises(PreflightError, match="tuning 'full'"):
         preflight(_config(tiny_mllama_dir, stripe_pages, tmp_path, tuning="full"), Launch())

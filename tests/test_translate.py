@@ -115,7 +115,10 @@ REAL_REPORTS = [
     ),
 ]
 ENGLISH_REPORTS = [
-    ("sinus rhythm. prolonged pr interval. otherwise normal ecg.", "Sinus rhythm. Prolonged pr interval. Otherwise normal ECG."),
+    (
+        "sinus rhythm. prolonged pr interval. otherwise normal ecg.",
+        "Sinus rhythm. Prolonged pr interval. Otherwise normal ECG.",
+    ),
     ("trace only requested.", "Trace only requested."),
     (
         "sinus rhythm leftward axis non specific intraventricular delay st & t abnormality, consider    lateral ischemia "
@@ -130,9 +133,25 @@ ENGLISH_REPORTS = [
 ]
 # Table words whose German spelling must never reach the English output.
 GERMAN_TABLE_WORDS = {
-    "ventrikulaere", "supraventrikulaere", "unvollstaendiger", "ueberdrehter", "maessige", "fuer", "moeglich",
-    "ischaemie", "auszuschliessen", "bifaszikulaerer", "leitungsstoerung", "verlaengerung", "unbestaetigter",
-    "uebergang", "vorhofsueberlastung", "intraventrikulaerer", "qt-verlaengerung", "wahrscheinlich", "infarkt",
+    "ventrikulaere",
+    "supraventrikulaere",
+    "unvollstaendiger",
+    "ueberdrehter",
+    "maessige",
+    "fuer",
+    "moeglich",
+    "ischaemie",
+    "auszuschliessen",
+    "bifaszikulaerer",
+    "leitungsstoerung",
+    "verlaengerung",
+    "unbestaetigter",
+    "uebergang",
+    "vorhofsueberlastung",
+    "intraventrikulaerer",
+    "qt-verlaengerung",
+    "wahrscheinlich",
+    "infarkt",
 }
 
 
@@ -196,7 +215,10 @@ def test_untranslated_words_lists_unknown_words_in_order():
 @pytest.mark.parametrize(
     ("report", "german"),
     [
-        ("sinusrhythmus lagetyp normal unspezifisches abnormes t 4.46                          unbestÄtigter bericht", True),
+        (
+            "sinusrhythmus lagetyp normal unspezifisches abnormes t 4.46                          unbestÄtigter bericht",
+            True,
+        ),
         ("sinustachykardie lagetyp normal intraventr. leitungsstoerung in ii,iii,avf low voltage grenzbefund", True),
         ("sinusrhythmus lagetyp normal low voltage wahrscheinlich normal", True),
         ("ventrikulÄre extrasystole(n) sinus arrhythmie", True),

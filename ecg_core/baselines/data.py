@@ -18,14 +18,19 @@ from ecg_core.record_store import read_records
 from ecg_core.store import Store
 
 SPLITS = ("train", "val", "test")
-IMAGENET_MEAN, IMAGENET_STD = torch.tensor([0.485, 0.456, 0.406])[:, None, None], torch.tensor([0.229, 0.224, 0.225])[:, None, None]
+IMAGENET_MEAN, IMAGENET_STD = (
+    torch.tensor([0.485, 0.456, 0.406])[:, None, None],
+    torch.tensor([0.229, 0.224, 0.225])[:, None, None],
+)
 
 
 def targets(superclasses: list[str]) -> np.ndarray:
     return np.array([label in superclasses for label in SUPERCLASSES], dtype=np.float32)
 
 
-def signal_splits(store: Store, datasets: list[str], fs: float, seconds: float) -> dict[str, tuple[np.ndarray, np.ndarray, list[str]]]:
+def signal_splits(
+    store: Store, datasets: list[str], fs: float, seconds: float
+) -> dict[str, tuple[np.ndarray, np.ndarray, list[str]]]:
     """split -> (signals [n, 12, fs*seconds] in mV, resampled, cropped or zero-padded; targets [n, labels];
     record ids). Records without a superclass label are left out (they have nothing to learn from)."""
     length = int(round(fs * seconds))
@@ -42,12 +47,19 @@ def signal_splits(store: Store, datasets: list[str], fs: float, seconds: float) 
             out[record.split][0].append(np.clip(fitted, -5.0, 5.0))  # a lead-off spike must not dominate a batch
             out[record.split][1].append(targets(record.superclasses))
             out[record.split][2].append(record.record_id)
-    return {split: (np.stack(x) if x else np.zeros((0, 12, length), np.float32),
-                    np.stack(y) if y else np.zeros((0, len(SUPERCLASSES)), np.float32), ids)
-            for split, (x, y, ids) in out.items()}
+    return {
+        split: (
+            np.stack(x) if x else np.zeros((0, 12, length), np.float32),
+            np.stack(y) if y else np.zeros((0, len(SUPERCLASSES)), np.float32),
+            ids,
+        )
+        for split, (x, y, ids) in out.items()
+    }
 
 
-def image_splits(store: Store, datasets: list[str]) -> tuple[dict[str, list[tuple[str, list[str], np.ndarray]]], list[dict]]:
+def image_splits(
+    store: Store, datasets: list[str]
+) -> tuple[dict[str, list[tuple[str, list[str], np.ndarray]]], list[dict]]:
     """(split -> [(record id, its readable image keys with variant 0 first, targets)], rejects). An image
     that is missing or does not decode is set aside with the reason; a record keeps its other variants,
     and is left out only when none is readable."""
@@ -81,7 +93,14 @@ class PageImages(Dataset):
     """Rendered pages as [3, H, W] tensors, normalised as ImageNet models expect. Training draws any variant of a record (the rendered
     artefacts are the augmentation) and shifts it by a few pixels; evaluation reads variant 0."""
 
-    def __init__(self, store: Store, items: list[tuple[str, list[str], np.ndarray]], size: tuple[int, int], train: bool, seed: int = 0):
+    def __init__(
+        self,
+        store: Store,
+        items: list[tuple[str, list[str], np.ndarray]],
+        size: tuple[int, int],
+        train: bool,
+        seed: int = 0,
+    ):
         self.store, self.items, self.size, self.train = store, items, size, train
         self.rng = random.Random(seed)
 
@@ -93,7 +112,9 @@ class PageImages(Dataset):
         key = self.rng.choice(keys) if self.train else keys[0]
         height, width = self.size
         page = Image.open(io.BytesIO(self.store.get_bytes(key))).convert("RGB").resize((width, height), Image.BILINEAR)
-        x = (torch.from_numpy(np.asarray(page, dtype=np.float32) / 255.0).permute(2, 0, 1) - IMAGENET_MEAN) / IMAGENET_STD
+        x = (
+            torch.from_numpy(np.asarray(page, dtype=np.float32) / 255.0).permute(2, 0, 1) - IMAGENET_MEAN
+        ) / IMAGENET_STD
         if self.train:
             dy, dx = self.rng.randint(-4, 4), self.rng.randint(-8, 8)
             x = torch.roll(x, shifts=(dy, dx), dims=(1, 2))

@@ -7,7 +7,9 @@ import torch
 from torch import nn
 
 
-def _conv_bn(conv: type[nn.Module], c_in: int, c_out: int, kernel: int, stride: int = 1, act: bool = True) -> nn.Sequential:
+def _conv_bn(
+    conv: type[nn.Module], c_in: int, c_out: int, kernel: int, stride: int = 1, act: bool = True
+) -> nn.Sequential:
     norm = nn.BatchNorm1d if conv is nn.Conv1d else nn.BatchNorm2d
     layers = [conv(c_in, c_out, kernel, stride=stride, padding=kernel // 2, bias=False), norm(c_out)]
     return nn.Sequential(*layers, nn.ReLU(inplace=True)) if act else nn.Sequential(*layers)
@@ -18,8 +20,12 @@ class ResBlock(nn.Module):
 
     def __init__(self, conv: type[nn.Module], c_in: int, c_out: int, kernel: int, stride: int):
         super().__init__()
-        self.body = nn.Sequential(_conv_bn(conv, c_in, c_out, kernel, stride), _conv_bn(conv, c_out, c_out, kernel, act=False))
-        self.shortcut = nn.Identity() if stride == 1 and c_in == c_out else _conv_bn(conv, c_in, c_out, 1, stride, act=False)
+        self.body = nn.Sequential(
+            _conv_bn(conv, c_in, c_out, kernel, stride), _conv_bn(conv, c_out, c_out, kernel, act=False)
+        )
+        self.shortcut = (
+            nn.Identity() if stride == 1 and c_in == c_out else _conv_bn(conv, c_in, c_out, 1, stride, act=False)
+        )
         self.act = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -40,10 +46,16 @@ class XResNet1d(nn.Module):
     """xresnet1d (Strodthoff et al., PTB-XL benchmark): a three-conv stem, residual stages with kernel 5,
     concatenated average + max pooling, a batch-normed dropout head. blocks=[3, 4, 23, 3] is xresnet1d101."""
 
-    def __init__(self, n_labels: int, width: int = 64, blocks: list[int] = (2, 2, 2, 2), kernel: int = 5, dropout: float = 0.25):
+    def __init__(
+        self, n_labels: int, width: int = 64, blocks: list[int] = (2, 2, 2, 2), kernel: int = 5, dropout: float = 0.25
+    ):
         super().__init__()
-        self.stem = nn.Sequential(_conv_bn(nn.Conv1d, 12, width // 2, kernel, stride=2), _conv_bn(nn.Conv1d, width // 2, width // 2, kernel),
-                                  _conv_bn(nn.Conv1d, width // 2, width, kernel), nn.MaxPool1d(3, stride=2, padding=1))
+        self.stem = nn.Sequential(
+            _conv_bn(nn.Conv1d, 12, width // 2, kernel, stride=2),
+            _conv_bn(nn.Conv1d, width // 2, width // 2, kernel),
+            _conv_bn(nn.Conv1d, width // 2, width, kernel),
+            nn.MaxPool1d(3, stride=2, padding=1),
+        )
         self.stages, c = _stages(nn.Conv1d, width, list(blocks), kernel)
         self.head = nn.Sequential(nn.BatchNorm1d(2 * c), nn.Dropout(dropout), nn.Linear(2 * c, n_labels))
 
@@ -74,8 +86,14 @@ def load_torchvision_resnet(model: ResNet2d, state: dict[str, torch.Tensor]) -> 
     starts, seen = {}, 0
     for i, n in enumerate(model.block_counts, start=1):
         starts[i], seen = seen, seen + n
-    parts = {"conv1": "body.0.0", "bn1": "body.0.1", "conv2": "body.1.0", "bn2": "body.1.1",
-             "downsample.0": "shortcut.0", "downsample.1": "shortcut.1"}
+    parts = {
+        "conv1": "body.0.0",
+        "bn1": "body.0.1",
+        "conv2": "body.1.0",
+        "bn2": "body.1.1",
+        "downsample.0": "shortcut.0",
+        "downsample.1": "shortcut.1",
+    }
     for key, tensor in state.items():
         if key.startswith("fc."):
             continue
@@ -84,8 +102,10 @@ def load_torchvision_resnet(model: ResNet2d, state: dict[str, torch.Tensor]) -> 
             continue
         layer, block, rest = key.split(".", 2)
         part, leaf = rest.rsplit(".", 1)
-        renamed[f"stages.{starts[int(layer[len('layer'):])] + int(block)}.{parts[part]}.{leaf}"] = tensor
+        renamed[f"stages.{starts[int(layer[len('layer') :])] + int(block)}.{parts[part]}.{leaf}"] = tensor
     missing = set(model.state_dict()) - set(renamed) - {k for k in model.state_dict() if k.startswith("head.")}
     if missing:
-        raise ValueError(f"not a torchvision ResNet of this layout: {len(missing)} tensors missing, e.g. {sorted(missing)[0]}")
+        raise ValueError(
+            f"not a torchvision ResNet of this layout: {len(missing)} tensors missing, e.g. {sorted(missing)[0]}"
+        )
     model.load_state_dict(renamed, strict=False)

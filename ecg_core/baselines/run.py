@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import io
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Callable
 
 import numpy as np
 import torch
@@ -34,15 +34,19 @@ class BaselineConfig:
     weight_decay: float = 1e-2
     seed: int = 0
     width: int = 64  # channels of the first stage (64: xresnet1d / ResNet-18 proper; smaller for CPU budgets)
-    blocks: list[int] = field(default_factory=lambda: [2, 2, 2, 2])  # residual blocks per stage ([3, 4, 23, 3]: xresnet1d101)
+    blocks: list[int] = field(
+        default_factory=lambda: [2, 2, 2, 2]
+    )  # residual blocks per stage ([3, 4, 23, 3]: xresnet1d101)
     fs: float = 100.0  # signal baseline: sampling rate the signals are resampled to (the PTB-XL benchmark's 100 Hz)
     seconds: float = 10.0  # signal baseline: input length
     image_size: list[int] = field(default_factory=lambda: [224, 448])  # image baseline: H, W (an ECG page is wide)
-    pretrained: str | None = None  # image baseline: a local torchvision ResNet state dict (ImageNet resnet18 .pth), width 64
+    pretrained: str | None = (
+        None  # image baseline: a local torchvision ResNet state dict (ImageNet resnet18 .pth), width 64
+    )
     n_boot: int = 500  # bootstrap resamples for the 95% intervals
 
     @classmethod
-    def from_mapping(cls, values: dict) -> "BaselineConfig":
+    def from_mapping(cls, values: dict) -> BaselineConfig:
         unknown = set(values) - set(cls.__dataclass_fields__)
         if unknown:
             raise ValueError(f"unknown baseline settings: {', '.join(sorted(unknown))}")
@@ -69,9 +73,15 @@ def _loaders(store: Store, kind: str, datasets: list[str], config: BaselineConfi
         raise ValueError(f"baseline kind {kind!r}: expected one of {KINDS}")
     for split in ("train", "val", "test"):
         if len(data[split]) == 0:
-            raise ValueError(f"{kind} baseline on {', '.join(datasets)}: no labelled {split} records (ingest{' and render' if kind == 'image' else ''} first)")
-    loaders = {s: DataLoader(d, batch_size=config.batch_size, shuffle=s == "train", generator=generator if s == "train" else None)
-               for s, d in data.items()}
+            raise ValueError(
+                f"{kind} baseline on {', '.join(datasets)}: no labelled {split} records (ingest{' and render' if kind == 'image' else ''} first)"
+            )
+    loaders = {
+        s: DataLoader(
+            d, batch_size=config.batch_size, shuffle=s == "train", generator=generator if s == "train" else None
+        )
+        for s, d in data.items()
+    }
     return model, loaders, test_ids, rejected
 
 
@@ -152,12 +162,23 @@ def train_baseline(
     scores, truth = predict(model, loaders["test"], device)
     truth_sets, predicted_sets = _label_sets(truth > 0.5), _label_sets(scores >= np.array(thresholds))
     row = detection_metrics(truth_sets, predicted_sets, SUPERCLASSES, scores, config.n_boot)
-    store.put_jsonl(f"{prefix}/predictions.jsonl", [
-        {"record_id": rid, "truth": t, "predicted": p, "scores": dict(zip(SUPERCLASSES, map(float, s)))}
-        for rid, t, p, s in zip(test_ids, truth_sets, predicted_sets, scores, strict=True)])
-    row |= {"model": f"cnn-{kind}", "thresholds": dict(zip(SUPERCLASSES, thresholds)), "best_val_macro_auc": best,
-            "n_rejected": len(rejected), "steps": step, "train_seconds": round(time.time() - started, 1), "parameters": sum(p.numel() for p in model.parameters()),
-            "config": asdict(config)}
+    store.put_jsonl(
+        f"{prefix}/predictions.jsonl",
+        [
+            {"record_id": rid, "truth": t, "predicted": p, "scores": dict(zip(SUPERCLASSES, map(float, s)))}
+            for rid, t, p, s in zip(test_ids, truth_sets, predicted_sets, scores, strict=True)
+        ],
+    )
+    row |= {
+        "model": f"cnn-{kind}",
+        "thresholds": dict(zip(SUPERCLASSES, thresholds)),
+        "best_val_macro_auc": best,
+        "n_rejected": len(rejected),
+        "steps": step,
+        "train_seconds": round(time.time() - started, 1),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "config": asdict(config),
+    }
     store.put_json(f"{prefix}/metrics.json", row)
     return row
 

@@ -16,43 +16,74 @@ LABEL_SET = "ptbxl-superclass"  # what the detection rows are labelled in
 REPORT_TOKENS = 160  # the longest template and translated PTB-XL reports stay below this
 
 
-def predict(model, processor, samples: list[dict], image_root: Path, *, pages: PagePreprocessing, batch_size: int,
-            labels: tuple[str, ...] = SUPERCLASSES) -> list[dict]:
+def predict(
+    model,
+    processor,
+    samples: list[dict],
+    image_root: Path,
+    *,
+    pages: PagePreprocessing,
+    batch_size: int,
+    labels: tuple[str, ...] = SUPERCLASSES,
+) -> list[dict]:
     """One row per sample: raw answer, parsed labels (None = unparsed), truth, and each label's probability."""
     answers = generate_answers(model, processor, samples, image_root, pages=pages, batch_size=batch_size)
     probabilities = label_scores(model, processor, samples, image_root, labels, pages=pages, batch_size=batch_size)
     rows = []
     for sample, answer, p in zip(samples, answers, probabilities):
         parsed = parse_labels(answer, labels, question=sample["conversations"][0]["value"])
-        rows.append({
-            "id": sample["id"], "record_id": sample["record_id"], "label_set": LABEL_SET, "answer": answer,
-            "parsed": None if parsed is None else sorted(parsed), "truth": sample["labels"],
-            "scores": dict(zip(labels, map(float, p))),
-        })
+        rows.append(
+            {
+                "id": sample["id"],
+                "record_id": sample["record_id"],
+                "label_set": LABEL_SET,
+                "answer": answer,
+                "parsed": None if parsed is None else sorted(parsed),
+                "truth": sample["labels"],
+                "scores": dict(zip(labels, map(float, p))),
+            }
+        )
     return rows
 
 
-def predict_reports(model, processor, samples: list[dict], image_root: Path, *, pages: PagePreprocessing,
-                    batch_size: int) -> list[dict]:
+def predict_reports(
+    model, processor, samples: list[dict], image_root: Path, *, pages: PagePreprocessing, batch_size: int
+) -> list[dict]:
     """One row per report sample: the generated report beside the reference, and where the record came from."""
-    answers = generate_answers(model, processor, samples, image_root, pages=pages, batch_size=batch_size,
-                               max_new_tokens=REPORT_TOKENS)
-    return [{"id": s["id"], "record_id": s["record_id"], "image": s["image"], "source": s["source"], "answer": a,
-             "reference": s["conversations"][1]["value"]} for s, a in zip(samples, answers)]
+    answers = generate_answers(
+        model, processor, samples, image_root, pages=pages, batch_size=batch_size, max_new_tokens=REPORT_TOKENS
+    )
+    return [
+        {
+            "id": s["id"],
+            "record_id": s["record_id"],
+            "image": s["image"],
+            "source": s["source"],
+            "answer": a,
+            "reference": s["conversations"][1]["value"],
+        }
+        for s, a in zip(samples, answers)
+    ]
 
 
 def check_label_set(predictions: list[dict], where: str, label_set: str = LABEL_SET) -> None:
     other = {r.get("label_set") for r in predictions} - {label_set}
     if other:
-        raise ValueError(f"{where}: predictions for label set {sorted(map(str, other))}, not {label_set!r}; "
-                         "score them with their own label set or predict again")
+        raise ValueError(
+            f"{where}: predictions for label set {sorted(map(str, other))}, not {label_set!r}; "
+            "score them with their own label set or predict again"
+        )
 
 
 def score(predictions: list[dict], labels: tuple[str, ...] = SUPERCLASSES, where: str = "predictions") -> dict:
     check_label_set(predictions, where)
     truth = [set(p["truth"]) for p in predictions]
     parsed = [None if p["parsed"] is None else set(p["parsed"]) for p in predictions]
-    scores = [[p["scores"][label] for label in labels] for p in predictions] if all("scores" in p for p in predictions) else None
+    scores = (
+        [[p["scores"][label] for label in labels] for p in predictions]
+        if all("scores" in p for p in predictions)
+        else None
+    )
     return detection_metrics(truth, parsed, labels, scores=scores if predictions else None)
 
 

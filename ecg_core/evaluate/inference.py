@@ -11,7 +11,6 @@ from transformers import MllamaForConditionalGeneration, MllamaProcessor
 from ecg_core.model.pages import PagePreprocessing
 from ecg_core.model.prompt import chat_messages
 
-
 END_OF_TURN = "<|eot_id|>"  # what the collator teaches every tuned model to end its answer with
 
 

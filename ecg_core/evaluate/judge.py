@@ -74,8 +74,13 @@ class JudgeResult:
 
 def cache_key(model: str, rubric: Rubric, report: str, reference: str, image: bytes | None = None) -> str:
     """sha256 of everything that decides the judgement; the image counts only when it is sent."""
-    fields = {"model": model, "rubric": rubric.name, "prompt": rubric.fingerprint, "report": report,
-              "reference": reference}
+    fields = {
+        "model": model,
+        "rubric": rubric.name,
+        "prompt": rubric.fingerprint,
+        "report": report,
+        "reference": reference,
+    }
     if image is not None:
         fields["image_sha256"] = hashlib.sha256(image).hexdigest()
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
@@ -103,8 +108,9 @@ def _on_error(exc: openai.APIError) -> str:
     return "fatal" if status in _FATAL_STATUS else "fail"
 
 
-def _ask(client, rubric: Rubric, messages: list[dict], *, model: str, max_attempts: int, backoff_s: float,
-         secret: str | None) -> dict:
+def _ask(
+    client, rubric: Rubric, messages: list[dict], *, model: str, max_attempts: int, backoff_s: float, secret: str | None
+) -> dict:
     """One judgement in at most `max_attempts` calls: the parsed reply, or a failure with the last raw reply."""
     usage = {"prompt_tokens": 0, "completion_tokens": 0}
     raw = error = None
@@ -131,8 +137,15 @@ def _ask(client, rubric: Rubric, messages: list[dict], *, model: str, max_attemp
         if action == "fail" or attempt == max_attempts - 1:
             break
         time.sleep(backoff_s * 2**attempt * random.uniform(0.5, 1.0))  # jitter: parallel workers spread out
-    return {"score": None, "subscores": {}, "rationale": "", "failed": True, "raw": _scrub(raw, secret), "error": error,
-            "usage": usage}
+    return {
+        "score": None,
+        "subscores": {},
+        "rationale": "",
+        "failed": True,
+        "raw": _scrub(raw, secret),
+        "error": error,
+        "usage": usage,
+    }
 
 
 def _from_cache(hit: dict) -> dict:
@@ -187,8 +200,9 @@ def judge_reports(
         raise ValueError("max_attempts must be at least 1")
     spec = get_rubric(rubric)
     base_url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
-    check_credentialed_endpoint(items, base_url, allowed_hosts=allowed_hosts,
-                                allow_credentialed_remote=allow_credentialed_remote)
+    check_credentialed_endpoint(
+        items, base_url, allowed_hosts=allowed_hosts, allow_credentialed_remote=allow_credentialed_remote
+    )
     api_key = api_key or os.environ.get("OPENAI_API_KEY")
 
     images = [item.get("image") if vision else None for item in items]
@@ -203,8 +217,9 @@ def judge_reports(
 
             def judge_one(i: int) -> dict:
                 messages = judge_messages(spec, items[i]["report"], items[i]["reference"], images[i])
-                outcome = _ask(client, spec, messages, model=model, max_attempts=max_attempts, backoff_s=backoff_s,
-                               secret=api_key)
+                outcome = _ask(
+                    client, spec, messages, model=model, max_attempts=max_attempts, backoff_s=backoff_s, secret=api_key
+                )
                 if cache is not None and not outcome["failed"]:  # failures stay uncached: a re-run tries them again
                     cache.put(keys[i], {k: outcome[k] for k in _JUDGEMENT} | {"model": model, "rubric": rubric})
                 return {**outcome, "cached": False}

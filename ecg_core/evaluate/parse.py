@@ -19,15 +19,30 @@ SUPERCLASS_SYNONYMS: dict[str, tuple[str, ...]] = {
     # PTB-XL codes "otherwise normal ECG" as NORM, so it counts here too.
     "NORM": (r"normal (?:ecg|ekg|electrocardiogram)", r"within normal limits", r"no definite pathology"),
     "MI": (r"(?:myocardial )?infarct(?:ion|s)?", r"(?:ami|imi|asmi|almi|ilmi|lmi|pmi|ipmi|iplmi)"),
-    "STTC": (r"st(?:/| |-| ?& ?| and )?t[- ]?(?:wave )?(?:change|changes|abnormality|abnormalities)",
-             r"st[- ]?(?:segment )?(?:depression|elevation|changes?)", r"t[- ]?wave (?:inversion|abnormalit(?:y|ies)|changes?)",
-             r"inverted t[- ]?waves?", r"ischemi[ac]|ischaemi[ac]", r"repolari[sz]ation (?:abnormality|disturbance)",
-             r"(?:long|prolonged) qt"),
-    "CD": (r"conduction (?:disturbance|defect|delay|abnormality)", r"(?:bundle[- ]branch|fascicular|av|atrioventricular) block",
-           r"(?:[lr]bbb|clbbb|crbbb|ilbbb|irbbb|lafb|lpfb|ivcd|wpw|1avb|2avb|3avb)", r"wolff[- ]parkinson[- ]white",
-           r"(?:prolonged|long) pr(?: interval)?", r"first[- ]degree (?:av )?block", r"pre-?excitation"),
-    "HYP": (r"(?:ventricular|atrial|septal) hypertrophy", r"hypertrophy", r"(?:lvh|rvh|lao/lae|rao/rae)",
-            r"(?:left|right) (?:atrial|ventricular) (?:enlargement|overload)"),
+    "STTC": (
+        r"st(?:/| |-| ?& ?| and )?t[- ]?(?:wave )?(?:change|changes|abnormality|abnormalities)",
+        r"st[- ]?(?:segment )?(?:depression|elevation|changes?)",
+        r"t[- ]?wave (?:inversion|abnormalit(?:y|ies)|changes?)",
+        r"inverted t[- ]?waves?",
+        r"ischemi[ac]|ischaemi[ac]",
+        r"repolari[sz]ation (?:abnormality|disturbance)",
+        r"(?:long|prolonged) qt",
+    ),
+    "CD": (
+        r"conduction (?:disturbance|defect|delay|abnormality)",
+        r"(?:bundle[- ]branch|fascicular|av|atrioventricular) block",
+        r"(?:[lr]bbb|clbbb|crbbb|ilbbb|irbbb|lafb|lpfb|ivcd|wpw|1avb|2avb|3avb)",
+        r"wolff[- ]parkinson[- ]white",
+        r"(?:prolonged|long) pr(?: interval)?",
+        r"first[- ]degree (?:av )?block",
+        r"pre-?excitation",
+    ),
+    "HYP": (
+        r"(?:ventricular|atrial|septal) hypertrophy",
+        r"hypertrophy",
+        r"(?:lvh|rvh|lao/lae|rao/rae)",
+        r"(?:left|right) (?:atrial|ventricular) (?:enlargement|overload)",
+    ),
 }
 NONE_ANSWER = re.compile(r"\b(?:none|no abnormalit(?:y|ies)|no diagnostic class(?:es)?)\b", re.IGNORECASE)
 # A negation opens a scope that runs to the end of its clause.
@@ -78,7 +93,8 @@ def parse_labels(
         text = options[letter[1]]  # "B" or "B) MI": the option itself is the answer
     negated = negated_spans(text)
     found = {
-        code for code, pattern in patterns.items()
+        code
+        for code, pattern in patterns.items()
         if any(not any(a <= m.start() < b for a, b in negated) for m in pattern.finditer(text))
     }
     if found:

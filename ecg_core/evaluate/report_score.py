@@ -23,13 +23,25 @@ def report_label_score(generated: str, reference: str) -> dict | None:
     precision = hits / len(said) if said else float(not truth)
     recall = hits / len(truth) if truth else float(not said)
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"score": 100.0 * f1, "precision": precision, "recall": recall, "generated": sorted(said), "reference": sorted(truth)}
+    return {
+        "score": 100.0 * f1,
+        "precision": precision,
+        "recall": recall,
+        "generated": sorted(said),
+        "reference": sorted(truth),
+    }
 
 
 def report_scores(rows: list[dict]) -> tuple[list[dict], dict]:
     """Scores of prediction rows ({"id", "answer", "reference"}) and their summary (mean score 0-100, n)."""
     scored = [{"id": r["id"]} | s for r in rows if (s := report_label_score(r["answer"], r["reference"])) is not None]
     mean = lambda key: sum(s[key] for s in scored) / len(scored) if scored else None  # noqa: E731
-    summary = {"scorer": "labels", "score": mean("score"), "precision": mean("precision"), "recall": mean("recall"),
-               "n": len(scored), "n_reference_unparsed": len(rows) - len(scored)}
+    summary = {
+        "scorer": "labels",
+        "score": mean("score"),
+        "precision": mean("precision"),
+        "recall": mean("recall"),
+        "n": len(scored),
+        "n_reference_unparsed": len(rows) - len(scored),
+    }
     return scored, summary

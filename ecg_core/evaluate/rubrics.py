@@ -16,8 +16,8 @@ import base64
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 
 class MalformedReply(ValueError):

@@ -23,7 +23,9 @@ class Built:
     skipped: list[Rejected] = field(default_factory=list)  # (record id, reason) for each sample not built
 
 
-def build_samples(records: list[ECGRecord], families: list[str], images: Mapping[str, list[str]], seed: int = 0) -> Built:
+def build_samples(
+    records: list[ECGRecord], families: list[str], images: Mapping[str, list[str]], seed: int = 0
+) -> Built:
     """Samples for every image of every record (`images`: record id -> image keys, one per rendered
     variant) and family. Phrasing is drawn from (seed, family, record id, variant), so the result does
     not depend on record order or on which other records are present."""
@@ -67,7 +69,11 @@ def _sample(record: ECGRecord, family: str, variant: int, image: str, k: int, qa
 
 def is_detection_sample(sample: dict) -> bool:
     """The paper's task: the open multi-label question over the 5 superclasses (what evaluation scores)."""
-    return sample["task_family"] == "abnormality_detection" and sample.get("topic") == "superclass" and sample.get("style") == "open"
+    return (
+        sample["task_family"] == "abnormality_detection"
+        and sample.get("topic") == "superclass"
+        and sample.get("style") == "open"
+    )
 
 
 def deduplicate(samples: list[dict]) -> tuple[list[dict], int]:
@@ -81,7 +87,9 @@ def deduplicate(samples: list[dict]) -> tuple[list[dict], int]:
     return kept, len(samples) - len(kept)
 
 
-def mix(samples: list[dict], per_family: Mapping[str, int | None], per_source: Mapping[str, int | None], seed: int = 0) -> list[dict]:
+def mix(
+    samples: list[dict], per_family: Mapping[str, int | None], per_source: Mapping[str, int | None], seed: int = 0
+) -> list[dict]:
     """Cap the training split: at most per_family[f] samples of family f and per_source[s] of source s
     (None or absent = no cap), chosen by a seeded shuffle. Validation and test splits are kept whole so
     that every mix is evaluated on the same questions."""
@@ -119,5 +127,7 @@ def statistics(samples: list[dict]) -> dict:
         "per_topic": count("topic"),
         "per_style": count("style"),
         "per_source": count("source"),
-        "per_label": dict(sorted(Counter(label for s in samples if is_detection_sample(s) for label in s["labels"]).items())),
+        "per_label": dict(
+            sorted(Counter(label for s in samples if is_detection_sample(s) for label in s["labels"]).items())
+        ),
     }

@@ -42,7 +42,11 @@ def write_instruction_set(
             else:
                 skipped.append(Rejected(record.record_id, "no rendered image"))
     built = build_samples(records, families, images, seed=seed)
-    samples = [s for s in built.samples if (topics is None or s["topic"] in topics) and (styles is None or s["style"] in styles)]
+    samples = [
+        s
+        for s in built.samples
+        if (topics is None or s["topic"] in topics) and (styles is None or s["style"] in styles)
+    ]
     samples, duplicates = deduplicate(samples)
     samples = mix(samples, per_family or {}, per_source or {}, seed=seed)
     prefix = instruct_prefix(name)
@@ -87,16 +91,29 @@ def export_hf_dataset(store: Store, name: str) -> None:
     import datasets  # imported here: a heavy import only this export needs
 
     text = datasets.Value("string")
-    features = datasets.Features({
-        "id": text, "image": datasets.Image(), "image_key": text,
-        "conversations": [{"from": text, "value": text}],
-        "task_family": text, "topic": text, "style": text, "labels": [text],
-        "source": text, "split": text, "record_id": text, "patient_id": text,
-    })
-    dataset = datasets.DatasetDict({
-        split: datasets.Dataset.from_list([_hf_row(store, s) for s in rows], features=features)
-        for split in SPLITS if (rows := read_split(store, name, split))
-    })
+    features = datasets.Features(
+        {
+            "id": text,
+            "image": datasets.Image(),
+            "image_key": text,
+            "conversations": [{"from": text, "value": text}],
+            "task_family": text,
+            "topic": text,
+            "style": text,
+            "labels": [text],
+            "source": text,
+            "split": text,
+            "record_id": text,
+            "patient_id": text,
+        }
+    )
+    dataset = datasets.DatasetDict(
+        {
+            split: datasets.Dataset.from_list([_hf_row(store, s) for s in rows], features=features)
+            for split in SPLITS
+            if (rows := read_split(store, name, split))
+        }
+    )
     prefix = instruct_prefix(name)
     root = store.local_dir(prefix)
     dataset.save_to_disk(str(root / "hf"))

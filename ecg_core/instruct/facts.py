@@ -27,13 +27,27 @@ RHYTHMS: dict[str, str] = {
 RHYTHM_NAMES = tuple(dict.fromkeys(RHYTHMS.values()))
 IRREGULAR = {"AFIB", "SARRH", "PVC", "PAC", "PRC(S)", "BIGU", "TRIGU", "SVARR", "2AVB"}
 # PTB-XL heart_axis values -> axis category.
-PTBXL_AXIS = {"MID": "normal", "LAD": "left", "ALAD": "left", "AXL": "left", "RAD": "right", "ARAD": "right",
-              "AXR": "right", "SAG": "indeterminate"}
+PTBXL_AXIS = {
+    "MID": "normal",
+    "LAD": "left",
+    "ALAD": "left",
+    "AXL": "left",
+    "RAD": "right",
+    "ARAD": "right",
+    "AXR": "right",
+    "SAG": "indeterminate",
+}
 AXES = ("normal", "left", "right", "extreme", "indeterminate")
-BUNDLE_BRANCH = {"CLBBB": "complete left", "ILBBB": "incomplete left", "CRBBB": "complete right", "IRBBB": "incomplete right"}
+BUNDLE_BRANCH = {
+    "CLBBB": "complete left",
+    "ILBBB": "incomplete left",
+    "CRBBB": "complete right",
+    "IRBBB": "incomplete right",
+}
 HYPERTROPHY = {"LVH": "left ventricular", "VCLVH": "left ventricular", "RVH": "right ventricular", "SEHYP": "septal"}
 ST_T_CODES = {"STD_", "STE_", "INVT", "NDT", "NST_", "DIG", "LNGQT", "ANEUR", "EL", "LOWT", "NT_", "TAB_"} | {
-    f"ISC{s}" for s in ("_", "AL", "IN", "IL", "AS", "LA", "AN")}
+    f"ISC{s}" for s in ("_", "AL", "IN", "IL", "AS", "LA", "AN")
+}
 Q_WAVE_CODES = {"QWAVE"}
 
 

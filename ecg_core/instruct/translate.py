@@ -70,8 +70,10 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"tachykardes vorhofflimmern", "atrial fibrillation with rapid ventricular response"),
     (r"normokardes vorhofflimmern", "atrial fibrillation with normal ventricular rate"),
     (r"bradykardes vorhofflimmern", "atrial fibrillation with slow ventricular response"),
-    (r"normokarde?s?-? ?(?:bis )?-? ?tachykardes vorhofflimmern",
-     "atrial fibrillation with normal to rapid ventricular response"),
+    (
+        r"normokarde?s?-? ?(?:bis )?-? ?tachykardes vorhofflimmern",
+        "atrial fibrillation with normal to rapid ventricular response",
+    ),
     (r"vorhofflimmern/-?flattern", "atrial fibrillation/flutter"),
     (r"vorhofflimmern/-?normokard", "atrial fibrillation/flutter with normal ventricular rate"),
     (r"vorhofflimmern,? tachykard", "atrial fibrillation with rapid ventricular response"),
@@ -256,7 +258,10 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"niederspannung", "low voltage"),
     (r"niedervoltage", "low voltage"),
     (r"low-? ?vol[a-z]*ge", "low voltage"),
-    (r"maessige amplitudenkriterien fuer linkshypertrophie", "moderate voltage criteria for left ventricular hypertrophy"),
+    (
+        r"maessige amplitudenkriterien fuer linkshypertrophie",
+        "moderate voltage criteria for left ventricular hypertrophy",
+    ),
     (r"amplitudenkriterien fuer linkshypertrophie", "voltage criteria for left ventricular hypertrophy"),
     (r"linkshypertrophie moeglich", "possible left ventricular hypertrophy"),
     (r"rechtshypertrophie moeglich", "possible right ventricular hypertrophy"),
@@ -297,13 +302,22 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"innenschichts?schaedigung", "subendocardial injury"),
     (r"myokardschaedigung", "myocardial injury"),
     # ST-T
-    (r"st & t abnorm(?:al)?,? wahrscheinlich {loc}e ischaemie oder linksbelastung",
-     "ST-T abnormality, probably {loc} ischaemia or left ventricular strain"),
-    (r"st & t abnorm(?:al)?,? moeglicherweise neuer {loc}er myokard- oder perikardschaden",
-     "ST-T abnormality, possibly new {loc} myocardial or pericardial injury"),
-    (r"st abnorm(?:al)?,? moeglicherweise {loc}er innenschichtsschaden",
-     "ST abnormality, possibly {loc} subendocardial injury"),
-    (r"t abnorm(?:al)?,? wahrscheinlich {loc}er myokardschaden", "T wave abnormality, probably {loc} myocardial injury"),
+    (
+        r"st & t abnorm(?:al)?,? wahrscheinlich {loc}e ischaemie oder linksbelastung",
+        "ST-T abnormality, probably {loc} ischaemia or left ventricular strain",
+    ),
+    (
+        r"st & t abnorm(?:al)?,? moeglicherweise neuer {loc}er myokard- oder perikardschaden",
+        "ST-T abnormality, possibly new {loc} myocardial or pericardial injury",
+    ),
+    (
+        r"st abnorm(?:al)?,? moeglicherweise {loc}er innenschichtsschaden",
+        "ST abnormality, possibly {loc} subendocardial injury",
+    ),
+    (
+        r"t abnorm(?:al)?,? wahrscheinlich {loc}er myokardschaden",
+        "T wave abnormality, probably {loc} myocardial injury",
+    ),
     (r"{loc}e ischaemie oder linksbelastung", "{loc} ischaemia or left ventricular strain"),
     (r"t abnorm(?:al)? in {loc}en ableitungen", "T wave abnormality in {loc} leads"),
     (r"{loc}en ableitungen", "+, {loc} leads"),
@@ -594,9 +608,11 @@ def normalise(text: str) -> str:
 
 
 def report_language(text: str) -> str:
-    """"de", "en" or "sv" by the marker words it holds (German wins ties: its reports are the majority)."""
+    """ "de", "en" or "sv" by the marker words it holds (German wins ties: its reports are the majority)."""
     words = normalise(text).replace(".", " ").split()
-    german, english, swedish = (sum(w in markers for w in words) for markers in (_GERMAN_MARKERS, _ENGLISH_MARKERS, _SWEDISH_MARKERS))
+    german, english, swedish = (
+        sum(w in markers for w in words) for markers in (_GERMAN_MARKERS, _ENGLISH_MARKERS, _SWEDISH_MARKERS)
+    )
     if german and german >= english + swedish:
         return "de"
     return "sv" if swedish > english else "en"
@@ -607,7 +623,7 @@ def is_german(text: str) -> bool:
 
 
 def _format_leads(text: str) -> str:
-    """"ii,iii,avf" -> "II, III, aVF"; "v4,5,6" -> "V4, V5, V6"; "v1-3" -> "V1-V3"; "iii,f" -> "III, aVF"."""
+    """ "ii,iii,avf" -> "II, III, aVF"; "v4,5,6" -> "V4, V5, V6"; "v1-3" -> "V1-V3"; "iii,f" -> "III, aVF"."""
     text = re.sub(r"\s", "", text)
     text = re.sub(r"(v[1-6](?:-v?[1-6])?)((?:[,/][1-6])+)", lambda m: m[1] + re.sub(r"([1-6])", r"v\1", m[2]), text)
     text = re.sub(r"(v[1-6])-([1-6])", r"\1-v\2", text)

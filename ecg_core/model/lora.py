@@ -36,7 +36,9 @@ def count_parameters(model: nn.Module) -> tuple[int, int]:
     return trainable, sum(p.numel() for p in model.parameters())
 
 
-def apply_lora(model: nn.Module, r: int = 64, alpha: int = 128, dropout: float = 0.05, freeze_vision: bool = False) -> PeftModel:
+def apply_lora(
+    model: nn.Module, r: int = 64, alpha: int = 128, dropout: float = 0.05, freeze_vision: bool = False
+) -> PeftModel:
     """Freeze `model` and wrap it with LoRA adapters on `lora_target_modules(model, freeze_vision)`."""
     targets = lora_target_modules(model, freeze_vision)
     # Full module names, not suffixes like "q_proj": the list in adapter_config.json is then the exact set
@@ -45,6 +47,11 @@ def apply_lora(model: nn.Module, r: int = 64, alpha: int = 128, dropout: float =
     peft_model = get_peft_model(model, config)
     trainable, total = count_parameters(peft_model)
     log.info(
-        "LoRA r=%d alpha=%d on %d linear layers: %d trainable of %d parameters", r, alpha, len(targets), trainable, total
+        "LoRA r=%d alpha=%d on %d linear layers: %d trainable of %d parameters",
+        r,
+        alpha,
+        len(targets),
+        trainable,
+        total,
     )
     return peft_model

@@ -39,7 +39,14 @@ def polyline(pen: ImageDraw.ImageDraw, points: np.ndarray, width: int) -> None:
 
 
 def calibration_pulse(
-    pen: ImageDraw.ImageDraw, x0_px: int, x1_px: int, pulse_x0_px: int, pulse_x1_px: int, baseline_px: int, top_px: int, width: int
+    pen: ImageDraw.ImageDraw,
+    x0_px: int,
+    x1_px: int,
+    pulse_x0_px: int,
+    pulse_x1_px: int,
+    baseline_px: int,
+    top_px: int,
+    width: int,
 ) -> None:
     """The 1 mV square pulse: baseline, up to 1 mV, hold, back down, baseline.
 

@@ -13,7 +13,7 @@ DEFAULT_JPEG_QUALITY = 95  # when JPEG is asked for but the jpeg artefact did no
 
 
 def image_format(rendered: RenderedECG, requested: str = "auto") -> str:
-    """"auto": PNG for a clean page (still palette mode: crisp, small, lossless), JPEG once artefacts
+    """ "auto": PNG for a clean page (still palette mode: crisp, small, lossless), JPEG once artefacts
     touched the pixels, as a photo or scan would be stored (a noisy RGB page as PNG takes 5-10x longer
     to encode and is several times larger); the jpeg artefact sets the quality, otherwise 95."""
     check_choice("image format", requested, FORMATS)

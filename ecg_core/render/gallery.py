@@ -28,9 +28,14 @@ def showcase() -> list[tuple[str, PrintSettings, dict[str, float], int]]:
     items += [("speed 50 mm/s", PrintSettings(speed_mm_s=50.0), {}, 0)]
     items += [(f"gain {g:g} mm/mV", PrintSettings(gain_mm_mv=g), {}, 0) for g in (5.0, 20.0)]
     items += [(f"grid {grid}", PrintSettings(grid=grid), {}, 0) for grid in GRIDS if grid != "red"]
-    items += [("monochrome", PrintSettings(monochrome=True), {}, 0), ("letter paper", PrintSettings(paper_size="letter"), {}, 0)]
+    items += [
+        ("monochrome", PrintSettings(monochrome=True), {}, 0),
+        ("letter paper", PrintSettings(paper_size="letter"), {}, 0),
+    ]
     items += [(f"artefact {name}", PrintSettings(), {name: SHOWCASE_STRENGTH}, 1) for name in ARTEFACT_NAMES]
-    items += [(f"all artefacts, seed {seed}", PrintSettings(), sample_artefacts(ALL_ON, seed), seed) for seed in range(3)]
+    items += [
+        (f"all artefacts, seed {seed}", PrintSettings(), sample_artefacts(ALL_ON, seed), seed) for seed in range(3)
+    ]
     return items
 
 
@@ -54,7 +59,9 @@ def write_gallery(signal: np.ndarray, fs: float, out_dir: str | Path, header: Se
     return written
 
 
-def contact_sheet(items: Sequence[tuple[bytes | Image.Image, str]], columns: int = 3, thumb_width: int = 560) -> Image.Image:
+def contact_sheet(
+    items: Sequence[tuple[bytes | Image.Image, str]], columns: int = 3, thumb_width: int = 560
+) -> Image.Image:
     """Thumbnails in a grid, each with its caption underneath."""
     thumbs = []
     for item, caption in items:

@@ -22,7 +22,9 @@ def page_to_image(points: np.ndarray, homography: np.ndarray) -> np.ndarray:
     return mapped[:, :2] / mapped[:, 2:]
 
 
-def lead_geometry(entry: dict, points: np.ndarray, homography: np.ndarray, image_size: tuple[int, int], pen_px: int) -> dict:
+def lead_geometry(
+    entry: dict, points: np.ndarray, homography: np.ndarray, image_size: tuple[int, int], pen_px: int
+) -> dict:
     """A panel's page entry plus its trace and bounding box in image pixels."""
     if len(points):
         outline = points

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 from ecg_core.records import LEADS
 
@@ -29,13 +29,18 @@ class Layout:
 
 
 # Column-major lead groups: the 3x4 grid reads down each column, each column a consecutive window.
-GRID_3X4: tuple[tuple[str, ...], ...] = (("I", "II", "III"), ("aVR", "aVL", "aVF"), ("V1", "V2", "V3"), ("V4", "V5", "V6"))
+GRID_3X4: tuple[tuple[str, ...], ...] = (
+    ("I", "II", "III"),
+    ("aVR", "aVL", "aVF"),
+    ("V1", "V2", "V3"),
+    ("V4", "V5", "V6"),
+)
 GRID_6X2: tuple[tuple[str, ...], ...] = (LEADS[:6], LEADS[6:])
 GRID_12X1: tuple[tuple[str, ...], ...] = (LEADS,)
 GRIDS = {"3x4": GRID_3X4, "6x2": GRID_6X2, "12x1": GRID_12X1}
 
 
-@lru_cache(maxsize=None)
+@cache
 def layout(name: str, paper_seconds: float, strips: tuple[str, ...] = ()) -> Layout:
     """A grid of columns, each its own consecutive window of paper_seconds / n_columns, then one
     full-width rhythm strip per lead in `strips`. `name` is the grid part ("3x4", "6x2", "12x1");

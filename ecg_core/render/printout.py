@@ -101,7 +101,11 @@ def render_ecg(
     jpeg_quality = None
     if set(artefacts) - set(INK_ARTEFACTS):
         augmented = augment(np.asarray(image.convert("RGB")), artefacts, seed, page.px_per_mm)
-        image, homography, jpeg_quality = Image.fromarray(augmented.image, "RGB"), augmented.homography, augmented.jpeg_quality
+        image, homography, jpeg_quality = (
+            Image.fromarray(augmented.image, "RGB"),
+            augmented.homography,
+            augmented.jpeg_quality,
+        )
     geometry["width_px"], geometry["height_px"] = image.size
     geometry["homography"] = np.round(homography, 9).tolist()
     geometry["leads"] = [lead_geometry(entry, points, homography, image.size, width) for entry, points in leads]
@@ -130,7 +134,9 @@ def _draw_panel(pen: ImageDraw.ImageDraw, page: Page, panel: Panel, shown: np.nd
     label = f"{panel.lead} ({MISSING})" if missing else panel.lead
     draw.text(pen, page.px(x0_mm + 1.0), page.px(label_top), label, page.px(label_height))
     if panel.paper_start > 0:
-        draw.vertical_tick(pen, page.px(x0_mm), page.px(baseline - SEPARATOR_HALF_MM), page.px(baseline + SEPARATOR_HALF_MM), width)
+        draw.vertical_tick(
+            pen, page.px(x0_mm), page.px(baseline - SEPARATOR_HALF_MM), page.px(baseline + SEPARATOR_HALF_MM), width
+        )
     entry = {
         "name": panel.lead,
         "row": panel.row,
@@ -155,8 +161,14 @@ def _draw_furniture(pen: ImageDraw.ImageDraw, page: Page, width: int, header: Se
         baseline = page.px(page.baseline_mm(row))
         # Width and height rounded once, not per edge, so the pulse measures exactly 0.2 s x 1 mV in pixels.
         draw.calibration_pulse(
-            pen, page.px(x0), page.px(x0 + page.calibration_zone_mm), pulse_x0, pulse_x0 + page.px(pulse_mm),
-            baseline, baseline - page.px(page.gain_mm_mv), width,
+            pen,
+            page.px(x0),
+            page.px(x0 + page.calibration_zone_mm),
+            pulse_x0,
+            pulse_x0 + page.px(pulse_mm),
+            baseline,
+            baseline - page.px(page.gain_mm_mv),
+            width,
         )
     note_px = page.px(draw.NOTE_HEIGHT_MM)
     note = f"{page.speed_mm_s:g} mm/s   {page.gain_mm_mv:g} mm/mV   {page.layout.name}"

@@ -51,7 +51,9 @@ class PrintSettings:
                 check_choice("rhythm lead", lead, LEADS)
             wanted = len(DEFAULT_RHYTHM_LEADS[self.layout])
             if len(self.rhythm_leads) != wanted:
-                raise ValueError(f"layout {self.layout} prints {wanted} rhythm strip(s); got rhythm_leads {self.rhythm_leads}")
+                raise ValueError(
+                    f"layout {self.layout} prints {wanted} rhythm strip(s); got rhythm_leads {self.rhythm_leads}"
+                )
 
     @property
     def strips(self) -> tuple[str, ...]:

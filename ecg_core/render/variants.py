@@ -59,13 +59,14 @@ class RenderConfig:
         return cls(**values)
 
     def to_dict(self) -> dict:
-        return asdict(self) | {"options": {k: list(v) for k, v in self.options.items()},
-                               "artefacts": {k: asdict(v) for k, v in self.artefacts.items()}}
+        return asdict(self) | {
+            "options": {k: list(v) for k, v in self.options.items()},
+            "artefacts": {k: asdict(v) for k, v in self.artefacts.items()},
+        }
 
     def fingerprint(self) -> str:
         """Short hash of everything that changes the images: finished batches are kept only for the same one."""
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
-
 
 
 def _value_list(values) -> tuple:

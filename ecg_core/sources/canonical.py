@@ -12,7 +12,17 @@ from ecg_core.records import LEADS
 CANONICAL_FS = 500.0
 WINDOW_SECONDS = 10.0
 
-_ALIASES = {"AVR": "aVR", "AVL": "aVL", "AVF": "aVF", "D1": "I", "D2": "II", "D3": "III", "DI": "I", "DII": "II", "DIII": "III"}
+_ALIASES = {
+    "AVR": "aVR",
+    "AVL": "aVL",
+    "AVF": "aVF",
+    "D1": "I",
+    "D2": "II",
+    "D3": "III",
+    "DI": "I",
+    "DII": "II",
+    "DIII": "III",
+}
 # Physical units -> factor to mV (WFDB headers say "mV", "uV", "µV", "V").
 _UNIT_TO_MV = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3, "v": 1e3}
 

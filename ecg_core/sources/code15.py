@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -135,16 +135,23 @@ class Code15Source:
         try:
             h5 = h5py.File(part, "r")
         except Exception as err:
-            yield Rejected(file_id, f"unreadable HDF5 file {part.name!r} (corrupt or not HDF5): {type(err).__name__}: {err}")
+            yield Rejected(
+                file_id, f"unreadable HDF5 file {part.name!r} (corrupt or not HDF5): {type(err).__name__}: {err}"
+            )
             return
         with h5:
             for ds in ("tracings", "exam_id"):
                 if ds not in h5 or not isinstance(h5[ds], h5py.Dataset):
-                    yield Rejected(file_id, f"HDF5 file {part.name!r} has no {ds!r} dataset (has: {', '.join(h5.keys()) or 'nothing'})")
+                    yield Rejected(
+                        file_id,
+                        f"HDF5 file {part.name!r} has no {ds!r} dataset (has: {', '.join(h5.keys()) or 'nothing'})",
+                    )
                     return
             tracings, ids_ds = h5["tracings"], h5["exam_id"]
             if tracings.ndim != 3 or tracings.shape[2] != len(LEADS):
-                yield Rejected(file_id, f"'tracings' in {part.name!r} has shape {tracings.shape}, expected [N, {N_PADDED}, 12]")
+                yield Rejected(
+                    file_id, f"'tracings' in {part.name!r} has shape {tracings.shape}, expected [N, {N_PADDED}, 12]"
+                )
                 return
             exam_ids = np.asarray(ids_ds[()]).reshape(-1)
             if exam_ids.shape[0] != tracings.shape[0]:
@@ -158,9 +165,13 @@ class Code15Source:
                     row = start + offset
                     yield from self._exam(part, row, ids[row], trace, meta)
 
-    def _exam(self, part: Path, row: int, exam_id: int | None, trace: np.ndarray, meta: dict) -> Iterator[ECGRecord | Rejected]:
+    def _exam(
+        self, part: Path, row: int, exam_id: int | None, trace: np.ndarray, meta: dict
+    ) -> Iterator[ECGRecord | Rejected]:
         if exam_id is None:
-            yield Rejected(f"code15-{part.stem}-row{row}", f"{part.name!r} row {row}: exam_id {exam_id!r} is not an integer")
+            yield Rejected(
+                f"code15-{part.stem}-row{row}", f"{part.name!r} row {row}: exam_id {exam_id!r} is not an integer"
+            )
             return
         record_id = f"code15-{exam_id}"
         window = active_window(trace)
@@ -184,7 +195,9 @@ class Code15Source:
         if n_raw not in EXAM_LENGTHS:
             notes.append(f"unexpected recorded length {n_raw} samples at 400 Hz after stripping zero padding")
         signal = resample(raw.astype(np.float64) * self.scale_to_mv, FS, self.fs)
-        notes.append(f"stripped zero padding [{window[0]}, {window[1]}) of {trace.shape[0]}; resampled {FS:g} -> {self.fs:g} Hz")
+        notes.append(
+            f"stripped zero padding [{window[0]}, {window[1]}) of {trace.shape[0]}; resampled {FS:g} -> {self.fs:g} Hz"
+        )
         labels = {name: 100.0 for name in LABEL_COLUMNS if _truthy(m.get(name))}
         scp = {LABEL_TO_SCP[name][0]: 100.0 for name in labels}
         supers = {LABEL_TO_SCP[name][1] for name in labels} - {None}

@@ -28,8 +28,8 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from ecg_core.record_store import Rejected
 from ecg_core.sources.base import check_record_id
@@ -232,7 +232,9 @@ def normalise(item, *, origin: str, split: str, position: str, file_family: str 
     }
 
 
-def read_instruction_file(path: str | Path, split: str = "train", *, ecgbench: bool | None = None) -> Iterator[dict | Rejected]:
+def read_instruction_file(
+    path: str | Path, split: str = "train", *, ecgbench: bool | None = None
+) -> Iterator[dict | Rejected]:
     """Samples (our format) or Rejected(id, reason) for each item of a published instruction file.
 
     `ecgbench`: take the task family from the file name (ECGBench names files after the task); by
@@ -261,7 +263,9 @@ def import_instructions(store: Store, name: str, path: str | Path, split: str, *
     split_key, quarantine_key = f"instruct/{name}/{split}.jsonl", f"instruct/{name}/quarantine.jsonl"
     kept = [s for s in store.get_jsonl(split_key) if s.get("origin") != path.name] if store.exists(split_key) else []
     quarantine = (
-        [q for q in store.get_jsonl(quarantine_key) if q.get("origin") != path.name] if store.exists(quarantine_key) else []
+        [q for q in store.get_jsonl(quarantine_key) if q.get("origin") != path.name]
+        if store.exists(quarantine_key)
+        else []
     )
     seen = {(s["image"], s["conversations"][0]["value"]) for s in kept}
     samples, rejected, duplicates = [], [], 0

@@ -25,9 +25,9 @@ from __future__ import annotations
 import csv
 import re
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Iterator
 
 import numpy as np
 
@@ -40,7 +40,17 @@ from ecg_core.sources.wfdb_header import open_record, read_millivolts
 RECORD_LIST_CSV = "record_list.csv"
 MEASUREMENTS_CSV = "machine_measurements.csv"
 N_REPORT_FIELDS = 18
-MEASUREMENT_COLUMNS = ("rr_interval", "p_onset", "p_end", "qrs_onset", "qrs_end", "t_end", "p_axis", "qrs_axis", "t_axis")
+MEASUREMENT_COLUMNS = (
+    "rr_interval",
+    "p_onset",
+    "p_end",
+    "qrs_onset",
+    "qrs_end",
+    "t_end",
+    "p_axis",
+    "qrs_axis",
+    "t_axis",
+)
 MISSING_VALUE = 29999  # MIMIC-IV-ECG's "not measured" marker
 _PATH = re.compile(r"(?:^|/)p(\d+)/s(\d+)/(\d+)$")
 
@@ -110,7 +120,9 @@ def load_measurements(path: Path) -> _Measurements:
             ids.append(study)
             values.append([_value(row.get(c)) for c in MEASUREMENT_COLUMNS])
             reports.append(join_report([row.get(f"report_{i}") or "" for i in range(N_REPORT_FIELDS)]))
-            other.append(tuple(sys.intern((row.get(c) or "").strip()) for c in ("cart_id", "ecg_time", "bandwidth", "filtering")))
+            other.append(
+                tuple(sys.intern((row.get(c) or "").strip()) for c in ("cart_id", "ecg_time", "bandwidth", "filtering"))
+            )
     order = np.argsort(np.asarray(ids, dtype=np.int64), kind="stable")
     return _Measurements(
         study_ids=np.asarray(ids, dtype=np.int64)[order],
@@ -142,7 +154,9 @@ class MimicSource:
         key = PurePosixPath(item.key)
         m = _PATH.search(item.key)
         if key.is_absolute() or ".." in key.parts or m is None:
-            yield Rejected(f"mimic-{_safe(item.key)}", f"record path {item.key!r} is not files/pNNNN/pNNNNNNNN/sNNNNNNNN/NNNNNNNN")
+            yield Rejected(
+                f"mimic-{_safe(item.key)}", f"record path {item.key!r} is not files/pNNNN/pNNNNNNNN/sNNNNNNNN/NNNNNNNN"
+            )
             return
         subject_id, study_id, file_name = int(m.group(1)), int(m.group(2)), m.group(3)
         record_id = f"mimic-{study_id}"
@@ -172,7 +186,9 @@ class MimicSource:
                     self._measurements[root] = f"unreadable {MEASUREMENTS_CSV}: {type(err).__name__}: {err}"
         return self._measurements[root]
 
-    def _read(self, item: Input, record_id: str, subject_id: int, study_id: int, file_name: str) -> Iterator[ECGRecord | Rejected]:
+    def _read(
+        self, item: Input, record_id: str, subject_id: int, study_id: int, file_name: str
+    ) -> Iterator[ECGRecord | Rejected]:
         header = Path(item.files[0])
         try:
             hdr = open_record(header)
@@ -183,7 +199,9 @@ class MimicSource:
         canon, dropped = to_canonical_leads(signal, hdr.sig_name)
         missing = [lead for i, lead in enumerate(LEADS) if np.isnan(canon[i]).all()]
         if missing:
-            yield Rejected(record_id, f"missing standard lead(s) {', '.join(missing)} (header has {', '.join(hdr.sig_name)})")
+            yield Rejected(
+                record_id, f"missing standard lead(s) {', '.join(missing)} (header has {', '.join(hdr.sig_name)})"
+            )
             return
         notes = [f"dropped non-standard lead(s) {', '.join(dropped)}"] if dropped else []
         fs_original = float(hdr.fs)

@@ -22,10 +22,10 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
-from typing import Iterator
 
 import numpy as np
 
@@ -40,10 +40,32 @@ DATABASE_CSV = "ptbxl_database.csv"
 STATEMENTS_CSV = "scp_statements.csv"
 # The columns an input carries from its database row (everything else stays on disk).
 ROW_COLUMNS = (
-    "ecg_id", "patient_id", "age", "sex", "report", "scp_codes", "strat_fold", "filename_lr", "filename_hr",
-    "heart_axis", "baseline_drift", "static_noise", "burst_noise", "electrodes_problems", "extra_beats", "pacemaker",
+    "ecg_id",
+    "patient_id",
+    "age",
+    "sex",
+    "report",
+    "scp_codes",
+    "strat_fold",
+    "filename_lr",
+    "filename_hr",
+    "heart_axis",
+    "baseline_drift",
+    "static_noise",
+    "burst_noise",
+    "electrodes_problems",
+    "extra_beats",
+    "pacemaker",
 )
-_QUALITY_COLUMNS = ("heart_axis", "baseline_drift", "static_noise", "burst_noise", "electrodes_problems", "extra_beats", "pacemaker")
+_QUALITY_COLUMNS = (
+    "heart_axis",
+    "baseline_drift",
+    "static_noise",
+    "burst_noise",
+    "electrodes_problems",
+    "extra_beats",
+    "pacemaker",
+)
 FOLD_SPLITS = {**{f: "train" for f in range(1, 9)}, 9: "val", 10: "test"}
 # PTB-XL stores the age of patients older than 89 as 300 (HIPAA); we store 90 and say so in a note.
 AGE_OVER_89 = 300

@@ -21,8 +21,16 @@ DEFAULT_GAIN = 200.0  # WFDB: a gain of 0 or none means 200 ADC units per physic
 
 # Bits per stored sample of the WFDB formats whose file size follows from the header (others: no check).
 _BITS = {
-    "8": Fraction(8), "16": Fraction(16), "24": Fraction(24), "32": Fraction(32), "61": Fraction(16),
-    "80": Fraction(8), "160": Fraction(16), "212": Fraction(12), "310": Fraction(32, 3), "311": Fraction(32, 3),
+    "8": Fraction(8),
+    "16": Fraction(16),
+    "24": Fraction(24),
+    "32": Fraction(32),
+    "61": Fraction(16),
+    "80": Fraction(8),
+    "160": Fraction(16),
+    "212": Fraction(12),
+    "310": Fraction(32, 3),
+    "311": Fraction(32, 3),
 }
 
 

@@ -12,8 +12,8 @@ where one means the same (superclasses follow from those), else the CinC abbrevi
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import Iterator
 
 import numpy as np
 import wfdb
@@ -22,7 +22,6 @@ from ecg_core.labels import SCP_STATEMENTS, SNOMED, SNOMED_TO_SCP, SUPERCLASSES,
 from ecg_core.record_store import Rejected
 from ecg_core.records import LEADS, ECGRecord
 from ecg_core.sources.base import Input, check_record_id
-from ecg_core.sources.wfdb_header import check_signal_files
 from ecg_core.sources.canonical import (
     CANONICAL_FS,
     WINDOW_SECONDS,
@@ -32,6 +31,7 @@ from ecg_core.sources.canonical import (
     unit_to_mv,
     windows,
 )
+from ecg_core.sources.wfdb_header import check_signal_files
 
 _COLON = re.compile(r"^\s*<?\s*([^:<>]+?)\s*>?\s*:\s*(.*?)\s*$")  # "Age: 59", "<age>: 51"
 _SPACE = re.compile(r"^\s*(\w+)\s+(.*?)\s*$")  # MUSE: "age 71", "sex FEMALE", "mrn 0747"
@@ -104,12 +104,16 @@ class WFDBSource:
         canon, dropped = to_canonical_leads(signal, list(rec.sig_name))
         missing = [lead for i, lead in enumerate(LEADS) if np.isnan(canon[i]).all()]
         if missing:
-            yield Rejected(name, f"missing standard lead(s) {', '.join(missing)} (header has {', '.join(rec.sig_name)})")
+            yield Rejected(
+                name, f"missing standard lead(s) {', '.join(missing)} (header has {', '.join(rec.sig_name)})"
+            )
             return
         notes = [f"dropped non-standard lead(s) {', '.join(dropped)}"] if dropped else []
         einthoven = _einthoven_error(canon)
         if einthoven > EINTHOVEN_TOLERANCE:
-            notes.append(f"Einthoven check failed: III - (II - I) is {einthoven:.0%} of III (rms); lead gains inconsistent?")
+            notes.append(
+                f"Einthoven check failed: III - (II - I) is {einthoven:.0%} of III (rms); lead gains inconsistent?"
+            )
 
         meta = _parse_comments(rec.comments or [])
         labels, scp, unknown, unmapped = _labels(meta["dx"])

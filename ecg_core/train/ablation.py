@@ -10,8 +10,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 SOURCE_PREFIX = "only-"
-COLUMNS = ("variant", "tuning", "lora_r", "train_samples", "macro_f1", "auc", "hamming", "n_unparsed",
-           "trainable_parameters", "train_wall_s", "samples_per_s")
+COLUMNS = (
+    "variant",
+    "tuning",
+    "lora_r",
+    "train_samples",
+    "macro_f1",
+    "auc",
+    "hamming",
+    "n_unparsed",
+    "trainable_parameters",
+    "train_wall_s",
+    "samples_per_s",
+)
 
 
 def ablation_variants(variants: Mapping[str, Mapping], sources: list[str], source_ablation: bool) -> dict[str, dict]:

@@ -53,7 +53,9 @@ class TrainConfig:
     # precision, memory, speed
     bf16: bool = True
     gradient_checkpointing: bool = True
-    checkpoint_vision: bool = True  # with gradient_checkpointing: the vision tower's layers too (transformers skips them)
+    checkpoint_vision: bool = (
+        True  # with gradient_checkpointing: the vision tower's layers too (transformers skips them)
+    )
     dataloader_num_workers: int = 4
     group_by_length: bool = True  # batch samples of similar token length together: less padding
     deepspeed: str | None = None

@@ -15,9 +15,9 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 _PROGRESS = re.compile(r"(\d+)/(\d+) \[")  # tqdm's "45/300 [" as printed by the Trainer
 LAUNCHERS = ("python", "deepspeed", "torchrun")
@@ -36,7 +36,9 @@ class Launch:
         if self.launcher not in LAUNCHERS:
             raise ValueError(f"launcher {self.launcher!r}: allowed {', '.join(LAUNCHERS)}")
         if self.launcher == "python" and self.world_size > 1:
-            raise ValueError("the python launcher runs one process: use deepspeed or torchrun for several GPUs or nodes")
+            raise ValueError(
+                "the python launcher runs one process: use deepspeed or torchrun for several GPUs or nodes"
+            )
         if min(self.num_gpus, self.num_nodes) < 1:
             raise ValueError(f"num_gpus and num_nodes must be >= 1, got {self.num_gpus} and {self.num_nodes}")
 
@@ -62,11 +64,35 @@ def training_command(config: str | Path, options: dict[str, object], launch: Lau
     port = str(launch.master_port or free_port())
     if launch.launcher == "deepspeed":
         hostfile = ["--hostfile", launch.hostfile] if launch.hostfile else []
-        return [sys.executable, "-m", "deepspeed.launcher.runner", "--num_gpus", str(launch.num_gpus),
-                "--num_nodes", str(launch.num_nodes), *hostfile, "--master_port", port,
-                "--module", "ecg_core.train", *args]
-    return [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(launch.num_gpus),
-            "--nnodes", str(launch.num_nodes), "--master_port", port, "-m", "ecg_core.train", *args]
+        return [
+            sys.executable,
+            "-m",
+            "deepspeed.launcher.runner",
+            "--num_gpus",
+            str(launch.num_gpus),
+            "--num_nodes",
+            str(launch.num_nodes),
+            *hostfile,
+            "--master_port",
+            port,
+            "--module",
+            "ecg_core.train",
+            *args,
+        ]
+    return [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        str(launch.num_gpus),
+        "--nnodes",
+        str(launch.num_nodes),
+        "--master_port",
+        port,
+        "-m",
+        "ecg_core.train",
+        *args,
+    ]
 
 
 def parse_progress(line: str) -> tuple[int, int] | None:
@@ -84,17 +110,24 @@ def launch_environment(launch: Launch) -> dict[str, str]:
     return env
 
 
-def run_streaming(cmd: list[str], on_line: Callable[[str], None], cwd: str | Path | None = None,
-                  env: dict[str, str] | None = None) -> int:
+def run_streaming(
+    cmd: list[str], on_line: Callable[[str], None], cwd: str | Path | None = None, env: dict[str, str] | None = None
+) -> int:
     """Run `cmd`, calling `on_line` for every output line (tqdm's carriage returns count as line ends).
 
     The command runs in a process group of its own, which is stopped whenever this call ends early (Ctrl-C,
     SIGTERM, an error in `on_line`), and is sent SIGTERM if this process dies without a word (SIGKILL, OOM):
     no training process or DeepSpeed rank outlives the run that started it.
     """
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=cwd,
-                            env=env or launch_environment(Launch()), start_new_session=True,
-                            preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=cwd,
+        env=env or launch_environment(Launch()),
+        start_new_session=True,
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+    )
     try:
         pending = b""
         assert proc.stdout is not None

@@ -37,19 +37,25 @@ def preflight(config: TrainConfig, launch: Launch) -> None:
 
 def _check_model(model: Path) -> None:
     if not (model / "config.json").is_file():
-        raise PreflightError(f"model {model}: no config.json there; give a local Llama 3.2 Vision (Mllama) checkpoint folder")
+        raise PreflightError(
+            f"model {model}: no config.json there; give a local Llama 3.2 Vision (Mllama) checkpoint folder"
+        )
     if json.loads((model / "config.json").read_text()).get("model_type") != "mllama":
         raise PreflightError(f"model {model}: not an Mllama checkpoint (model_type must be 'mllama')")
     tokenizer = AutoTokenizer.from_pretrained(model)
     if IMAGE_TOKEN not in tokenizer.get_vocab():
-        raise PreflightError(f"model {model}: its tokenizer has no {IMAGE_TOKEN} token; use the checkpoint's own Mllama tokenizer")
+        raise PreflightError(
+            f"model {model}: its tokenizer has no {IMAGE_TOKEN} token; use the checkpoint's own Mllama tokenizer"
+        )
 
 
 def _check_tiles(config: TrainConfig) -> None:
     _, most = checkpoint_tiles(config.model)
     if config.max_tiles > most:
-        raise PreflightError(f"max_tiles {config.max_tiles}: the processor of {config.model} takes at most {most} tiles "
-                             f"per image; set max_tiles to {most} or less")
+        raise PreflightError(
+            f"max_tiles {config.max_tiles}: the processor of {config.model} takes at most {most} tiles "
+            f"per image; set max_tiles to {most} or less"
+        )
 
 
 def _check_images(jsonl: Path, image_root: Path) -> None:
@@ -78,14 +84,18 @@ def _check_batch(config: TrainConfig, launch: Launch) -> None:
     if ds.get("train_batch_size", "auto") not in ("auto", global_batch):
         raise PreflightError(
             f"DeepSpeed train_batch_size {ds['train_batch_size']} != per-device batch {config.per_device_train_batch_size}"
-            f" x grad-accum {config.gradient_accumulation_steps} x {launch.world_size} ranks = {global_batch}; set it to \"auto\""
+            f' x grad-accum {config.gradient_accumulation_steps} x {launch.world_size} ranks = {global_batch}; set it to "auto"'
         )
     if ds.get("train_micro_batch_size_per_gpu", "auto") not in ("auto", config.per_device_train_batch_size):
-        raise PreflightError(f"DeepSpeed train_micro_batch_size_per_gpu {ds['train_micro_batch_size_per_gpu']} != "
-                             f"per_device_train_batch_size {config.per_device_train_batch_size}; set it to \"auto\"")
+        raise PreflightError(
+            f"DeepSpeed train_micro_batch_size_per_gpu {ds['train_micro_batch_size_per_gpu']} != "
+            f'per_device_train_batch_size {config.per_device_train_batch_size}; set it to "auto"'
+        )
 
 
 def _check_precision(config: TrainConfig) -> None:
     # On a CPU-only machine bf16 runs (slowly, for smoke tests); on a GPU it needs Ampere or newer.
     if config.bf16 and torch.cuda.is_available() and not torch.cuda.is_bf16_supported():
-        raise PreflightError(f"bf16 needs an Ampere or newer GPU; {torch.cuda.get_device_name()} has none: pass --bf16 false")
+        raise PreflightError(
+            f"bf16 needs an Ampere or newer GPU; {torch.cuda.get_device_name()} has none: pass --bf16 false"
+        )

@@ -47,7 +47,11 @@ def instruction_dataset(path: str | Path, tokenizer) -> Dataset:
     texts = [" ".join(turn["value"] for turn in r["conversations"]) for r in records]
     lengths = [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
     return Dataset.from_dict(
-        {"image": [r["image"] for r in records], "conversations": [r["conversations"] for r in records], "length": lengths}
+        {
+            "image": [r["image"] for r in records],
+            "conversations": [r["conversations"] for r in records],
+            "length": lengths,
+        }
     )
 
 
@@ -63,7 +67,9 @@ class JsonlLogCallback(TrainerCallback):
     def __init__(self, path: Path, keep_through_step: int = 0):
         self.path = path
         if is_main_process():
-            kept = [line for line in self.read() if line.get("step", 0) <= keep_through_step] if keep_through_step else []
+            kept = (
+                [line for line in self.read() if line.get("step", 0) <= keep_through_step] if keep_through_step else []
+            )
             path.write_text("".join(json.dumps(line) + "\n" for line in kept))
 
     def read(self) -> list[dict]:
@@ -163,8 +169,13 @@ class FinetuneRecipe:
         trainable, total = count_parameters(self.model)
         self.parameters = {"trainable_parameters": trainable, "base_parameters": total - trainable}
         if is_main_process():
-            log.info("%s: %d trainable parameters in %d modules: %s", self.config.tuning, trainable,
-                     len(self.trained_modules), ", ".join(self.trained_modules))
+            log.info(
+                "%s: %d trainable parameters in %d modules: %s",
+                self.config.tuning,
+                trainable,
+                len(self.trained_modules),
+                ", ".join(self.trained_modules),
+            )
             summary = {"tuning": self.config.tuning, **self.parameters, "modules": self.trained_modules}
             (self.output_dir / "trainable.json").write_text(json.dumps(summary, indent=2) + "\n")
 
@@ -183,7 +194,9 @@ class FinetuneRecipe:
             trained_modules=len(self.trained_modules),
             resumed_from_step=checkpoint_step(self.resume_from),
             world_size=self.trainer.args.world_size,
-            zero_stage=self.trainer.model_wrapped.zero_optimization_stage() if self.trainer.is_deepspeed_enabled else None,
+            zero_stage=self.trainer.model_wrapped.zero_optimization_stage()
+            if self.trainer.is_deepspeed_enabled
+            else None,
             **self.parameters,
         )
         if self.trainer.is_world_process_zero():

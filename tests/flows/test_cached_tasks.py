@@ -42,8 +42,12 @@ def test_s3_credentials_from_a_prefect_aws_credentials_block(s3_env, s3_endpoint
 
     import tasks.storage
 
-    AwsCredentials(aws_access_key_id="block-key", aws_secret_access_key="block-secret", region_name="us-east-1",
-                   aws_client_parameters=AwsClientParameters(endpoint_url=s3_endpoint)).save("ecg-s3", overwrite=True)
+    AwsCredentials(
+        aws_access_key_id="block-key",
+        aws_secret_access_key="block-secret",
+        region_name="us-east-1",
+        aws_client_parameters=AwsClientParameters(endpoint_url=s3_endpoint),
+    ).save("ecg-s3", overwrite=True)
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(name)
     monkeypatch.setenv(tasks.storage.CREDENTIALS_BLOCK, "ecg-s3")

@@ -37,7 +37,9 @@ def test_data_stages_chain_through_prefect(tmp_path, monkeypatch):
     assert {r.split for r in records} <= {"train", "val", "test"} and len(records) == 40
 
     rows = render_flow(store_uri, "synthetic", overrides={"dpi": 60.0, "variants": 2})  # configs/render/default.yaml
-    assert len(rows) == 80 and store.get_jsonl("images/synthetic/index.jsonl") == sorted(rows, key=lambda r: (r["record_id"], r["variant"]))
+    assert len(rows) == 80 and store.get_jsonl("images/synthetic/index.jsonl") == sorted(
+        rows, key=lambda r: (r["record_id"], r["variant"])
+    )
     assert {r["variant"] for r in rows} == {0, 1} and all(r["artefacts"] == {} for r in rows if r["variant"] == 0)
     assert any(r["artefacts"] for r in rows) and {r["image"][-4:] for r in rows} == {".png", ".jpg"}
     for row in rows[:6]:
@@ -47,7 +49,13 @@ def test_data_stages_chain_through_prefect(tmp_path, monkeypatch):
     assert store.exists("images/synthetic/gallery.jpg")
 
     stats = instruct_flow(store_uri, "t", ["synthetic"], overrides={"seed": 3})  # configs/instruct/default.yaml
-    assert set(stats["per_family"]) == {"abnormality_detection", "report_generation", "rhythm", "morphology", "measurement"}
+    assert set(stats["per_family"]) == {
+        "abnormality_detection",
+        "report_generation",
+        "rhythm",
+        "morphology",
+        "measurement",
+    }
     assert stats["per_family"]["report_generation"] == 80 and stats["skipped"] == 0
     by_id = {r.record_id: r for r in records}
     for split in ("train", "val", "test"):
@@ -85,13 +93,27 @@ def test_a_record_that_cannot_be_drawn_is_set_aside_and_the_rest_rendered(tmp_pa
     ingest_flow(store_uri, "synthetic", options={"n_records": 6, "fs": 250.0})
     store = open_store(store_uri)
     broken = read_records(store, "synthetic")[2]
-    monkeypatch.setattr(image_store, "read_shard", lambda *a: [broken if r.record_id == broken.record_id else r for r in read_records(store, "synthetic")])
+    monkeypatch.setattr(
+        image_store,
+        "read_shard",
+        lambda *a: [broken if r.record_id == broken.record_id else r for r in read_records(store, "synthetic")],
+    )
     monkeypatch.setattr(image_store, "render_ecg", broken_for_one)
     rows = render_flow(store_uri, "synthetic", overrides={"dpi": 40.0, "variants": 2})
     assert len(rows) == 10 and broken.record_id not in {r["record_id"] for r in rows}
     [reject] = store.get_jsonl("images/synthetic/quarantine.jsonl")
     assert reject == {"id": broken.record_id, "reason": "cannot render: signal must be [12, N]"}
-    stats = instruct_flow(store_uri, "q", ["synthetic"], overrides={"families": ["abnormality_detection"], "topics": ["superclass"], "styles": ["open"], "export_hf": False})
+    stats = instruct_flow(
+        store_uri,
+        "q",
+        ["synthetic"],
+        overrides={
+            "families": ["abnormality_detection"],
+            "topics": ["superclass"],
+            "styles": ["open"],
+            "export_hf": False,
+        },
+    )
     assert stats["n"] == 10 and stats["skipped"] == 1
 
 
@@ -124,7 +146,9 @@ def test_real_files_go_through_the_ingest_flow(tmp_path):
     [reject] = open_store(store_uri).get_jsonl("records/challenge/quarantine.jsonl")
     assert reject == {"id": "JS20008", "reason": "flat lead(s) V2, V4, V6"}
 
-    counts = ingest_flow(store_uri, "ecgbench", str(REALDATA / "reports" / "ptbxl_report_generation_test.json"), name="bench")
+    counts = ingest_flow(
+        store_uri, "ecgbench", str(REALDATA / "reports" / "ptbxl_report_generation_test.json"), name="bench"
+    )
     assert counts["n"] == 500 and counts["per_family"] == {"report_generation": 500}
     first = open_store(store_uri).get_jsonl("instruct/bench/test.jsonl")[0]
     assert first["conversations"][0]["value"].startswith("<image>\n") and first["source"] == "ptbxl"
@@ -138,12 +162,16 @@ def test_ingest_and_synthesis_on_a_local_dask_cluster_match_the_threaded_run(tmp
     threaded, spread = str(tmp_path / "threads"), str(tmp_path / "dask")
     one = ingest_flow(threaded, "challenge", folder)
     many = ingest_flow(spread, "challenge", folder, task_runner="dask:2", inputs_per_task=3)
-    assert {k: many[k] for k in ("new", "rejected", "total_records", "splits")} == {k: one[k] for k in ("new", "rejected", "total_records", "splits")}
+    assert {k: many[k] for k in ("new", "rejected", "total_records", "splits")} == {
+        k: one[k] for k in ("new", "rejected", "total_records", "splits")
+    }
     stores = open_store(threaded), open_store(spread)
     assert len(stores[1].get_json("records/challenge/manifest.json")["shards"]) == 3  # 8 inputs in chunks of 3
     records = [sorted((r.record_id, r.split, r.signal.tobytes()) for r in read_records(s, "challenge")) for s in stores]
     assert records[0] == records[1]
-    assert stores[0].get_jsonl("records/challenge/quarantine.jsonl") == stores[1].get_jsonl("records/challenge/quarantine.jsonl")
+    assert stores[0].get_jsonl("records/challenge/quarantine.jsonl") == stores[1].get_jsonl(
+        "records/challenge/quarantine.jsonl"
+    )
 
     settings = {"dpi": 40.0, "variants": 2}
     rows = render_flow(spread, "challenge", overrides=settings, task_runner="dask:2")  # 3 batches on 2 workers

@@ -55,7 +55,9 @@ def test_pipeline_end_to_end(tmp_path, monkeypatch):
     assert rows["finetuned"]["n_unparsed"] <= rows["finetuned"]["n"] // 3 < rows["baseline"]["n_unparsed"]
     reports = metrics["report_generation"]
     n_reports = len([s for s in test if s["task_family"] == "report_generation"])
-    assert 0 < judged <= 2 * n_reports  # each report of both models judged at most once (identical ones share a judgement)
+    assert (
+        0 < judged <= 2 * n_reports
+    )  # each report of both models judged at most once (identical ones share a judgement)
     for name, report in reports.items():
         assert report["scorer"] == "judge:gpt-4o:paper" and report["judge"]["n_failed"] == 0
         assert report["n"] == n_reports and 0 <= report["score"] <= 100 and "score" in report["labels"]
@@ -72,14 +74,33 @@ def test_pipeline_end_to_end(tmp_path, monkeypatch):
     artifacts = _artifacts()
     assert {"eval-e2e-table", "eval-e2e-report", "run-e2e", "gallery-synthetic"} <= set(artifacts)
     for key in ("eval-e2e-report", "run-e2e"):  # plots shown in the UI itself, with their store address
-        assert "](data:image/png;base64," in artifacts[key].data and store.url("eval/e2e") in artifacts["eval-e2e-report"].data
+        assert (
+            "](data:image/png;base64," in artifacts[key].data
+            and store.url("eval/e2e") in artifacts["eval-e2e-report"].data
+        )
 
     # Judging again (the CLI's `judge`) reuses every prediction and every cached judgement: no new requests.
     with FakeJudge() as judge:
         monkeypatch.setenv("OPENAI_BASE_URL", judge.base_url)
         model = str(tmp_path / "store" / "models" / "tiny-mllama")
-        assert main(["judge", "--store", store_uri, "--eval-id", "e2e", "--model", model, "--instruct", "e2e",
-                     "--run-id", "e2e"]) == 0
+        assert (
+            main(
+                [
+                    "judge",
+                    "--store",
+                    store_uri,
+                    "--eval-id",
+                    "e2e",
+                    "--model",
+                    model,
+                    "--instruct",
+                    "e2e",
+                    "--run-id",
+                    "e2e",
+                ]
+            )
+            == 0
+        )
         assert judge.requests == []
 
 
@@ -94,8 +115,27 @@ def test_cli_trains_a_baseline_on_an_ingested_dataset(tmp_path, capsys):
     store = str(tmp_path / "cli-store")
     assert main(["ingest", "synthetic", "--n-records", "60", "--fs", "100", "--store", store]) == 0
     capsys.readouterr()
-    assert main(["baseline", "--datasets", "synthetic", "--name", "b", "--kinds", "signal", "--store", store,
-                 "--set", "epochs=1", "width=8", "blocks=[1, 1]", "n_boot=10"]) == 0
+    assert (
+        main(
+            [
+                "baseline",
+                "--datasets",
+                "synthetic",
+                "--name",
+                "b",
+                "--kinds",
+                "signal",
+                "--store",
+                store,
+                "--set",
+                "epochs=1",
+                "width=8",
+                "blocks=[1, 1]",
+                "n_boot=10",
+            ]
+        )
+        == 0
+    )
     assert "| cnn-signal |" in capsys.readouterr().out
     saved = open_store(store)
     assert saved.get_json("baselines/b/signal/metrics.json")["config"]["blocks"] == [1, 1]

@@ -15,8 +15,14 @@ FEW_STEPS = {"max_steps": 4, "logging_steps": 1, "save_strategy": "no"}
 def test_retraining_promotes_skips_and_rolls_back(tmp_path, monkeypatch):
     store_uri = str(tmp_path / "store")
     store = open_store(store_uri)
-    settings = dict(store=store_uri, name="weekly", ingest_options={"n_records": 30, "seed": 7, "fs": 100.0},
-                    train_overrides=FEW_STEPS, eval_batch_size=8, min_margin=0.0)
+    settings = dict(
+        store=store_uri,
+        name="weekly",
+        ingest_options={"n_records": 30, "seed": 7, "fs": 100.0},
+        train_overrides=FEW_STEPS,
+        eval_batch_size=8,
+        min_margin=0.0,
+    )
 
     first = retrain_flow(**settings)
     champion = read_champion(store)

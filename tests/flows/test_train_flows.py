@@ -40,7 +40,9 @@ def test_training_refuses_to_run_without_the_gpu_limit(small_store):
         train_flow(store, "no-limit", str(CONFIGS / "tiny-cpu.yaml"), model, "small", FEW_STEPS)
     assert not open_store(store).exists("runs/no-limit/train_log.jsonl")  # nothing ran
     # With the limit (as the CLI and the demo create it) the same run goes through.
-    assert train_flow(store, "no-limit", str(CONFIGS / "tiny-cpu.yaml"), model, "small", FEW_STEPS, create_gpu_limit=True)
+    assert train_flow(
+        store, "no-limit", str(CONFIGS / "tiny-cpu.yaml"), model, "small", FEW_STEPS, create_gpu_limit=True
+    )
 
 
 def test_ablation_flow_compares_ranks_tuning_modes_and_sources(small_store):
@@ -48,19 +50,30 @@ def test_ablation_flow_compares_ranks_tuning_modes_and_sources(small_store):
     store = open_store(store_uri)
     # A second source: relabel half the training samples, as if the set mixed PTB-XL into synthetic data.
     train = store.get_jsonl("instruct/small/train.jsonl")
-    store.put_jsonl("instruct/small/train.jsonl", [s | {"source": "ptbxl"} if i % 2 else s for i, s in enumerate(train)])
+    store.put_jsonl(
+        "instruct/small/train.jsonl", [s | {"source": "ptbxl"} if i % 2 else s for i, s in enumerate(train)]
+    )
 
-    rows = ablation_flow(store_uri, "abl", model, "small", overrides={
-        "variants": {"lora-r16": {"lora_r": 16, "lora_alpha": 32}, "partial": {"tuning": "partial"}},
-        "train_overrides": FEW_STEPS,
-    }, eval_batch_size=8)
+    rows = ablation_flow(
+        store_uri,
+        "abl",
+        model,
+        "small",
+        overrides={
+            "variants": {"lora-r16": {"lora_r": 16, "lora_alpha": 32}, "partial": {"tuning": "partial"}},
+            "train_overrides": FEW_STEPS,
+        },
+        eval_batch_size=8,
+    )
 
     by_variant = {row["variant"]: row for row in rows}
     assert list(by_variant) == ["lora-r16", "partial", "only-ptbxl", "only-synthetic"]
     assert (by_variant["lora-r16"]["tuning"], by_variant["lora-r16"]["lora_r"]) == ("lora", 16)
     assert (by_variant["partial"]["tuning"], by_variant["partial"]["lora_r"]) == ("partial", None)
     assert by_variant["only-ptbxl"]["train_samples"] + by_variant["only-synthetic"]["train_samples"] == len(train)
-    assert by_variant["lora-r16"]["trainable_parameters"] < by_variant["only-ptbxl"]["trainable_parameters"]  # r16 < r64
+    assert (
+        by_variant["lora-r16"]["trainable_parameters"] < by_variant["only-ptbxl"]["trainable_parameters"]
+    )  # r16 < r64
     n_test = {len(store.get_jsonl(f"eval/abl-{v}/predictions-finetuned.jsonl")) for v in by_variant}
     assert len(n_test) == 1  # every variant scored on the same test questions
     assert store.get_json("eval/abl/ablation.json") == rows

@@ -18,12 +18,44 @@ from ecg_core.labels import SUPERCLASS_NAMES, SUPERCLASSES
 NAME = "abnormality_detection"
 NO_CLASS_ANSWER = "none"  # the answer when no class of the set applies
 
-SUBCLASSES = ("NORM", "IMI", "AMI", "LMI", "PMI", "ISCA", "ISCI", "ISC_", "STTC", "NST_", "CLBBB", "CRBBB", "IRBBB",
-              "ILBBB", "_AVB", "IVCD", "LAFB/LPFB", "WPW", "LVH", "RVH", "LAO/LAE", "RAO/RAE", "SEHYP")
+SUBCLASSES = (
+    "NORM",
+    "IMI",
+    "AMI",
+    "LMI",
+    "PMI",
+    "ISCA",
+    "ISCI",
+    "ISC_",
+    "STTC",
+    "NST_",
+    "CLBBB",
+    "CRBBB",
+    "IRBBB",
+    "ILBBB",
+    "_AVB",
+    "IVCD",
+    "LAFB/LPFB",
+    "WPW",
+    "LVH",
+    "RVH",
+    "LAO/LAE",
+    "RAO/RAE",
+    "SEHYP",
+)
 # Class -> the SCP codes it stands for.
 CODE15 = {"1dAVb": {"1AVB"}, "RBBB": {"CRBBB"}, "LBBB": {"CLBBB"}, "SB": {"SBRAD"}, "ST": {"STACH"}, "AF": {"AFIB"}}
-CPSC = {"Normal": {"NORM"}, "AF": {"AFIB"}, "I-AVB": {"1AVB"}, "LBBB": {"CLBBB"}, "RBBB": {"CRBBB"}, "PAC": {"PAC"},
-        "PVC": {"PVC"}, "STD": {"STD_"}, "STE": {"STE_"}}
+CPSC = {
+    "Normal": {"NORM"},
+    "AF": {"AFIB"},
+    "I-AVB": {"1AVB"},
+    "LBBB": {"CLBBB"},
+    "RBBB": {"CRBBB"},
+    "PAC": {"PAC"},
+    "PVC": {"PVC"},
+    "STD": {"STD_"},
+    "STE": {"STE_"},
+}
 
 SUPERCLASS_LIST = ", ".join(SUPERCLASSES)
 SUPERCLASS_QUESTIONS = (
@@ -41,8 +73,11 @@ SET_QUESTIONS = (
     "Classify this ECG with the {set_name} labels ({classes}). List all that apply, or none.",
 )
 # Topic -> (label-set name in questions, class vocabulary).
-LABEL_SETS = {"subclass": ("PTB-XL diagnostic subclass", SUBCLASSES), "code15": ("CODE-15", tuple(CODE15)),
-              "cpsc": ("CPSC-2018", tuple(CPSC))}
+LABEL_SETS = {
+    "subclass": ("PTB-XL diagnostic subclass", SUBCLASSES),
+    "code15": ("CODE-15", tuple(CODE15)),
+    "cpsc": ("CPSC-2018", tuple(CPSC)),
+}
 
 
 def questions(facts: Facts, rng: random.Random) -> list[QA]:

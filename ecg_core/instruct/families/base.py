@@ -40,14 +40,22 @@ def parse_yes_no(answer: str) -> bool | None:
     return None if word is None else word.group(1).lower() == "yes"
 
 
-def multiple_choice(topic: str, question: str, correct: str, distractors: Sequence[str], rng: random.Random, n_options: int = 4) -> QA:
+def multiple_choice(
+    topic: str, question: str, correct: str, distractors: Sequence[str], rng: random.Random, n_options: int = 4
+) -> QA:
     """Lettered options in a seeded order: the correct one plus up to n_options - 1 distractors."""
     pool = [d for d in dict.fromkeys(distractors) if d != correct]
     options = [correct] + rng.sample(pool, min(n_options - 1, len(pool)))
     rng.shuffle(options)
     lines = "\n".join(f"{LETTERS[k]}. {option}" for k, option in enumerate(options))
     letter = LETTERS[options.index(correct)]
-    return QA(topic, "choice", f"{question}\n{lines}\nAnswer with the letter of the correct option.", f"{letter}. {correct}", (correct,))
+    return QA(
+        topic,
+        "choice",
+        f"{question}\n{lines}\nAnswer with the letter of the correct option.",
+        f"{letter}. {correct}",
+        (correct,),
+    )
 
 
 def parse_choice(question: str, answer: str) -> str | None:

@@ -22,7 +22,14 @@ MEASURES = {
     "qt_interval": ("qt_ms", "qt_ms", "QT interval", "ms"),
 }
 # Heart-rate ranges for the multiple-choice question: (exclusive upper bound, name).
-RATE_RANGES = ((50, "under 50"), (70, "50-69"), (90, "70-89"), (110, "90-109"), (130, "110-129"), (math.inf, "130 or more"))
+RATE_RANGES = (
+    (50, "under 50"),
+    (70, "50-69"),
+    (90, "70-89"),
+    (110, "90-109"),
+    (130, "110-129"),
+    (math.inf, "130 or more"),
+)
 RATE_UNIT = " beats per minute"
 
 FILL = (
@@ -51,7 +58,9 @@ def _measure(topic: str, value: int, rng: random.Random) -> QA:
     style = rng.choice(("fill", "open", "choice") if topic == "heart_rate" else ("fill", "open"))
     if style == "choice":
         correct = next(r for upper, r in RATE_RANGES if value < upper)
-        qa = multiple_choice(topic, pick(rng, RANGE_QUESTIONS), correct + RATE_UNIT, [r + RATE_UNIT for _, r in RATE_RANGES], rng)
+        qa = multiple_choice(
+            topic, pick(rng, RANGE_QUESTIONS), correct + RATE_UNIT, [r + RATE_UNIT for _, r in RATE_RANGES], rng
+        )
         return replace(qa, labels=(f"heart_rate_range={correct}",))
     if style == "fill":
         return QA(topic, "fill", pick(rng, FILL, name=name, unit=unit), str(value), (f"{key}={value}",))

@@ -11,8 +11,13 @@ from ecg_core.instruct.facts import BUNDLE_BRANCH, HYPERTROPHY, Facts
 from ecg_core.instruct.families.base import QA, close_ended, multiple_choice, parse_finding, pick
 
 NAME = "morphology"
-AXIS_NAMES = {"normal": "normal axis", "left": "left axis deviation", "right": "right axis deviation",
-              "extreme": "extreme axis deviation", "indeterminate": "indeterminate axis"}
+AXIS_NAMES = {
+    "normal": "normal axis",
+    "left": "left axis deviation",
+    "right": "right axis deviation",
+    "extreme": "extreme axis deviation",
+    "indeterminate": "indeterminate axis",
+}
 BLOCKS = tuple(dict.fromkeys(f"{kind} bundle branch block" for kind in BUNDLE_BRANCH.values()))
 HYPERTROPHIES = tuple(dict.fromkeys(f"{kind} hypertrophy" for kind in HYPERTROPHY.values()))
 # The finding a yes to each close-only question asserts.
@@ -61,7 +66,9 @@ def questions(facts: Facts, rng: random.Random) -> list[QA]:
     if facts.bundle_branch_block is not None:
         qas.append(_kind("bundle_branch_block", facts.bundle_branch_block, BLOCK, BLOCK_OPEN, BLOCK_CLOSE, rng))
     if facts.hypertrophy is not None:
-        qas.append(_kind("hypertrophy", facts.hypertrophy, HYPERTROPHY_FINDING, HYPERTROPHY_OPEN, HYPERTROPHY_CLOSE, rng))
+        qas.append(
+            _kind("hypertrophy", facts.hypertrophy, HYPERTROPHY_FINDING, HYPERTROPHY_OPEN, HYPERTROPHY_CLOSE, rng)
+        )
     if facts.st_t_change is not None:
         qas.append(close_ended("st_t_change", pick(rng, ST_T_CLOSE), ST_T, facts.st_t_change))
     if facts.q_waves is not None:

@@ -39,7 +39,11 @@ def report_from_labels(scp_codes) -> str:
 
 
 def measurement_sentence(facts: Facts) -> str:
-    parts = [f"{name} {round(value)} ms" for name, value in (("PR", facts.pr_ms), ("QRS", facts.qrs_ms), ("QT", facts.qt_ms)) if value is not None]
+    parts = [
+        f"{name} {round(value)} ms"
+        for name, value in (("PR", facts.pr_ms), ("QRS", facts.qrs_ms), ("QT", facts.qt_ms))
+        if value is not None
+    ]
     rate = f"Heart rate {round(facts.heart_rate_bpm)} bpm" if facts.heart_rate_bpm is not None else ""
     return " ".join(_sentence(s) for s in ([rate] if rate else []) + ([", ".join(parts)] if parts else []))
 

@@ -72,8 +72,13 @@ ASKED = {
     **{q: ("rate", f) for f, qs in RATE_CLOSE.items() for q in qs},
 }
 # Topic -> the findings an open answer names.
-OPEN_VOCABULARY = {"rhythm": RHYTHM_NAMES, "af_flutter": AF_FLUTTER, "sinus_rate": SINUS_RATES,
-                   "regularity": REGULARITY, "rate": RATE_CATEGORIES}
+OPEN_VOCABULARY = {
+    "rhythm": RHYTHM_NAMES,
+    "af_flutter": AF_FLUTTER,
+    "sinus_rate": SINUS_RATES,
+    "regularity": REGULARITY,
+    "rate": RATE_CATEGORIES,
+}
 
 
 def rate_category(bpm: float) -> str:
@@ -147,4 +152,3 @@ def _asked(actual: str, findings, rng: random.Random) -> str:
 
 def parse_answer(question: str, answer: str) -> tuple[str, ...]:
     return parse_finding(ASKED, OPEN_VOCABULARY, question, answer)
-
