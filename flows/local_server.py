@@ -28,6 +28,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from ecg_core.train.launch import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 PREFECT_HOME = Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser()
 STATE = PREFECT_HOME / "ecgflow-stack"  # pid files, logs and the server's address, beside its database
@@ -119,12 +121,6 @@ def _port_free(port: int) -> bool:
             return False
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def ensure_server(port: int | None = None) -> str:
     """The API URL of this PREFECT_HOME's local server, started now if it is not running. Commands that start
     at once wait for each other here (a file lock), so exactly one server starts."""
@@ -135,7 +131,7 @@ def ensure_server(port: int | None = None) -> str:
         if running("server") and url_file.exists():
             api_url = url_file.read_text().strip()
         else:
-            port = port or (DEFAULT_PORT if _port_free(DEFAULT_PORT) else _free_port())
+            port = port or (DEFAULT_PORT if _port_free(DEFAULT_PORT) else free_port())
             api_url = f"http://127.0.0.1:{port}/api"
             env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"} | SERVER_ENV
             start("server", prefect("server", "start", "--host", "127.0.0.1", "--port", str(port)), env)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,16 +15,11 @@ from pathlib import Path
 import pytest
 
 from ecg_core.model.tiny import build_tiny_mllama
+from ecg_core.train.launch import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ECGFLOW = [sys.executable, "-m", "flows.cli"]
 TRAIN = "train --model {model} --instruct small --config configs/tiny-cpu.yaml --store {store} --run-id {run}"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +27,7 @@ def home(tmp_path_factory):
     """An empty PREFECT_HOME of the module's own, its local server stopped at the end."""
     path = tmp_path_factory.mktemp("prefect-home")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env |= {"PREFECT_HOME": str(path), "ECGFLOW_PREFECT_PORT": str(_free_port()), "PYTHONUNBUFFERED": "1"}
+    env |= {"PREFECT_HOME": str(path), "ECGFLOW_PREFECT_PORT": str(free_port()), "PYTHONUNBUFFERED": "1"}
     yield env
     subprocess.run([sys.executable, "deployments/stack.py", "down"], cwd=ROOT, env=env, capture_output=True)
 
