@@ -20,7 +20,10 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(VENV)/bin/ecgflow demo --store $(STORE)
 
+# Formatting and lint first (ruff, configured in pyproject.toml): a violation fails the run, as a test would.
 test: setup
+	$(VENV)/bin/ruff format --check --quiet .
+	$(VENV)/bin/ruff check --quiet .
 	$(VENV)/bin/pytest -q
 
 # A local Prefect stack (UI at http://127.0.0.1:4200): server, pools cpu/gpu, the gpu limit, every deployment,

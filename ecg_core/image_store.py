@@ -10,8 +10,8 @@ render config skips it; a changed config renders again.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import PurePosixPath
 
+from ecg_core import layout
 from ecg_core.record_store import read_shard
 from ecg_core.records import ECGRecord
 from ecg_core.render import encode, render_ecg
@@ -21,25 +21,13 @@ from ecg_core.render.variants import RenderConfig, sample_variant
 from ecg_core.store import Store
 
 
-def images_prefix(dataset: str) -> str:
-    return f"images/{dataset}"
-
-
-def index_key(dataset: str) -> str:
-    return f"{images_prefix(dataset)}/index.jsonl"
-
-
 def read_index(store: Store, dataset: str) -> dict[str, list[str]]:
     """record id -> its image keys in variant order; empty when the dataset was never rendered."""
     images: dict[str, list[str]] = {}
-    if store.exists(index_key(dataset)):
-        for row in sorted(store.get_jsonl(index_key(dataset)), key=lambda r: r["variant"]):
+    if store.exists(layout.index_key(dataset)):
+        for row in sorted(store.get_jsonl(layout.index_key(dataset)), key=lambda r: r["variant"]):
             images.setdefault(row["record_id"], []).append(row["image"])
     return images
-
-
-def done_marker(dataset: str, config: RenderConfig, shard_key: str) -> str:
-    return f"{images_prefix(dataset)}/_done/{config.fingerprint()}/{PurePosixPath(shard_key).stem}.json"
 
 
 def header_lines(record: ECGRecord) -> list[str]:
@@ -79,15 +67,16 @@ def render_records(store: Store, records: Iterable[ECGRecord], config: RenderCon
             rejected.append({"id": record.record_id, "reason": f"cannot render: {error}"})
             continue
         for variant, (data, fmt, geometry) in enumerate(drawn):
-            stem = f"{images_prefix(record.dataset)}/{record.record_id}/{variant}"
-            store.put_bytes(stem + EXTENSIONS[fmt], data)
-            store.put_bytes(stem + ".json", sidecar_json(geometry))
+            image = layout.image_key(record.dataset, record.record_id, variant, EXTENSIONS[fmt])
+            geometry_key = layout.geometry_key(record.dataset, record.record_id, variant)
+            store.put_bytes(image, data)
+            store.put_bytes(geometry_key, sidecar_json(geometry))
             rows.append(
                 {
                     "record_id": record.record_id,
                     "variant": variant,
-                    "image": stem + EXTENSIONS[fmt],
-                    "geometry": stem + ".json",
+                    "image": image,
+                    "geometry": geometry_key,
                     "layout": geometry["layout"],
                     "speed_mm_s": geometry["speed_mm_s"],
                     "gain_mm_mv": geometry["gain_mm_mv"],
@@ -103,7 +92,7 @@ def render_shard(
 ) -> dict:
     """Render one batch: the shard's records (only `record_ids` if given: the copies no later shard
     replaces). Returns render_records' result, from the done marker when the batch was finished before."""
-    marker = done_marker(dataset, config, shard_key)
+    marker = layout.render_done_key(dataset, config.fingerprint(), shard_key)
     if store.exists(marker):
         return store.get_json(marker)["result"]
     records = [r for r in read_shard(store, shard_key) if record_ids is None or r.record_id in record_ids]

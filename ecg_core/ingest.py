@@ -14,15 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ecg_core.record_store import (
-    SHARD_SIZE,
-    Rejected,
-    ShardWriter,
-    WrittenPart,
-    commit_parts,
-    read_manifest,
-    records_prefix,
-)
+from ecg_core import layout
+from ecg_core.record_store import SHARD_SIZE, Rejected, ShardWriter, WrittenPart, commit_parts, read_manifest
 from ecg_core.sources.base import Input, Source
 from ecg_core.store import Store
 
@@ -63,17 +56,13 @@ class InputChunk:
     first_index: int  # the first n
 
 
-def _fingerprints_key(dataset: str) -> str:
-    return f"{records_prefix(dataset)}/fingerprints.json"
-
-
 def plan_ingest(store: Store, source: Source, root: Path | None) -> IngestPlan:
-    key = _fingerprints_key(source.name)
+    key = layout.fingerprints_key(source.name)
     known: dict[str, str] = store.get_json(key) if store.exists(key) else {}
     inputs = list(source.inputs(root))  # paths only: cheap even for 21,799 PTB-XL records
     fresh = {item.key: item.fingerprint() for item in inputs}
     todo = [item for item in inputs if known.get(item.key) != fresh[item.key]]
-    continuing = known and store.exists(f"{records_prefix(source.name)}/manifest.json")
+    continuing = known and store.exists(layout.manifest_key(source.name))
     first_shard = len(read_manifest(store, source.name).shards) if continuing else 0
     return IngestPlan(
         source.name, todo, len(inputs) - len(todo), known, {item.key: fresh[item.key] for item in todo}, first_shard
@@ -113,7 +102,7 @@ def read_inputs(
 def commit_ingest(store: Store, plan: IngestPlan, parts: list[WrittenPart]) -> IngestReport:
     """Publish the parts (in order) in the manifest, then the fingerprints of the inputs they read."""
     summary = commit_parts(store, plan.dataset, parts, append=bool(plan.known))
-    store.put_json(_fingerprints_key(plan.dataset), plan.known | plan.fresh)
+    store.put_json(layout.fingerprints_key(plan.dataset), plan.known | plan.fresh)
     return IngestReport(
         dataset=plan.dataset,
         new=sum(part.accepted for part in parts),

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import pyarrow.parquet as pq
 
+from ecg_core import layout
 from ecg_core.records import ECGRecord, RecordValidationError, records_from_parquet, records_to_parquet, validate
 from ecg_core.splits import split_of_patient
 from ecg_core.store import Store
@@ -34,10 +35,6 @@ class IngestSummary:
     rejected: int = 0
     shards: list[str] = field(default_factory=list)
     splits: dict[str, int] = field(default_factory=dict)
-
-
-def records_prefix(dataset: str) -> str:
-    return f"records/{dataset}"
 
 
 @dataclass
@@ -68,12 +65,7 @@ class ShardWriter:
         shard_tag: str = "",
         first_index: int = 0,
     ):
-        self.store, self.prefix, self.shard_size, self.split_seed = (
-            store,
-            records_prefix(dataset),
-            shard_size,
-            split_seed,
-        )
+        self.store, self.dataset, self.shard_size, self.split_seed = store, dataset, shard_size, split_seed
         self.shard_tag, self.next_index = shard_tag, first_index
         self.part = WrittenPart()
         self.splits: Counter = Counter()
@@ -104,7 +96,7 @@ class ShardWriter:
 
     def _flush(self) -> None:
         if self.buffer:
-            key = f"{self.prefix}/shard-{self.shard_tag}{self.next_index:05d}.parquet"
+            key = layout.shard_key(self.dataset, self.shard_tag, self.next_index)
             self.store.put_bytes(key, records_to_parquet(self.buffer))
             self.part.shards.append(key)
             self.next_index += 1
@@ -114,10 +106,9 @@ class ShardWriter:
 def commit_parts(store: Store, dataset: str, parts: list[WrittenPart], *, append: bool) -> IngestSummary:
     """Name the parts' shards in the manifest (after the existing ones when `append`: incremental ingest)
     and add their rejects to the quarantine. A record id written again supersedes its earlier copy."""
-    prefix = records_prefix(dataset)
-    exists = append and store.exists(f"{prefix}/manifest.json")
+    exists = append and store.exists(layout.manifest_key(dataset))
     summary = read_manifest(store, dataset) if exists else IngestSummary(dataset)
-    quarantine = store.get_jsonl(f"{prefix}/quarantine.jsonl") if exists else []
+    quarantine = store.get_jsonl(layout.records_quarantine_key(dataset)) if exists else []
     splits = Counter(summary.splits)
     for part in parts:
         summary.shards += part.shards
@@ -126,8 +117,8 @@ def commit_parts(store: Store, dataset: str, parts: list[WrittenPart], *, append
         splits.update(part.splits)
         quarantine += part.rejects
     summary.splits = dict(sorted(splits.items()))
-    store.put_jsonl(f"{prefix}/quarantine.jsonl", quarantine)
-    store.put_json(f"{prefix}/manifest.json", summary.__dict__)
+    store.put_jsonl(layout.records_quarantine_key(dataset), quarantine)
+    store.put_json(layout.manifest_key(dataset), summary.__dict__)
     return summary
 
 
@@ -151,7 +142,7 @@ def write_records(
 
 
 def read_manifest(store: Store, dataset: str) -> IngestSummary:
-    return IngestSummary(**store.get_json(f"{records_prefix(dataset)}/manifest.json"))
+    return IngestSummary(**store.get_json(layout.manifest_key(dataset)))
 
 
 def read_shard(store: Store, key: str) -> list[ECGRecord]:

@@ -53,6 +53,10 @@ class ECGRecord:
     def seconds(self) -> float:
         return self.signal.shape[-1] / self.fs
 
+    @property
+    def credentialed(self) -> bool:
+        return self.extra.get("credentialed") is True
+
 
 def validate(record: ECGRecord) -> ECGRecord:
     """Return the record unchanged, or raise RecordValidationError saying what is wrong with it."""

@@ -8,14 +8,14 @@ switch is the commit, so a failure before it leaves the champion untouched.
 
 from __future__ import annotations
 
+from ecg_core import layout
 from ecg_core.store import Store
 
-CHAMPION = "registry/champion.json"
 LOWER_IS_BETTER = {"hamming"}
 
 
 def read_champion(store: Store) -> dict | None:
-    return store.get_json(CHAMPION) if store.exists(CHAMPION) else None
+    return store.get_json(layout.champion_key()) if store.exists(layout.champion_key()) else None
 
 
 def decide(candidate: dict, champion: dict | None, metric: str = "macro_f1", min_margin: float = 0.01) -> dict:
@@ -40,19 +40,16 @@ def decide(candidate: dict, champion: dict | None, metric: str = "macro_f1", min
     return {"promote": promote, "reason": reason, "metric": metric, "candidate": new, "champion": old}
 
 
-def model_prefix(run_id: str) -> str:
-    return f"registry/models/{run_id}"
-
-
 def stage_adapter(store: Store, run_id: str) -> list[str]:
     """Copy `runs/<run_id>/adapter/` into the registry; returns the keys written (for a rollback)."""
     keys = []
-    for key in store.list(f"runs/{run_id}/adapter"):
-        target = f"{model_prefix(run_id)}/adapter/{key.split('/adapter/', 1)[1]}"
+    source = layout.adapter_prefix(run_id)
+    for key in store.list(source):
+        target = f"{layout.registry_adapter_prefix(run_id)}/{key.removeprefix(source + '/')}"
         store.put_bytes(target, store.get_bytes(key))
         keys.append(target)
     if not keys:
-        raise FileNotFoundError(f"run {run_id} has no adapter under runs/{run_id}/adapter")
+        raise FileNotFoundError(f"run {run_id} has no adapter under {source}")
     return keys
 
 
@@ -60,7 +57,7 @@ def champion_record(run_id: str, base_model: str, metrics: dict, decision: dict)
     """What champion.json says: the run, its adapter in the registry, the base model it adapts, why."""
     return {
         "run_id": run_id,
-        "adapter": f"{model_prefix(run_id)}/adapter",
+        "adapter": layout.registry_adapter_prefix(run_id),
         "base_model": base_model,
         "metrics": metrics,
         "decision": decision,

@@ -4,45 +4,65 @@ comparison table (test-split metrics, trainable parameters, wall time, samples/s
     ecgflow ablate --name abl --model ./demo-store/models/tiny-mllama --instruct demo --store ./demo-store
 """
 
-from pathlib import Path
-
-import yaml
 from prefect import flow
 
-from ecg_core.train.ablation import ablation_variants
-from flows import CONFIGS
+from ecg_core.train.ablation import AblationConfig, ablation_variants
+from ecg_core.train.launch import Launch
 from flows.evaluate import evaluate_flow
 from flows.train import train_flow
 from tasks.ablation import instruction_sources, source_subset, variant_row, write_ablation_table
 
-DEFAULT_CONFIG = CONFIGS / "ablation.yaml"
-
 
 @flow(name="ablation", flow_run_name="ablation {name}")
 def ablation_flow(
+    *,
     store: str,
     name: str,
     model: str,
     instruct: str,
-    config: str | None = None,
+    config: str = "ablation.yaml",
     overrides: dict | None = None,
-    launch: dict | None = None,
+    launch: Launch = Launch(),
     eval_batch_size: int = 16,
 ) -> list[dict]:
-    """`overrides` replace keys of the ablation config (e.g. {"variants": {...}, "train_overrides": {...}})."""
-    settings = yaml.safe_load(Path(config or DEFAULT_CONFIG).read_text()) | (overrides or {})
+    """Ablations (LoRA ranks, LoRA vs partial, data sources): one training run per variant, each scored on the
+    same test split, then one comparison table under eval/<name>/; returns its rows.
+
+    Args:
+        store: artifact store, a folder or s3://bucket/prefix
+        name: ablation name: runs/<name>-<variant>/, eval/<name>/ablation.md
+        model: base Mllama checkpoint folder
+        instruct: instruction set name
+        config: ablation config (a path or a name in configs/): base recipe, variants, source ablation
+        overrides: config keys to replace, e.g. {"train_overrides": {"max_steps": 100}}
+        launch: how each run's training processes start: launcher, GPUs per node, nodes, hostfile
+        eval_batch_size: generation batch size of each variant's evaluation
+    """
+    settings = AblationConfig.load(config, overrides)
     sources = instruction_sources(store, instruct)
-    variants = ablation_variants(settings["variants"], sources, settings["source_ablation"])
+    variants = ablation_variants(settings.variants, sources, settings.source_ablation)
     rows = []
     for variant, keys in variants.items():
         run_id = f"{name}-{variant}"
         data = source_subset(store, instruct, keys.pop("sources"), run_id) if "sources" in keys else instruct
-        recipe = {k: str(v) for k, v in (settings["train_overrides"] | keys).items()}
         train_flow(
-            store, run_id, str(CONFIGS / settings["train_config"]), model, data, recipe, launch, create_gpu_limit=True
+            store=store,
+            run_id=run_id,
+            model=model,
+            instruct=data,
+            config=settings.train_config,
+            overrides=settings.train_overrides | keys,
+            launch=launch,
+            create_gpu_limit=True,
         )
         metrics = evaluate_flow(
-            store, run_id, model, instruct, run_id=run_id, batch_size=eval_batch_size, baseline=False
+            store=store,
+            eval_id=run_id,
+            model=model,
+            instruct=instruct,
+            run_id=run_id,
+            batch_size=eval_batch_size,
+            baseline=False,
         )
         rows.append(variant_row(store, variant, run_id, data, metrics["abnormality_detection"]["finetuned"]))
     return write_ablation_table(store, name, rows)

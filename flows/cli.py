@@ -1,285 +1,259 @@
-"""`ecgflow`: one subcommand per stage; each runs the same Prefect flow a deployment runs.
+"""`ecgflow`: one subcommand per stage, each derived from the Prefect flow it runs (the flow a deployment runs):
+the flow's parameters, types, defaults and docstring are the subcommand's options and help, declared once.
 
 ecgflow demo                       # the whole pipeline on embedded defaults, store ./demo-store
-ecgflow <stage> --help             # ingest, render, instruct, train, ablate, evaluate, judge, baseline, pipeline
+ecgflow <command> --help           # ingest, render, instruct, train, evaluate, judge, ablate, cnn, pipeline, ...
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import dataclasses
+import importlib
+import inspect
 import json
 import os
+import re
 import signal
 import sys
 import time
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
 
-import yaml
-
-from ecg_core.evaluate.report_score import JUDGES
-from ecg_core.sources import INSTRUCTION_SOURCES, SOURCE_NAMES
-from ecg_core.train.launch import LAUNCHERS
-from flows import CONFIGS
+from ecg_core.settings import Settings, parse_assignments
 from flows.local_server import LOST_API_EXIT, ApiWatchdog, prefect_api
 
 DEFAULT_STORE = "./demo-store"
-TASK_RUNNER_HELP = "where batches run: threads[:N] (default), dask[:N] (local cluster), dask:tcp://host:port"
+ROOT = Path(__file__).resolve().parents[1]
+OVERRIDES = "overrides"  # the parameter every configurable stage takes; `--set KEY=VALUE` on the command line
 
-# Which ingest options each source takes (the rest of the CLI flags do not apply to it).
-SOURCE_OPTIONS = {
-    "synthetic": ("n_records", "fs", "seed"),
-    "ptbxl": ("sampling_rate",),
-    "wfdb": ("fs",),
-    "challenge": ("fs",),
-    "mimic-iv-ecg": ("fs",),
-    "code15": ("fs",),
+
+def _table(metrics: dict) -> str:
+    from ecg_core.evaluate.table import report_table, table_one
+
+    return table_one(metrics) + "\n" + report_table(metrics)
+
+
+def _report_only(metrics: dict) -> str:
+    from ecg_core.evaluate.table import report_table
+
+    return report_table(metrics)
+
+
+def _rows(rows: dict) -> str:
+    from ecg_core.evaluate.table import table_one
+
+    return table_one({"abnormality_detection": rows})
+
+
+def _ablation(rows: list[dict]) -> str:
+    from ecg_core.train.ablation import ablation_markdown
+
+    return ablation_markdown(rows)
+
+
+@dataclass(frozen=True)
+class Command:
+    target: str  # "module:function": a Prefect flow, or a plain function for commands without orchestration
+    help: str | None = None  # its line in `ecgflow --help`; default: the summary of the target's docstring
+    positional: tuple[str, ...] = ()  # parameters taken as positional arguments, in this order
+    fixed: dict = field(default_factory=dict)  # parameters the command sets itself
+    hidden: tuple[str, ...] = ()  # parameters for flows calling flows, not for people
+    groups: dict[str, str] = field(default_factory=dict)  # grouped parameter -> the prefix of its fields' flags
+    show: Callable[[Any], str] = lambda result: json.dumps(result, indent=2)  # the result, printed
+    orchestrated: bool = True  # runs through the Prefect API (tracked, resumable)
+
+
+PIPELINE = "flows.pipeline:pipeline_flow"
+EVALUATE = "flows.evaluate:evaluate_flow"
+LAUNCH_GROUP = {"launch": ""}
+COMMANDS = {
+    "demo": Command(
+        PIPELINE,
+        "Run the whole pipeline on synthetic data with a tiny Mllama (configs/demo.yaml)",
+        fixed={"config": "demo.yaml"},  # and no --config: the demo is the embedded defaults
+        show=_table,
+    ),
+    "pipeline": Command(PIPELINE, "Run the whole pipeline with the settings of a YAML file", show=_table),
+    "ingest": Command("flows.ingest:ingest_flow", positional=("source", "path"), groups={"options": ""}),
+    "render": Command("flows.render:render_flow", positional=("dataset",), show=lambda rows: f"{len(rows)} images"),
+    "gallery": Command("flows.offline:gallery", positional=("out_dir",), show=str, orchestrated=False),
+    "instruct": Command("flows.instruct:instruct_flow", positional=("name",)),
+    "train": Command("flows.train:train_flow", fixed={"create_gpu_limit": True}, groups=LAUNCH_GROUP, show=str),
+    "plan": Command("flows.offline:plan", show=str, orchestrated=False),
+    "ablate": Command("flows.ablation:ablation_flow", groups=LAUNCH_GROUP, show=_ablation),
+    "evaluate": Command(EVALUATE, hidden=("judge", "example_image", "cnns", "cnn_datasets"), show=_table),
+    "judge": Command(
+        EVALUATE,
+        "Score the generated reports of an evaluation with an LLM judge (any OpenAI-compatible endpoint); "
+        "the evaluation's predictions are reused",
+        hidden=("example_image", "cnns", "cnn_datasets", "batch_size"),
+        groups={"judge": "judge-"},
+        show=_report_only,
+    ),
+    "cnn": Command("flows.cnn:cnn_flow", show=_rows),
 }
 
 
-def _parser() -> argparse.ArgumentParser:
+def target(command: Command) -> Callable:
+    module, name = command.target.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _summary(command: Command) -> str:
+    """The command's line in `ecgflow --help`: the target's docstring summary, read without importing it."""
+    if command.help:
+        return command.help
+    module, name = command.target.split(":")
+    tree = ast.parse((ROOT / (module.replace(".", "/") + ".py")).read_text())
+    fn = next(node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == name)
+    return re.split(r"; |\. ", " ".join(ast.get_docstring(fn).split("\n\n")[0].split()))[0].rstrip(".")
+
+
+# -- parameters -> options ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str  # the parameter (or a grouped parameter's field)
+    annotation: Any
+    default: Any  # inspect.Parameter.empty when required
+    help: str
+
+
+def parameters(fn: Callable) -> list[Option]:
+    """The options a function's signature and Google-style docstring declare."""
+    from prefect.utilities.callables import parameter_docstrings
+
+    fn = getattr(fn, "fn", fn)  # a Prefect flow wraps the function
+    hints, docs = typing.get_type_hints(fn), parameter_docstrings(inspect.getdoc(fn))
+    return [
+        Option(name, hints.get(name, Any), param.default, " ".join(docs.get(name, "").split()))
+        for name, param in inspect.signature(fn).parameters.items()
+    ]
+
+
+def group_options(option: Option) -> list[Option]:
+    """The fields of a grouped parameter: a settings dataclass, or (ingest) every source's reading options."""
+    if option.name == "options":
+        from ecg_core.sources import SOURCE_NAMES, source_options
+
+        takers: dict[str, list[str]] = {}
+        params = {}
+        for source in SOURCE_NAMES:
+            for key, param in source_options(source).items():
+                takers.setdefault(key, []).append(source)
+                params.setdefault(key, param)
+        return [
+            Option(key, param.annotation, param.default, f"reading option of {', '.join(takers[key])}")
+            for key, param in params.items()
+        ]
+    settings = _settings_class(option.annotation)
+    helps, hints = settings.field_help(), typing.get_type_hints(settings)
+    return [Option(f.name, hints[f.name], f.default, helps.get(f.name, "")) for f in dataclasses.fields(settings)]
+
+
+def _settings_class(annotation) -> type[Settings]:
+    kinds = typing.get_args(annotation) or (annotation,)
+    return next(k for k in kinds if isinstance(k, type) and issubclass(k, Settings))
+
+
+def _add(parser: argparse.ArgumentParser, option: Option, flag: str | None, dest: str, required: bool) -> bool:
+    """Add one option; False when its type has no command-line form (a dict, say)."""
+    annotation, default = option.annotation, option.default
+    kinds = [
+        k for k in (typing.get_args(annotation) if _is_union(annotation) else (annotation,)) if k is not type(None)
+    ]
+    kind = kinds[0] if len(kinds) == 1 else None
+    origin = typing.get_origin(kind)
+    spec: dict[str, Any] = {"help": option.help}
+    if default not in (inspect.Parameter.empty, None) and kind is not bool:
+        spec["help"] += f" (default {list(default) if isinstance(default, tuple) else default})"
+    if origin in (list, tuple):
+        kind, spec["nargs"] = typing.get_args(kind)[0], "+"
+        origin = typing.get_origin(kind)
+    if kind is bool and "nargs" not in spec:
+        spec["action"] = argparse.BooleanOptionalAction
+        spec["help"] += f" (default {'on' if default is True else 'off'})"
+    elif origin is Literal:
+        spec["choices"], spec["type"] = typing.get_args(kind), type(typing.get_args(kind)[0])
+    elif kind in (str, int, float):
+        spec["type"], spec["metavar"] = kind, option.name.upper()
+    else:
+        return False
+    if flag is None:  # positional
+        parser.add_argument(dest, nargs=None if required else "?", default=argparse.SUPPRESS, **spec)
+    else:
+        parser.add_argument(flag, dest=dest, required=required, default=argparse.SUPPRESS, **spec)
+    return True
+
+
+def _is_union(annotation) -> bool:
+    import types
+
+    return isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union
+
+
+def add_command(parser: argparse.ArgumentParser, command: Command) -> None:
+    """Every parameter of the command's target as an option, except those it fixes or hides; refuses to build
+    a command whose flow has a parameter with no command-line form that it neither fixes nor hides."""
+    for option in parameters(target(command)):
+        name = option.name
+        if name in command.fixed or name in command.hidden:
+            continue
+        if name in command.groups:
+            for member in group_options(option):
+                flag = "--" + (command.groups[name] + member.name).replace("_", "-")
+                _add(parser, member, flag, f"{name}.{member.name}", required=False)
+        elif name == OVERRIDES:
+            parser.add_argument(
+                "--set",
+                dest=OVERRIDES,
+                nargs="+",
+                default=argparse.SUPPRESS,
+                metavar="KEY=VALUE",
+                help=f"{option.help}; values typed by their key, e.g. lr=1e-3 bf16=false blocks=[3,4,23,3]",
+            )
+        elif name == "store":
+            parser.add_argument("--store", default=DEFAULT_STORE, help=f"{option.help} (default %(default)s)")
+        elif not _add(
+            parser,
+            option,
+            None if name in command.positional else "--" + name.replace("_", "-"),
+            name,
+            required=option.default is inspect.Parameter.empty,
+        ):
+            raise TypeError(f"{command.target}: parameter {name!r} has no command-line form; fix or hide it")
+
+
+def call_arguments(command: Command, args: argparse.Namespace) -> dict:
+    """The target's keyword arguments from parsed options: groups built, `--set` pairs parsed."""
+    given = {k: v for k, v in vars(args).items() if k != "command"}
+    kwargs = dict(command.fixed)
+    for name in command.groups:
+        members = {k.split(".", 1)[1]: given.pop(k) for k in list(given) if k.startswith(name + ".")}
+        option = next(o for o in parameters(target(command)) if o.name == name)
+        kwargs[name] = members if name == "options" else _settings_class(option.annotation).from_mapping(members)
+    if OVERRIDES in given:
+        given[OVERRIDES] = parse_assignments(given[OVERRIDES])
+    return kwargs | given
+
+
+def parser_for(command_name: str | None) -> argparse.ArgumentParser:
+    """The CLI; only the named command's options are built (building one imports its flow and Prefect)."""
     parser = argparse.ArgumentParser(
         prog="ecgflow", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    def command(name: str, help: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help, description=help)
-        p.add_argument("--store", default=DEFAULT_STORE, help="artifact store: a folder (default %(default)s)")
-        return p
-
-    p = command("demo", "run the whole pipeline on synthetic data with a tiny Mllama (configs/demo.yaml)")
-    p.add_argument("--config", default=str(CONFIGS / "demo.yaml"), help="settings file (default %(default)s)")
-    p.add_argument(
-        "--judge",
-        choices=JUDGES,
-        help="report scoring: labels (no external service) or openai (an LLM "
-        "judge at OPENAI_BASE_URL with OPENAI_API_KEY); default: the settings file's",
-    )
-    _judge_arguments(p)
-
-    p = command("pipeline", "run the whole pipeline with the settings of a YAML file")
-    p.add_argument("--config", required=True, help="settings file, keys as in configs/demo.yaml")
-
-    p = command(
-        "ingest", "ingest a source into validated, patient-split records under records/<dataset>/ (incremental)"
-    )
-    p.add_argument("source", choices=SOURCE_NAMES + tuple(INSTRUCTION_SOURCES), help="data source format")
-    p.add_argument("path", nargs="?", help="the dataset folder as published (not for synthetic)")
-    p.add_argument("--n-records", type=int, help="synthetic: how many records (default 500)")
-    p.add_argument(
-        "--fs",
-        type=float,
-        help="synthetic: sampling rate; wfdb, challenge, mimic-iv-ecg, code15: rate to resample to, in Hz (default 500)",
-    )
-    p.add_argument("--seed", type=int, help="synthetic: random seed (default 0)")
-    p.add_argument(
-        "--sampling-rate", type=int, choices=[100, 500], help="ptbxl: records100 or records500 (default 500)"
-    )
-    p.add_argument("--name", help="ecginstruct/ecgbench: instruction set to import into (default: the source name)")
-    p.add_argument("--split-seed", type=int, default=0, help="seed of the patient-level split (default %(default)s)")
-    p.add_argument("--task-runner", default="threads", help=TASK_RUNNER_HELP)
-
-    p = command(
-        "render", "render a dataset's records as ECG paper images under images/<dataset>/ (N variants each, resumable)"
-    )
-    p.add_argument("dataset", nargs="?", help="dataset name under records/")
-    p.add_argument(
-        "--config", default=str(CONFIGS / "render" / "default.yaml"), help="render config (default %(default)s)"
-    )
-    p.add_argument("--variants", type=int, help="images per record (overrides the config)")
-    p.add_argument("--dpi", type=float, help="resolution (overrides the config)")
-    p.add_argument("--seed", type=int, help="seed of every random choice (overrides the config)")
-    p.add_argument("--format", choices=["auto", "png", "jpeg"], help="image format (overrides the config)")
-    p.add_argument("--task-runner", default="threads", help=TASK_RUNNER_HELP)
-    p.add_argument(
-        "--gallery",
-        metavar="DIR",
-        help="instead: draw one record (the dataset's first, or a synthetic one) in every layout, paper and artefact into DIR",
-    )
-
-    p = command("instruct", "build an ECGInstruct-format instruction set under instruct/<name>/")
-    p.add_argument("name", help="instruction set name")
-    p.add_argument("--datasets", nargs="+", default=["synthetic"], help="datasets to draw from (default %(default)s)")
-    p.add_argument(
-        "--config",
-        default=str(CONFIGS / "instruct" / "default.yaml"),
-        help="families, filters and mixing caps (default %(default)s)",
-    )
-    p.add_argument("--families", nargs="+", help="task families (overrides the config)")
-    p.add_argument("--seed", type=int, help="seed for phrasing and mixing (overrides the config)")
-
-    p = command("train", "fine-tune with LoRA (paper settings) on an instruction set; output under runs/<run-id>/")
-    p.add_argument("--run-id", required=True, help="run name")
-    p.add_argument("--model", required=True, help="Mllama checkpoint folder (Llama 3.2 Vision or tiny)")
-    p.add_argument("--instruct", required=True, help="instruction set name")
-    p.add_argument("--config", default=str(CONFIGS / "paper.yaml"), help="training recipe (default %(default)s)")
-    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override recipe keys, e.g. max_steps=100")
-    _launch_arguments(p)
-
-    p = sub.add_parser(
-        "plan",
-        help="before any GPU time: parameters, per-GPU memory, FLOPs and samples/s of a training "
-        "recipe on a model, and which GPUs it fits",
-        description="plan a fine-tuning run (no model loaded)",
-    )
-    p.add_argument(
-        "--model-config",
-        default=str(CONFIGS / "models" / "llama-3.2-11b-vision.json"),
-        help="an Mllama config.json, or a checkpoint folder holding one (default %(default)s)",
-    )
-    p.add_argument("--config", default=str(CONFIGS / "paper.yaml"), help="training recipe (default %(default)s)")
-    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override recipe keys, e.g. max_tiles=2")
-    p.add_argument("--seq-len", type=int, default=512, help="text tokens per sample (default %(default)s)")
-    p.add_argument("--num-gpus", type=int, default=1, help="data-parallel GPUs (default %(default)s)")
-    p.add_argument("--mfu", type=float, default=0.35, help="assumed model FLOPs utilisation (default %(default)s)")
-    p.add_argument("--json", action="store_true", help="print the plan as JSON")
-
-    p = command(
-        "ablate", "ablations: LoRA ranks, LoRA vs partial, data sources; one run each, then one comparison table"
-    )
-    p.add_argument("--name", required=True, help="ablation name: runs/<name>-<variant>/, eval/<name>/ablation.md")
-    p.add_argument("--model", required=True, help="base Mllama checkpoint folder")
-    p.add_argument("--instruct", required=True, help="instruction set name")
-    p.add_argument(
-        "--config", default=str(CONFIGS / "ablation.yaml"), help="variants and base recipe (default %(default)s)"
-    )
-    p.add_argument(
-        "--set", nargs="*", default=[], metavar="KEY=VALUE", help="recipe keys for every variant, e.g. max_steps=100"
-    )
-    _launch_arguments(p)
-
-    p = command(
-        "evaluate", "evaluate baseline (and fine-tuned, with --run-id) on the test split; output under eval/<eval-id>/"
-    )
-    _evaluation_arguments(p)
-    p.add_argument("--batch-size", type=int, default=16, help="generation batch size (default %(default)s)")
-
-    p = command(
-        "judge",
-        "score the generated reports of an evaluation with an LLM judge (any OpenAI-compatible "
-        "endpoint); the evaluation's predictions are reused",
-    )
-    _evaluation_arguments(p)
-    _judge_arguments(p)
-
-    p = command(
-        "baseline",
-        "train reference CNNs (signal 1-D ResNet, image ResNet-18-class) on ingested datasets; "
-        "output under baselines/<name>/",
-    )
-    p.add_argument(
-        "--datasets", nargs="+", required=True, help="datasets under records/ (the image CNN needs them rendered)"
-    )
-    p.add_argument(
-        "--name", required=True, help="names the output: baselines/<name>/, eval/<name>/predictions-cnn-*.jsonl"
-    )
-    p.add_argument(
-        "--kinds", nargs="+", choices=["signal", "image"], default=["signal", "image"], help="which CNNs (default both)"
-    )
-    p.add_argument("--device", default="cpu", help="cpu or cuda (default %(default)s)")
-    p.add_argument(
-        "--set",
-        nargs="*",
-        default=[],
-        metavar="KEY=VALUE",
-        help="BaselineConfig keys as YAML values, e.g. epochs=20 width=32 blocks=[3,4,23,3]",
-    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, command in COMMANDS.items():
+        p = sub.add_parser(name, help=_summary(command), description=_summary(command))
+        if name == command_name:
+            add_command(p, command)
     return parser
-
-
-def _evaluation_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--eval-id", required=True, help="evaluation name")
-    p.add_argument("--model", required=True, help="base Mllama checkpoint folder")
-    p.add_argument("--instruct", required=True, help="instruction set name")
-    p.add_argument("--run-id", help="training run whose adapter gives the fine-tuned row")
-    p.add_argument(
-        "--max-tiles",
-        type=int,
-        help="tile budget per page (1, 2 or 4); default: the run's "
-        "(runs/<run-id>/config.json), which this may repeat but not contradict; without a run: the checkpoint's",
-    )
-    p.add_argument("--page-fit", help="pad or stretch: how pages fill their tiles; default: the run's, else pad")
-
-
-def _judge_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--judge-model", default="gpt-4o", help="judge model name (default %(default)s)")
-    p.add_argument(
-        "--rubric",
-        choices=["paper", "pulse"],
-        default="paper",
-        help="paper: 4 criteria -> 0-100; pulse: diagnosis, waveform, rhythm 0-10 each, x10 (default %(default)s)",
-    )
-    p.add_argument("--base-url", help="endpoint (default: OPENAI_BASE_URL, else OpenAI)")
-    p.add_argument("--api-key-block", help="Prefect Secret block holding the key (default: OPENAI_API_KEY)")
-    p.add_argument("--vision", action="store_true", help="attach the ECG image (the endpoint must take images)")
-    p.add_argument(
-        "--allow-credentialed-remote",
-        action="store_true",
-        help="allow MIMIC-IV-ECG records to go to a non-loopback endpoint (check your data use agreement)",
-    )
-
-
-def _judge_settings(args: argparse.Namespace) -> dict:
-    return {
-        "model": args.judge_model,
-        "rubric": args.rubric,
-        "base_url": args.base_url,
-        "vision": args.vision,
-        "api_key_block": args.api_key_block,
-        "allow_credentialed_remote": args.allow_credentialed_remote,
-    }
-
-
-def _launch_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--launcher",
-        choices=LAUNCHERS,
-        default="python",
-        help="python (one process), deepspeed (ZeRO-2 ranks) or torchrun (default %(default)s)",
-    )
-    p.add_argument(
-        "--num-gpus",
-        type=int,
-        default=1,
-        help="ranks per node: GPUs, or CPU ranks over gloo without a GPU (default %(default)s)",
-    )
-    p.add_argument("--num-nodes", type=int, default=1, help="machines (default %(default)s)")
-    p.add_argument("--hostfile", help="DeepSpeed hostfile for several nodes")
-
-
-def _launch(args: argparse.Namespace) -> dict:
-    return {
-        "launcher": args.launcher,
-        "num_gpus": args.num_gpus,
-        "num_nodes": args.num_nodes,
-        "hostfile": args.hostfile,
-    }
-
-
-def _overrides(pairs: list[str]) -> dict:
-    out = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise SystemExit(f"--set expects KEY=VALUE, got {pair!r}")
-        out[key] = value
-    return out
-
-
-def _gallery(store: str, dataset: str | None, out_dir: str) -> int:
-    from ecg_core.image_store import header_lines
-    from ecg_core.record_store import read_manifest, read_shard
-    from ecg_core.render.gallery import write_gallery
-    from ecg_core.store import open_store
-    from ecg_core.synth import synthesize_records
-
-    if dataset:
-        source = open_store(store)
-        record = read_shard(source, read_manifest(source, dataset).shards[0])[0]
-    else:
-        record = synthesize_records(1, seed=0, fs=500.0)[0]
-    written = write_gallery(record.signal, record.fs, out_dir, header_lines(record))
-    print(f"{len(written)} images of record {record.record_id} in {out_dir} (index.html, contact_sheet.jpg)")
-    return 0
 
 
 def _interrupt(signum, frame):
@@ -287,9 +261,16 @@ def _interrupt(signum, frame):
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.command == "plan" or getattr(args, "gallery", None):
-        return run_command(args)  # no orchestration: nothing to track
+    argv = sys.argv[1:] if argv is None else argv
+    parser = parser_for(next((a for a in argv if a in COMMANDS), None))
+    args = parser.parse_args(argv)
+    command = COMMANDS[args.command]
+    try:
+        kwargs = call_arguments(command, args)
+    except ValueError as exc:  # a group's settings refused (an unknown rubric, a python launcher on 2 GPUs, ...)
+        parser.error(str(exc))
+    if not command.orchestrated:
+        return run_command(command, kwargs)  # nothing to track
     # SIGTERM (kill, a scheduler, a closing terminal) stops a command the way Ctrl-C does: the flow run is
     # marked, the training processes are stopped, GPU slots go back, and the same command resumes.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -301,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         watchdog = ApiWatchdog(api_url, lost)
         try:
             with watchdog:
-                return run_command(args)
+                return run_command(command, kwargs)
         except KeyboardInterrupt:
             if watchdog.lost:  # the message is out; Prefect's shutdown would only retry the dead API
                 os._exit(LOST_API_EXIT)
@@ -313,134 +294,11 @@ def main(argv: list[str] | None = None) -> int:
             return 130
 
 
-def run_command(args: argparse.Namespace) -> int:
-    # Flows are imported here, not at module top: `ecgflow --help` stays instant.
-    if args.command in ("demo", "pipeline"):
-        from ecg_core.evaluate.table import report_table, table_one
-        from flows.pipeline import load_settings, pipeline_flow
-
-        settings = load_settings(args.config)
-        if getattr(args, "judge", None):
-            settings |= {"judge": args.judge, "judge_settings": _judge_settings(args)}
-        started = time.time()
-        metrics = pipeline_flow(store=args.store, **settings)
-        print(f"\nTable I (abnormality detection, test split) — pipeline took {time.time() - started:.0f} s\n")
-        print(table_one(metrics) + "\n" + report_table(metrics))
-        print(f"metrics: {args.store}/eval/{settings.get('name', 'demo')}/metrics.json")
-    elif args.command == "ingest":
-        from flows.ingest import ingest_flow
-
-        options = {
-            key: getattr(args, key) for key in SOURCE_OPTIONS.get(args.source, ()) if getattr(args, key) is not None
-        }
-        if args.path is None and args.source != "synthetic":
-            raise SystemExit(f"ingest {args.source}: give the dataset folder (PATH)")
-        print(
-            json.dumps(
-                ingest_flow(
-                    args.store,
-                    args.source,
-                    args.path,
-                    options,
-                    args.split_seed,
-                    args.name,
-                    task_runner=args.task_runner,
-                ),
-                indent=2,
-            )
-        )
-    elif args.command == "render":
-        if args.gallery:
-            return _gallery(args.store, args.dataset, args.gallery)
-        if not args.dataset:
-            raise SystemExit("render: give a DATASET (or --gallery DIR)")
-        from flows.render import render_flow
-
-        overrides = {
-            key: getattr(args, key) for key in ("variants", "dpi", "seed", "format") if getattr(args, key) is not None
-        }
-        print(
-            f"{len(render_flow(args.store, args.dataset, args.config, overrides, task_runner=args.task_runner))} images"
-        )
-    elif args.command == "instruct":
-        from flows.instruct import instruct_flow
-
-        overrides = {key: getattr(args, key) for key in ("families", "seed") if getattr(args, key) is not None}
-        print(json.dumps(instruct_flow(args.store, args.name, args.datasets, args.config, overrides), indent=2))
-    elif args.command == "train":
-        from flows.train import train_flow
-
-        print(
-            train_flow(
-                args.store,
-                args.run_id,
-                args.config,
-                args.model,
-                args.instruct,
-                _overrides(args.set),
-                _launch(args),
-                create_gpu_limit=True,
-            )
-        )
-    elif args.command == "plan":
-        from ecg_core.train import TrainConfig
-        from ecg_core.train.plan import plan_for_recipe, render_plan
-
-        recipe = TrainConfig.load(args.config, _overrides(args.set))
-        plan = plan_for_recipe(args.model_config, recipe, seq_len=args.seq_len, num_gpus=args.num_gpus, mfu=args.mfu)
-        print(json.dumps(plan.to_dict(), indent=2) if args.json else render_plan(plan))
-    elif args.command == "ablate":
-        from ecg_core.train.ablation import ablation_markdown
-        from flows.ablation import ablation_flow
-
-        rows = ablation_flow(
-            args.store,
-            args.name,
-            args.model,
-            args.instruct,
-            args.config,
-            {"train_overrides": _overrides(args.set)} if args.set else None,
-            _launch(args),
-        )
-        print(ablation_markdown(rows))
-    elif args.command == "evaluate":
-        from ecg_core.evaluate.table import report_table, table_one
-        from flows.evaluate import evaluate_flow
-
-        metrics = evaluate_flow(
-            store=args.store,
-            eval_id=args.eval_id,
-            model=args.model,
-            instruct=args.instruct,
-            run_id=args.run_id,
-            max_tiles=args.max_tiles,
-            page_fit=args.page_fit,
-            batch_size=args.batch_size,
-        )
-        print(table_one(metrics) + "\n" + report_table(metrics))
-    elif args.command == "baseline":
-        from ecg_core.evaluate.table import table_one
-        from flows.baseline import baseline_flow
-
-        settings = {key: yaml.safe_load(value) for key, value in _overrides(args.set).items()}
-        rows = baseline_flow(args.store, args.datasets, args.name, args.kinds, settings, args.device)
-        print(table_one({"abnormality_detection": rows}))
-    elif args.command == "judge":
-        from ecg_core.evaluate.table import report_table
-        from flows.evaluate import evaluate_flow
-
-        metrics = evaluate_flow(
-            store=args.store,
-            eval_id=args.eval_id,
-            model=args.model,
-            instruct=args.instruct,
-            run_id=args.run_id,
-            max_tiles=args.max_tiles,
-            page_fit=args.page_fit,
-            judge="openai",
-            judge_settings=_judge_settings(args),
-        )
-        print(report_table(metrics))
+def run_command(command: Command, kwargs: dict) -> int:
+    started = time.time()
+    print(command.show(target(command)(**kwargs)))
+    if command.target == PIPELINE:
+        print(f"\npipeline took {time.time() - started:.0f} s; metrics: eval/<name>/metrics.json in {kwargs['store']}")
     return 0
 
 

@@ -6,19 +6,22 @@ reused, so a re-run (say, with the judge switched on) only does what is new.
     ecgflow evaluate --eval-id demo --model ./demo-store/models/tiny-mllama --run-id demo \
         --instruct demo --store ./demo-store
     ecgflow judge --eval-id demo --model ./demo-store/models/tiny-mllama --run-id demo --instruct demo \
-        --judge-model gpt-4o --rubric paper        # OPENAI_BASE_URL / OPENAI_API_KEY from the environment
+        --judge-model gpt-4o --judge-rubric paper  # OPENAI_BASE_URL / OPENAI_API_KEY from the environment
 """
 
 from prefect import flow
 
-from ecg_core.evaluate.report_score import JUDGES
-from tasks.baselines import baseline_row
+from ecg_core import layout
+from ecg_core.evaluate.judge import JudgeConfig
+from ecg_core.evaluate.results import report_entry
+from tasks.cnn import cnn_row
 from tasks.evaluate import evaluate_model, judge_model_reports, page_preprocessing, write_report
 from tasks.storage import open_store
 
 
-@flow(name="evaluate", flow_run_name="evaluate {eval_id} judge={judge}")
+@flow(name="evaluate", flow_run_name="evaluate {eval_id}")
 def evaluate_flow(
+    *,
     store: str,
     eval_id: str,
     model: str,
@@ -27,45 +30,45 @@ def evaluate_flow(
     max_tiles: int | None = None,
     page_fit: str | None = None,
     batch_size: int = 16,
-    example_image: str | None = None,
+    judge: JudgeConfig | None = None,
     baseline: bool = True,
-    judge: str = "labels",
-    judge_settings: dict | None = None,
-    baselines: dict | None = None,
-    baseline_datasets: list[str] | None = None,
+    example_image: str | None = None,
+    cnns: dict[str, dict] | None = None,
+    cnn_datasets: list[str] | None = None,
 ) -> dict:
-    """`max_tiles`, `page_fit`: how pages fill the tiles; by default the run's (runs/<run_id>/config.json), which
-    these may repeat but not contradict; the base model's row uses the same.
-    `baseline`: also score the base model without adapter (the ablation flow scores it once, not per variant).
-    `judge`: "labels" (the deterministic report score, no external service) or "openai" (an LLM judge on
-    any OpenAI-compatible endpoint; `judge_settings`: model, rubric, base_url, vision,
-    allow_credentialed_remote, api_key_block).
-    `baselines`: reference CNNs to train on the records of `baseline_datasets` and add to the table,
-    {"signal": settings, "image": settings} (keys of ecg_core.baselines.BaselineConfig)."""
-    if judge not in JUDGES:
-        raise ValueError(f"judge {judge!r}: allowed {', '.join(JUDGES)}")
+    """Evaluate the base model (baseline) and the fine-tuned adapter on the test split, output under
+    eval/<eval_id>/; returns metrics.json's content.
+
+    Args:
+        store: artifact store, a folder or s3://bucket/prefix
+        eval_id: evaluation name: eval/<eval_id>/
+        model: base Mllama checkpoint folder
+        instruct: instruction set name (its test split is scored)
+        run_id: training run whose adapter gives the fine-tuned row
+        max_tiles: tile budget per page (1, 2 or 4); default: the run's (runs/<run_id>/config.json), which this
+            may repeat but not contradict; without a run: the checkpoint's
+        page_fit: pad or stretch, how pages fill their tiles; default: the run's, else pad
+        batch_size: generation batch size
+        judge: an LLM judge of the generated reports (model, rubric, base_url, vision, api_key_block,
+            allow_credentialed_remote); None: the label-based report score, no external service
+        baseline: also score the base model without adapter (the untrained row of Table I)
+        example_image: a page shown in the report (a store key)
+        cnns: reference CNNs to train on `cnn_datasets` and add to the table, {kind: CnnConfig keys}
+        cnn_datasets: datasets under records/ the reference CNNs learn from
+    """
     models = {"baseline": None} if baseline else {}
     if run_id:
-        models["finetuned"] = str(open_store(store).local_dir(f"runs/{run_id}/adapter"))
+        models["finetuned"] = str(open_store(store).local_dir(layout.adapter_prefix(run_id)))
     preprocessing = page_preprocessing(store, eval_id, model, run_id, max_tiles, page_fit)
     results = {
         name: evaluate_model(store, eval_id, name, model, adapter, instruct, preprocessing, batch_size)
         for name, adapter in models.items()
     }
-    reports = {}
-    for name, result in results.items():
-        reports[name] = result["report"] | {
-            "labels": result["report"]
-        }  # the label-based score, kept when a judge scores
-        if judge == "openai":
-            summary = judge_model_reports(store, eval_id, name, judge_settings or {})
-            reports[name] |= {
-                "scorer": f"judge:{summary['model']}:{summary['rubric']}",
-                "score": summary["mean_score"],
-                "n": summary["n_scored"],
-                "judge": summary,
-            }
+    reports = {
+        name: report_entry(result["report"], judge_model_reports(store, eval_id, name, judge) if judge else None)
+        for name, result in results.items()
+    }
     detection = {name: result["detection"] for name, result in results.items()}
-    for kind, settings in (baselines or {}).items():
-        detection[f"cnn-{kind}"] = baseline_row(store, kind, baseline_datasets or [], eval_id, eval_id, settings)
+    for kind, settings in (cnns or {}).items():
+        detection[f"cnn-{kind}"] = cnn_row(store, kind, cnn_datasets or [], eval_id, eval_id, settings)
     return write_report(store, eval_id, detection, reports, example_image, preprocessing)

@@ -6,34 +6,42 @@ ECGInstruct format (+ stats, skipped, and a Hugging Face datasets export when as
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import yaml
 from prefect import flow
 
-from ecg_core.image_store import index_key
-from ecg_core.record_store import records_prefix
-from flows import CONFIGS
+from ecg_core import layout
+from ecg_core.instruct.config import InstructConfig
 from tasks.instruct import build_instruction_set
 from tasks.storage import run_cached
-
-DEFAULT_CONFIG = CONFIGS / "instruct" / "default.yaml"
 
 
 @flow(name="instruct", flow_run_name="instruct {name}")
 def instruct_flow(
-    store: str, name: str, datasets: list[str], config: str | None = None, overrides: dict | None = None
+    *,
+    store: str,
+    name: str,
+    datasets: tuple[str, ...] = ("synthetic",),
+    config: str = "instruct/default.yaml",
+    overrides: dict | None = None,
 ) -> dict:
-    """`overrides` replace keys of the config file (e.g. {"seed": 1, "families": ["rhythm"]}).
-    Cached: the same settings over the same records and images reuse the set already built."""
-    settings = yaml.safe_load(Path(config or DEFAULT_CONFIG).read_text()) | (overrides or {})
-    reads = [key for d in datasets for key in (f"{records_prefix(d)}/manifest.json", index_key(d))]
+    """Build an ECGInstruct-format instruction set under instruct/<name>/; returns its statistics. Cached: the same settings over the same records and
+    images reuse the set already built.
+
+    Args:
+        store: artifact store, a folder or s3://bucket/prefix
+        name: instruction set name: instruct/<name>/
+        datasets: datasets to draw from (records and rendered images)
+        config: instruction-set config (a path or a name in configs/): families, filters, mixing caps
+        overrides: config keys to replace, e.g. {"seed": 1, "families": ["rhythm"]} (`--set seed=1`)
+    """
+    settings = InstructConfig.load(config, overrides)
+    datasets = list(datasets)
+    reads = [key for d in datasets for key in (layout.manifest_key(d), layout.index_key(d))]
     return run_cached(
         build_instruction_set,
         reads=reads,
-        writes=f"instruct/{name}/stats.json",
+        writes=layout.instruct_stats_key(name),
         store_uri=store,
         name=name,
         datasets=datasets,
-        settings=settings,
+        config=settings,
     )

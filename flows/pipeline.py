@@ -1,15 +1,19 @@
 """The whole story: ingest -> render -> instruction set -> (tiny model) -> fine-tune -> evaluate.
 
-ecgflow pipeline --config configs/demo.yaml --store ./demo-store     # any settings file
 ecgflow demo --store ./demo-store                                     # configs/demo.yaml
+ecgflow pipeline --config configs/demo.yaml --set n_records=800       # any settings file, any key overridden
 """
 
-from pathlib import Path
+from __future__ import annotations
 
-import yaml
+from dataclasses import dataclass, field
+
 from prefect import flow
+from prefect.runtime import flow_run
 
-from flows import CONFIGS
+from ecg_core import layout
+from ecg_core.evaluate.judge import JudgeConfig
+from ecg_core.settings import Settings
 from flows.evaluate import evaluate_flow
 from flows.ingest import ingest_flow
 from flows.instruct import instruct_flow
@@ -19,60 +23,89 @@ from tasks.model import build_tiny_model
 from tasks.storage import run_cached
 
 
-@flow(name="pipeline", flow_run_name="pipeline {name}")
-def pipeline_flow(
-    store: str,
-    name: str = "demo",
-    model: str | None = None,
-    n_records: int = 1600,
-    fs: float = 250.0,
-    seconds: float = 10.0,
-    render_config: str = "render/plain.yaml",
-    instruct_config: str = "instruct/demo.yaml",
-    dpi: float = 100.0,
-    seed: int = 0,
-    train_config: str = "tiny-cpu.yaml",
-    train_overrides: dict | None = None,
-    tiny_tile_size: int = 224,
-    eval_batch_size: int = 32,
-    judge: str = "labels",
-    judge_settings: dict | None = None,
-    baselines: dict | None = None,
-) -> dict:
-    ingest_flow(
-        store,
-        "synthetic",
-        options={"n_records": n_records, "seed": seed, "fs": fs, "seconds": seconds},
-        split_seed=seed,
+@dataclass(frozen=True)
+class PipelineConfig(Settings):
+    """configs/demo.yaml documents every key and is tested to agree with these defaults."""
+
+    name: str = "demo"  # names the instruction set, the training run and the evaluation
+    model: str | None = None  # base Mllama checkpoint folder; None: a tiny Mllama built for CPU runs
+    n_records: int = 1600  # synthetic records (~80/10/10 train/val/test by patient)
+    fs: float = 250.0  # sampling rate of the synthetic signals in Hz
+    seconds: float = 10.0  # record length
+    render_config: str = "render/plain.yaml"  # render config (a path or a name in configs/)
+    instruct_config: str = "instruct/demo.yaml"  # instruction-set config
+    dpi: float = 100.0  # render resolution (overrides the render config)
+    seed: int = 0  # one seed for synthesis, splits, phrasing and the tiny model
+    train_config: str = "tiny-cpu.yaml"  # training recipe
+    train_overrides: dict = field(default_factory=dict)  # recipe keys to override, e.g. {max_steps: 50}
+    tiny_tile_size: int = 224  # tile side of the tiny model's vision tower
+    eval_batch_size: int = 32  # generation batch size for the test split
+    judge: JudgeConfig | None = None  # None: the label-based report score; else an LLM judge's settings
+    cnns: dict[str, dict] = field(  # reference CNNs by kind (signal, image) with their CnnConfig keys; {}: none
+        default_factory=lambda: {
+            "signal": {"width": 32, "blocks": [1, 1, 1, 1], "epochs": 15, "patience": 3},
+            "image": {"width": 16, "image_size": [128, 256], "epochs": 4, "patience": 2},
+        }
     )
-    images = render_flow(store, "synthetic", str(CONFIGS / render_config), {"dpi": dpi})
-    instruct_flow(store, name, ["synthetic"], str(CONFIGS / instruct_config), {"seed": seed})
-    model = model or run_cached(
+
+
+DEMO = "demo.yaml"  # the embedded defaults: configs/demo.yaml
+TINY_MODEL = "tiny-mllama"  # models/<name>/ of the tiny Mllama the pipeline builds when no model is given
+
+
+def _run_name() -> str:
+    """Runs are named by the settings' `name` (which lives in the file or the overrides, not in a parameter)."""
+    parameters = flow_run.parameters
+    return f"pipeline {PipelineConfig.load(parameters.get('config', DEMO), parameters.get('overrides')).name}"
+
+
+@flow(name="pipeline", flow_run_name=_run_name)
+def pipeline_flow(*, store: str, config: str = DEMO, overrides: dict | None = None) -> dict:
+    """Every stage in order on one settings file; returns the evaluation's metrics.
+
+    Args:
+        store: artifact store, a folder or s3://bucket/prefix
+        config: pipeline settings file (a path or a name in configs/), keys as in configs/demo.yaml
+        overrides: settings keys to replace, e.g. {"n_records": 800} (`--set n_records=800`)
+    """
+    settings = PipelineConfig.load(config, overrides)
+    name, seed = settings.name, settings.seed
+    options = {"n_records": settings.n_records, "seed": seed, "fs": settings.fs, "seconds": settings.seconds}
+    ingest_flow(store=store, source="synthetic", options=options, split_seed=seed)
+    images = render_flow(
+        store=store, dataset="synthetic", config=settings.render_config, overrides={"dpi": settings.dpi}
+    )
+    instruct_flow(
+        store=store, name=name, datasets=["synthetic"], config=settings.instruct_config, overrides={"seed": seed}
+    )
+    model = settings.model or run_cached(
         build_tiny_model,
-        reads=[f"instruct/{name}/train.jsonl"],
-        writes="models/tiny-mllama/config.json",
+        reads=[layout.split_key(name, "train")],
+        writes=layout.model_config_key(TINY_MODEL),
         store_uri=store,
         instruct_name=name,
-        key="models/tiny-mllama",
-        image_size=tiny_tile_size,
+        key=layout.model_prefix(TINY_MODEL),
+        image_size=settings.tiny_tile_size,
         seed=seed,
     )
-    train_flow(store, name, str(CONFIGS / train_config), model, name, train_overrides, create_gpu_limit=True)
-    return evaluate_flow(
-        store,
-        name,
-        model,
-        name,
+    train_flow(
+        store=store,
         run_id=name,
-        batch_size=eval_batch_size,
-        example_image=images[0]["image"],
-        judge=judge,
-        judge_settings=judge_settings,
-        baselines=baselines,
-        baseline_datasets=["synthetic"],
+        model=model,
+        instruct=name,
+        config=settings.train_config,
+        overrides=settings.train_overrides,
+        create_gpu_limit=True,
     )
-
-
-def load_settings(path: str | Path) -> dict:
-    """Pipeline parameters from a YAML settings file (see configs/demo.yaml)."""
-    return yaml.safe_load(Path(path).read_text())
+    return evaluate_flow(
+        store=store,
+        eval_id=name,
+        model=model,
+        instruct=name,
+        run_id=name,
+        batch_size=settings.eval_batch_size,
+        example_image=images[0]["image"],
+        judge=settings.judge,
+        cnns=settings.cnns,
+        cnn_datasets=["synthetic"],
+    )

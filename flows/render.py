@@ -9,25 +9,31 @@ from __future__ import annotations
 from prefect import flow
 
 from ecg_core.render.variants import RenderConfig
-from flows import CONFIGS
 from flows.task_runners import run_batches
 from tasks.render import plan_batches, publish_gallery, render_batch, write_index
-
-DEFAULT_CONFIG = CONFIGS / "render" / "default.yaml"
 
 
 @flow(name="render", flow_run_name="render {dataset}")
 def render_flow(
+    *,
     store: str,
-    dataset: str = "synthetic",
-    config: str | None = None,
+    dataset: str,
+    config: str = "render/default.yaml",
     overrides: dict | None = None,
     task_runner: str = "threads",
 ) -> list[dict]:
-    """Returns the image index rows; `overrides` replace keys of the config file (e.g. {"dpi": 100}).
-    Records that cannot be drawn go to images/<dataset>/quarantine.jsonl and the run goes on.
-    `task_runner`: where the batches run (flows/task_runners.py: threads, dask, dask:tcp://...)."""
-    settings = RenderConfig.from_mapping(RenderConfig.load(config or DEFAULT_CONFIG).to_dict() | (overrides or {}))
+    """Render a dataset's records as ECG paper images under images/<dataset>/ (N variants each, resumable);
+    returns the image index rows. Records that cannot be drawn go to images/<dataset>/quarantine.jsonl and the
+    run goes on.
+
+    Args:
+        store: artifact store, a folder or s3://bucket/prefix
+        dataset: dataset name under records/
+        config: render config (a path or a name in configs/): variants, dpi, seed, format, print options, artefacts
+        overrides: config keys to replace, e.g. {"variants": 1, "dpi": 100} (`--set dpi=100`)
+        task_runner: where the batches run: threads[:N], dask[:N] (local cluster), dask:tcp://host:port
+    """
+    settings = RenderConfig.load(config, overrides)
     batches = plan_batches(store, dataset)
     calls = [
         {"store_uri": store, "dataset": dataset, "shard_key": shard, "config": settings.to_dict(), "record_ids": ids}

@@ -9,54 +9,82 @@ from prefect import flow
 from prefect.runtime import flow_run
 from prefect.transactions import transaction
 
-from flows import CONFIGS
+from ecg_core import layout
 from flows.evaluate import evaluate_flow
 from flows.ingest import ingest_flow
 from flows.instruct import instruct_flow
+from flows.pipeline import DEMO, PipelineConfig
 from flows.render import render_flow
 from flows.train import train_flow
 from tasks.model import build_tiny_model
-from tasks.registry import promotion_decision, record_decision, stage, switch_champion
+from tasks.registry import promotion_decision, record_decision, stage_adapter, switch_champion
 
 
 @flow(name="retrain", flow_run_name="retrain {name}")
 def retrain_flow(
+    *,
     store: str,
     name: str = "retrain",
     source: str = "synthetic",
     path: str | None = None,
     ingest_options: dict | None = None,
-    model: str | None = None,
     force: bool = False,
-    render_config: str = "render/plain.yaml",
-    instruct_config: str = "instruct/demo.yaml",
-    train_config: str = "tiny-cpu.yaml",
-    train_overrides: dict | None = None,
+    config: str = DEMO,
+    overrides: dict | None = None,
     metric: str = "macro_f1",
     min_margin: float = 0.01,
-    tiny_tile_size: int = 224,
-    eval_batch_size: int = 32,
 ) -> dict:
-    """`model`: the base checkpoint folder (None: a tiny model built from the instruction set, for CPU runs)."""
-    ingested = ingest_flow(store, source, path, ingest_options)
+    """Retrain when there is new data and promote the result if it beats the champion; returns the decision.
+
+    Args:
+        store: artifact store, a folder or s3://bucket/prefix
+        name: names this retraining's runs: <name>-<scheduled time>
+        source: data source format to ingest (as `ecgflow ingest`)
+        path: the dataset folder (not for synthetic)
+        ingest_options: the source's reading options, e.g. {"n_records": 500}
+        force: retrain even without new data
+        config: pipeline settings file (a path or a name in configs/): its model, render, instruction, training
+            and evaluation keys apply; the data comes from `source` instead of its synthetic-data keys
+        overrides: settings keys to replace, e.g. {"train_overrides": {"max_steps": 50}}
+        metric: the test-split metric a new adapter must improve
+        min_margin: by at least this much
+    """
+    settings = PipelineConfig.load(config, overrides)
+    ingested = ingest_flow(store=store, source=source, path=path, options=ingest_options)
     if not ingested["new"] and not force:
         decision = {"promote": False, "reason": "no new data since the last run"}
         record_decision(store, name, None, decision)
         return decision
     run_id = f"{name}-{flow_run.get_scheduled_start_time().strftime('%Y%m%d-%H%M%S')}"
-    dataset = source
-    render_flow(store, dataset, str(CONFIGS / render_config))
-    instruct_flow(store, run_id, [dataset], str(CONFIGS / instruct_config))
-    model = model or build_tiny_model(store, run_id, f"models/{run_id}", tiny_tile_size, 0)
-    train_flow(store, run_id, str(CONFIGS / train_config), model, run_id, train_overrides, create_gpu_limit=True)
-    metrics = evaluate_flow(store, run_id, model, run_id, run_id=run_id, batch_size=eval_batch_size, baseline=False)[
-        "abnormality_detection"
-    ]["finetuned"]
+    render_flow(store=store, dataset=source, config=settings.render_config)
+    instruct_flow(store=store, name=run_id, datasets=[source], config=settings.instruct_config)
+    model = settings.model or build_tiny_model(
+        store, run_id, layout.model_prefix(run_id), settings.tiny_tile_size, settings.seed
+    )
+    train_flow(
+        store=store,
+        run_id=run_id,
+        model=model,
+        instruct=run_id,
+        config=settings.train_config,
+        overrides=settings.train_overrides,
+        create_gpu_limit=True,
+    )
+    evaluation = evaluate_flow(
+        store=store,
+        eval_id=run_id,
+        model=model,
+        instruct=run_id,
+        run_id=run_id,
+        batch_size=settings.eval_batch_size,
+        baseline=False,
+    )
+    metrics = evaluation["abnormality_detection"]["finetuned"]
     decision = promotion_decision(store, metrics, metric, min_margin)
     if decision["promote"]:
         with transaction() as txn:  # staging and the pointer switch succeed together, or the staging is undone
             txn.set("store_uri", store)
-            txn.set("staged", stage(store, run_id))
+            txn.set("staged", stage_adapter(store, run_id))
             switch_champion(store, run_id, model, metrics, decision)
     record_decision(store, name, run_id, decision)
     return decision | {"run_id": run_id}

@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 
 from prefect import Task
-from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.futures import as_completed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
-from tqdm import tqdm
+
+from tasks.progress import Progress
 
 
 def make_task_runner(spec: str = "threads") -> TaskRunner:
@@ -36,12 +36,10 @@ def run_batches(spec: str, task: Task, calls: list[dict], sizes: list[int], desc
     """Run `task` once per parameter set in `calls` on the task runner `spec`; results in the order of
     `calls`. A progress bar (`sizes`: units of work per call) and a Prefect progress artifact follow."""
     results = [None] * len(calls)
-    progress = create_progress_artifact(progress=0.0, description=description)
-    with make_task_runner(spec) as runner, tqdm(total=sum(sizes), unit=unit, desc=description) as bar:
+    with make_task_runner(spec) as runner, Progress(description, unit, total=sum(sizes)) as progress:
         futures = {runner.submit(task, parameters): i for i, parameters in enumerate(calls)}
-        for done, future in enumerate(as_completed(list(futures)), start=1):
+        for future in as_completed(list(futures)):
             i = futures[future]
             results[i] = future.result()
-            bar.update(sizes[i])
-            update_progress_artifact(progress, progress=100.0 * done / len(calls))
+            progress.advance(sizes[i])
     return results

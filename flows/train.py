@@ -9,22 +9,36 @@ checkpoints and loss curve under `runs/<run_id>/`. Re-running a run id resumes f
 
 from prefect import flow
 
+from ecg_core.train.launch import Launch
 from tasks.train import ensure_gpu_limit, fine_tune
 
 
 @flow(name="train", flow_run_name="train {run_id}")
 def train_flow(
+    *,
     store: str,
     run_id: str,
-    config: str,
     model: str,
     instruct: str,
+    config: str = "paper.yaml",
     overrides: dict | None = None,
-    launch: dict | None = None,
+    launch: Launch = Launch(),
     create_gpu_limit: bool = False,
 ) -> str:
-    """`launch`: {launcher, num_gpus, num_nodes, hostfile}. `create_gpu_limit`: make the `gpu` limit when absent
-    (the CLI and the demo do; a deployment leaves it to the operator, so a run without it fails loudly)."""
+    """Fine-tune (LoRA with the paper's settings, or partial tuning) on an instruction set, output under
+    runs/<run_id>/ (a re-run resumes from the last checkpoint); returns that prefix.
+
+    Args:
+        store: artifact store, a folder or s3://bucket/prefix
+        run_id: run name: runs/<run_id>/
+        model: Mllama checkpoint folder (Llama 3.2 Vision, or the tiny model)
+        instruct: instruction set name (instruct/<name>/)
+        config: training recipe (a path or a name in configs/)
+        overrides: recipe keys to replace, e.g. {"max_steps": 100} (`--set max_steps=100`)
+        launch: how the training processes start: launcher, GPUs per node, nodes, hostfile
+        create_gpu_limit: make the `gpu` concurrency limit when absent (the CLI and the demo do; a deployment
+            leaves it to the operator, so a run without it fails loudly)
+    """
     if create_gpu_limit:
         ensure_gpu_limit()
     return fine_tune(store, run_id, config, model, instruct, overrides or {}, launch)

@@ -1,14 +1,15 @@
 """Evaluation tasks: predictions per model (resumable), the report judge, then metrics.json, the Table-I
 report, ROC curves and their artifacts."""
 
-import numpy as np
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from ecg_core.evaluate.detection import LABEL_SET, predict, predict_reports, resume, score
-from ecg_core.evaluate.judge import StoreCache, judge_reports
-from ecg_core.evaluate.metrics import to_matrix
+from ecg_core import layout
+from ecg_core.evaluate.detection import predict, predict_reports, resume, score
+from ecg_core.evaluate.judge import JudgeConfig, StoreCache, judge_reports
+from ecg_core.evaluate.privacy import is_credentialed
 from ecg_core.evaluate.report_score import report_scores
+from ecg_core.evaluate.results import evaluation_metrics, roc_inputs, summary_rows
 from ecg_core.evaluate.table import report_table, table_one
 from ecg_core.instruct import is_detection_sample
 from ecg_core.instruct.dataset import read_split
@@ -19,8 +20,6 @@ from ecg_core.plots import per_label_f1_png, roc_curves_png
 from tasks.artifacts import stored_image
 from tasks.storage import open_store
 
-CREDENTIALED_SOURCES = {"mimic-iv-ecg"}  # data use agreements forbid sending these records to third parties
-
 
 def _resumed(store, key: str, samples: list[dict], predict_chunk) -> list[dict]:
     done = store.get_jsonl(key) if store.exists(key) else []
@@ -29,31 +28,31 @@ def _resumed(store, key: str, samples: list[dict], predict_chunk) -> list[dict]:
     return resume(samples, done, predict_chunk, lambda rows: store.put_jsonl(key, rows))
 
 
-@task(name="page-preprocessing")
+@task
 def page_preprocessing(
     store_uri: str, eval_id: str, model_dir: str, run_id: str | None, max_tiles: int | None, page_fit: str | None
 ) -> dict:
     """How evaluation fits pages to tiles: the run's (runs/<run_id>/config.json), for every row of the table.
     Kept in eval/<eval_id>/preprocessing.json; predictions made there with other settings are refused."""
     store = open_store(store_uri)
-    run_key = f"runs/{run_id}/config.json" if run_id else None
+    run_key = layout.run_config_key(run_id) if run_id else None
     tile, checkpoint_max_tiles = checkpoint_tiles(model_dir)
     pages = evaluation_pages(
         store.get_json(run_key) if run_key else None, run_key, max_tiles, page_fit, checkpoint_max_tiles
     )
     chosen = pages.describe(tile) | {"from": run_key or "options"}
-    key = f"eval/{eval_id}/preprocessing.json"
+    key = layout.preprocessing_key(eval_id)
     if store.exists(key) and {k: v for k, v in store.get_json(key).items() if k != "from"} != pages.describe(tile):
         raise ValueError(
             f"{key}: predictions there were made with {store.get_json(key)}, not {chosen}; "
-            f"use another eval id (or delete eval/{eval_id}/)"
+            f"use another eval id (or delete {layout.eval_prefix(eval_id)}/)"
         )
     store.put_json(key, chosen)
     get_run_logger().info("pages: %s", chosen)
     return chosen
 
 
-@task(name="evaluate-model", tags=["gpu"])
+@task(tags=["gpu"])
 def evaluate_model(
     store_uri: str,
     eval_id: str,
@@ -80,14 +79,14 @@ def evaluate_model(
         return model, processor
 
     root = store.local_dir("")
-    key = f"eval/{eval_id}/predictions-{model_name}.jsonl"
+    key = layout.predictions_key(eval_id, model_name)
     predictions = _resumed(
         store, key, detection_samples, lambda chunk: predict(*loaded(), chunk, root, pages=pages, batch_size=batch_size)
     )
     metrics = score(predictions, where=key)
     reports = _resumed(
         store,
-        f"eval/{eval_id}/reports-{model_name}.jsonl",
+        layout.reports_key(eval_id, model_name),
         report_samples,
         lambda chunk: predict_reports(*loaded(), chunk, root, pages=pages, batch_size=batch_size),
     )
@@ -106,40 +105,38 @@ def evaluate_model(
     return {"detection": metrics, "report": report_summary}
 
 
-@task(name="judge-reports", tags=["judge"])
-def judge_model_reports(store_uri: str, eval_id: str, model_name: str, judge: dict) -> dict:
-    """The LLM judge over one model's generated reports: `judge/<model>.jsonl` and the summary.
-
-    `judge`: {model, rubric, base_url, vision, allow_credentialed_remote, api_key_block}; the key comes from
-    OPENAI_API_KEY or the named Prefect Secret block, and goes nowhere but the client."""
+@task(tags=["judge"])
+def judge_model_reports(store_uri: str, eval_id: str, model_name: str, judge: JudgeConfig) -> dict:
+    """The LLM judge over one model's generated reports: `judge-<model>.jsonl` and the summary. The key comes
+    from OPENAI_API_KEY or the judge's Prefect Secret block, and goes nowhere but the client."""
     store = open_store(store_uri)
-    rows = store.get_jsonl(f"eval/{eval_id}/reports-{model_name}.jsonl")
+    rows = store.get_jsonl(layout.reports_key(eval_id, model_name))
     items = [
         {
             "id": r["id"],
             "report": r["answer"],
             "reference": r["reference"],
-            "credentialed": r["source"] in CREDENTIALED_SOURCES,
+            "credentialed": is_credentialed(r),
         }
-        | ({"image": store.get_bytes(r["image"])} if judge.get("vision") else {})
+        | ({"image": store.get_bytes(r["image"])} if judge.vision else {})
         for r in rows
     ]
     api_key = None
-    if judge.get("api_key_block"):
+    if judge.api_key_block:
         from prefect.blocks.system import Secret
 
-        api_key = Secret.load(judge["api_key_block"]).get()
+        api_key = Secret.load(judge.api_key_block).get()
     result = judge_reports(
         items,
-        model=judge.get("model", "gpt-4o"),
-        rubric=judge.get("rubric", "paper"),
-        base_url=judge.get("base_url"),
+        model=judge.model,
+        rubric=judge.rubric,
+        base_url=judge.base_url,
         api_key=api_key,
-        cache=StoreCache(store, "eval/judge-cache"),
-        vision=bool(judge.get("vision")),
-        allow_credentialed_remote=bool(judge.get("allow_credentialed_remote")),
+        cache=StoreCache(store, layout.judge_cache_prefix()),
+        vision=judge.vision,
+        allow_credentialed_remote=judge.allow_credentialed_remote,
     )
-    store.put_jsonl(f"eval/{eval_id}/judge-{model_name}.jsonl", result.results)
+    store.put_jsonl(layout.judgements_key(eval_id, model_name), result.results)
     summary = result.summary
     get_run_logger().info(
         "judge %s on %s: mean %s over %d, %d failed, %d cached, %d+%d tokens, cost %s USD",
@@ -156,53 +153,30 @@ def judge_model_reports(store_uri: str, eval_id: str, model_name: str, judge: di
     return summary
 
 
-def _roc_inputs(store, eval_id: str, models: list[str]) -> dict[str, tuple]:
-    out = {}
-    for name in models:
-        rows = store.get_jsonl(f"eval/{eval_id}/predictions-{name}.jsonl")
-        truth = to_matrix([set(r["truth"]) for r in rows], SUPERCLASSES)
-        out[name] = (
-            truth,
-            np.array([[r["scores"][label] for label in SUPERCLASSES] for r in rows]).reshape(len(rows), -1),
-        )
-    return out
-
-
-@task(name="write-evaluation-report")
+@task
 def write_report(
     store_uri: str, eval_id: str, detection: dict, reports: dict, example_image: str | None, preprocessing: dict
 ) -> dict:
     """metrics.json, table.md, ROC curves and per-label F1 under eval/<eval_id>/, mirrored as Prefect artifacts."""
     store = open_store(store_uri)
-    prefix = f"eval/{eval_id}"
-    metrics = {
-        "label_set": LABEL_SET,
-        "preprocessing": preprocessing,
-        "abnormality_detection": detection,
-        "report_generation": reports,
-        "example_image": example_image,
-    }
-    store.put_json(f"{prefix}/metrics.json", metrics)
+    metrics = evaluation_metrics(detection, reports, preprocessing, example_image)
+    store.put_json(layout.metrics_key(eval_id), metrics)
     table = table_one(metrics) + "\n" + report_table(metrics)
-    store.put_bytes(f"{prefix}/table.md", table.encode())
-    chart, roc = f"{prefix}/per_label_f1.png", f"{prefix}/roc_curves.png"
+    store.put_bytes(layout.table_key(eval_id), table.encode())
+    chart, roc = layout.per_label_f1_key(eval_id), layout.roc_curves_key(eval_id)
     store.put_bytes(chart, per_label_f1_png(detection, "abnormality detection, per-label F1"))
+    predictions = {name: store.get_jsonl(layout.predictions_key(eval_id, name)) for name in detection}
     store.put_bytes(
         roc,
         roc_curves_png(
-            _roc_inputs(store, eval_id, list(detection)),
+            roc_inputs(predictions, SUPERCLASSES),
             list(SUPERCLASSES),
             "ROC per label (scores from the answer likelihood)",
         ),
     )
     artifact_key = f"eval-{eval_id}".lower().replace("_", "-")
     create_table_artifact(
-        table=[
-            {"model": name}
-            | {k: m[k] for k in ("auc_score", "auc_hard", "macro_f1", "hamming", "exact_match", "n_unparsed", "n")}
-            | {"report_score": reports.get(name, {}).get("score")}
-            for name, m in detection.items()
-        ],
+        table=summary_rows(detection, reports),
         key=f"{artifact_key}-table",
         description="Abnormality detection (PTB-XL superclasses) and report generation on the test split",
     )

@@ -4,27 +4,28 @@ from pathlib import Path
 
 from prefect import get_run_logger, task
 
-from ecg_core.ingest import IngestPlan, InputChunk, commit_ingest, plan_ingest, read_inputs
+from ecg_core import ingest, layout
+from ecg_core.ingest import IngestPlan, InputChunk, read_inputs
 from ecg_core.record_store import WrittenPart
 from ecg_core.sources import make_source
 from ecg_core.sources.instructions import import_instructions
 from tasks.storage import open_store
 
 
-@task(name="plan-ingest", tags=["cpu"])
-def plan(store_uri: str, source: str, path: str | None, options: dict) -> IngestPlan:
-    return plan_ingest(open_store(store_uri), make_source(source, **options), Path(path) if path else None)
+@task(tags=["cpu"])
+def plan_ingest(store_uri: str, source: str, path: str | None, options: dict) -> IngestPlan:
+    return ingest.plan_ingest(open_store(store_uri), make_source(source, **options), Path(path) if path else None)
 
 
-@task(name="read-inputs", tags=["cpu"], retries=1)
+@task(tags=["cpu"], retries=1)
 def read_chunk(store_uri: str, source: str, options: dict, chunk: InputChunk, split_seed: int) -> WrittenPart:
     """One chunk of inputs -> its own shards, rejects kept for the quarantine."""
     return read_inputs(open_store(store_uri), make_source(source, **options), chunk, split_seed=split_seed)
 
 
-@task(name="commit-ingest", tags=["cpu"])
-def commit(store_uri: str, ingest_plan: IngestPlan, parts: list[WrittenPart]) -> dict:
-    report = commit_ingest(open_store(store_uri), ingest_plan, parts)
+@task(tags=["cpu"])
+def commit_ingest(store_uri: str, ingest_plan: IngestPlan, parts: list[WrittenPart]) -> dict:
+    report = ingest.commit_ingest(open_store(store_uri), ingest_plan, parts)
     logger = get_run_logger()
     logger.info(
         "%s: %d new records, %d inputs unchanged, %d rejected; %d records in all, splits %s",
@@ -36,20 +37,19 @@ def commit(store_uri: str, ingest_plan: IngestPlan, parts: list[WrittenPart]) ->
         report.splits,
     )
     if report.rejected:
-        logger.warning("%d rejected, reasons in records/%s/quarantine.jsonl", report.rejected, report.dataset)
+        logger.warning("%d rejected, reasons in %s", report.rejected, layout.records_quarantine_key(report.dataset))
     return report.__dict__
 
 
-@task(name="import-instructions", tags=["cpu"])
+@task(tags=["cpu"])
 def import_instruction_file(store_uri: str, path: str, name: str, split: str, ecgbench: bool) -> dict:
     """A published ECGInstruct / ECGBench file -> `instruct/<name>/<split>.jsonl` in our sample format."""
     counts = import_instructions(open_store(store_uri), name, Path(path), split, ecgbench=ecgbench)
     get_run_logger().info(
-        "%s: %d samples imported into instruct/%s/%s.jsonl, %d rejected, %d duplicates",
+        "%s: %d samples imported into %s, %d rejected, %d duplicates",
         path,
         counts["n"],
-        name,
-        split,
+        layout.split_key(name, split),
         counts["rejected"],
         counts["duplicates"],
     )

@@ -3,18 +3,16 @@
 from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
+from ecg_core.instruct.config import InstructConfig
 from ecg_core.instruct.dataset import write_instruction_set
 from tasks.storage import open_store
 
 STAT_GROUPS = ("per_split", "per_family", "per_topic", "per_style", "per_source", "per_label")
 
 
-@task(name="build-instruction-set", tags=["cpu"])
-def build_instruction_set(store_uri: str, name: str, datasets: list[str], settings: dict) -> dict:
-    """`settings`: the keys of configs/instruct/default.yaml."""
-    settings = dict(settings)
-    families = settings.pop("families")
-    stats = write_instruction_set(open_store(store_uri), name, datasets, families, **settings)
+@task(tags=["cpu"])
+def build_instruction_set(store_uri: str, name: str, datasets: list[str], config: InstructConfig) -> dict:
+    stats = write_instruction_set(open_store(store_uri), name, datasets, config)
     get_run_logger().info(
         "instruction set %r: %d samples, %d skipped (see skipped.jsonl), %d duplicates dropped",
         name,

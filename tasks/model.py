@@ -7,7 +7,7 @@ from ecg_core.model import build_tiny_mllama
 from tasks.storage import open_store
 
 
-@task(name="build-tiny-mllama", tags=["cpu"])
+@task(tags=["cpu"])
 def build_tiny_model(store_uri: str, instruct_name: str, key: str, image_size: int, seed: int) -> str:
     """Write a tiny random Mllama whose tokenizer is trained on the instruction texts; returns its local path."""
     store = open_store(store_uri)

@@ -8,7 +8,8 @@ import io
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
-from ecg_core.image_store import index_key, render_shard
+from ecg_core import layout
+from ecg_core.image_store import render_shard
 from ecg_core.record_store import read_manifest, read_shard_ids
 from ecg_core.render.gallery import contact_sheet
 from ecg_core.render.variants import RenderConfig
@@ -18,7 +19,7 @@ from tasks.storage import open_store
 GALLERY_SIZE = 6
 
 
-@task(name="plan-render-batches", tags=["cpu"])
+@task(tags=["cpu"])
 def plan_batches(store_uri: str, dataset: str) -> dict[str, list[str]]:
     """Record ids to render per shard: of an id written twice (incremental ingest), the later copy only."""
     store = open_store(store_uri)
@@ -29,26 +30,29 @@ def plan_batches(store_uri: str, dataset: str) -> dict[str, list[str]]:
     return batches
 
 
-@task(name="render-batch", tags=["cpu"], retries=1)
+@task(tags=["cpu"], retries=1)
 def render_batch(store_uri: str, dataset: str, shard_key: str, config: dict, record_ids: list[str]) -> dict:
     """{"rows": index rows, "rejected": records that could not be drawn, with the reason}."""
     return render_shard(open_store(store_uri), dataset, shard_key, RenderConfig.from_mapping(config), set(record_ids))
 
 
-@task(name="write-image-index", tags=["cpu"])
+@task(tags=["cpu"])
 def write_index(store_uri: str, dataset: str, rows: list[dict], rejected: list[dict], config: dict) -> str:
     store = open_store(store_uri)
-    store.put_jsonl(index_key(dataset), rows)
-    store.put_jsonl(f"images/{dataset}/quarantine.jsonl", rejected)
-    store.put_json(f"images/{dataset}/render_config.json", config)
+    store.put_jsonl(layout.index_key(dataset), rows)
+    store.put_jsonl(layout.images_quarantine_key(dataset), rejected)
+    store.put_json(layout.render_config_key(dataset), config)
     if rejected:
         get_run_logger().warning(
-            "%d record(s) of %s could not be rendered: see images/%s/quarantine.jsonl", len(rejected), dataset, dataset
+            "%d record(s) of %s could not be rendered: see %s",
+            len(rejected),
+            dataset,
+            layout.images_quarantine_key(dataset),
         )
-    return index_key(dataset)
+    return layout.index_key(dataset)
 
 
-@task(name="publish-gallery", tags=["cpu"])
+@task(tags=["cpu"])
 def publish_gallery(store_uri: str, dataset: str, rows: list[dict]) -> str:
     """A contact sheet of the first images with their settings, embedded in a markdown artifact."""
     store = open_store(store_uri)
@@ -56,7 +60,7 @@ def publish_gallery(store_uri: str, dataset: str, rows: list[dict]) -> str:
     sheet = contact_sheet([(store.get_bytes(r["image"]), _caption(r)) for r in shown], thumb_width=400)
     buffer = io.BytesIO()
     sheet.save(buffer, format="JPEG", quality=80)
-    gallery_key = f"images/{dataset}/gallery.jpg"
+    gallery_key = layout.gallery_key(dataset)
     store.put_bytes(gallery_key, buffer.getvalue())
     table = "\n".join(f"| [{r['record_id']} v{r['variant']}]({store.url(r['image'])}) | {_caption(r)} |" for r in shown)
     markdown = (

@@ -19,10 +19,10 @@ from prefect.filesystems import LocalFileSystem, WritableFileSystem
 from prefect.tasks import Task, task_input_hash
 from prefect.utilities.hashing import hash_objects
 
+from ecg_core import layout
 from ecg_core import store as stores
 
 CREDENTIALS_BLOCK = "ECGFLOW_AWS_CREDENTIALS_BLOCK"  # env: name of a Prefect AwsCredentials block to use for S3
-RESULTS_PREFIX = "prefect-results"
 
 
 @cache
@@ -50,10 +50,10 @@ def result_storage(store_uri: str) -> WritableFileSystem:
     if isinstance(store, stores.S3Store):
         from prefect_aws import AwsCredentials, S3Bucket
 
-        folder = f"{store.prefix}/{RESULTS_PREFIX}".lstrip("/")
+        folder = f"{store.prefix}/{layout.results_prefix()}".lstrip("/")
         block = S3Bucket(bucket_name=store.bucket, bucket_folder=folder, credentials=_credentials() or AwsCredentials())
     else:
-        block = LocalFileSystem(basepath=str(store.local_dir(RESULTS_PREFIX)))
+        block = LocalFileSystem(basepath=str(store.local_dir(layout.results_prefix())))
     block.save(f"ecgflow-results-{hashlib.sha256(store_uri.encode()).hexdigest()[:12]}", overwrite=True)
     return block
 

@@ -3,11 +3,12 @@
 
 import contextlib
 import json
+from pathlib import Path
 from uuid import UUID
 
 import torch
 from prefect import get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_progress_artifact, update_progress_artifact
+from prefect.artifacts import create_markdown_artifact
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.client.schemas.objects import ConcurrencyLeaseHolder
@@ -16,11 +17,14 @@ from prefect.exceptions import ObjectNotFound
 from prefect.runtime import task_run
 from prefect.settings import get_current_settings
 
+from ecg_core import layout
 from ecg_core.plots import loss_curve_png
+from ecg_core.settings import config_path
 from ecg_core.train import TrainConfig
 from ecg_core.train.launch import Launch, launch_environment, parse_progress, run_streaming, training_command
 from ecg_core.train.preflight import preflight
 from tasks.artifacts import stored_image
+from tasks.progress import Progress
 from tasks.storage import open_store
 
 GPU_LIMIT = "gpu"  # the global concurrency limit every training run holds `world_size` slots of
@@ -29,7 +33,7 @@ GPU_LIMIT = "gpu"  # the global concurrency limit every training run holds `worl
 GPU_LEASE_S = 60.0  # the shortest lease the server grants
 
 
-@task(name="ensure-gpu-limit")
+@task
 def ensure_gpu_limit(slots: int | None = None) -> int:
     """Create the `gpu` limit when absent (slots: the GPUs here, 1 on a CPU-only machine); returns its size."""
     with get_client(sync_client=True) as client:
@@ -77,7 +81,7 @@ def slot_holders(limit_id: UUID) -> list[str]:
     return holders
 
 
-@task(name="fine-tune", tags=["gpu"])
+@task(tags=["gpu"])
 def fine_tune(
     store_uri: str,
     run_id: str,
@@ -85,7 +89,7 @@ def fine_tune(
     model_dir: str,
     instruct_name: str,
     overrides: dict,
-    launch: dict | None = None,
+    launch: Launch,
 ) -> str:
     """Train on `instruct/<name>/train.jsonl`; returns the run's store prefix `runs/<run_id>`.
 
@@ -94,9 +98,9 @@ def fine_tune(
     """
     logger = get_run_logger()
     store = open_store(store_uri)
-    launch = Launch(**(launch or {}))
-    prefix = f"runs/{run_id}"
-    instruct_dir = store.local_dir(f"instruct/{instruct_name}")
+    config = str(config_path(config))
+    prefix = layout.run_prefix(run_id)
+    instruct_dir = store.local_dir(layout.instruct_prefix(instruct_name))
     options = {
         "model": model_dir,
         "train_jsonl": instruct_dir / "train.jsonl",
@@ -104,17 +108,14 @@ def fine_tune(
         "image_root": store.local_dir(""),  # image keys in the samples are relative to the store root
         "output_dir": store.local_dir(prefix),
     } | overrides
-    preflight(TrainConfig.load(config, {k: str(v) for k, v in options.items()}), launch)
-    progress_id = create_progress_artifact(progress=0.0, description=f"training {run_id}")
-    last = [0.0]
+    options = {key: str(value) if isinstance(value, Path) else value for key, value in options.items()}
+    preflight(TrainConfig.load(config, options), launch)
 
     def follow(line: str) -> None:
         step = parse_progress(line)
         if step is None:
             logger.info(line)
-        elif step[1] and step[0] / step[1] - last[0] >= 0.05:  # a Prefect update every 5% is plenty
-            last[0] = step[0] / step[1]
-            update_progress_artifact(progress_id, progress=100.0 * last[0])
+        elif progress.update(*step):  # logged as often as the artifact moves
             logger.info("step %d/%d", *step)
 
     slots = launch.world_size if torch.cuda.is_available() else 1  # a CPU-only machine is one slot, whatever its ranks
@@ -122,18 +123,18 @@ def fine_tune(
     held = "; ".join(slot_holders(limit_id)) or "no other holder"
     logger.info("waiting for %d slot(s) of the %r limit (held: %s)", slots, GPU_LIMIT, held)
     holder = ConcurrencyLeaseHolder(type="task_run", id=task_run.id)
-    with concurrency(GPU_LIMIT, occupy=slots, strict=True, lease_duration=GPU_LEASE_S, holder=holder):
+    gpus = concurrency(GPU_LIMIT, occupy=slots, strict=True, lease_duration=GPU_LEASE_S, holder=holder)
+    with Progress(f"training {run_id}", "step") as progress, gpus:
         code = run_streaming(training_command(config, options, launch), follow, env=launch_environment(launch))
-    if code != 0:
-        raise RuntimeError(f"training run {run_id} failed with exit code {code}; see the log above")
-    update_progress_artifact(progress_id, progress=100.0)
+        if code != 0:
+            raise RuntimeError(f"training run {run_id} failed with exit code {code}; see the log above")
     store.put_dir(options["output_dir"], prefix)
-    curve_key = f"{prefix}/loss_curve.png"
+    curve_key = layout.loss_curve_key(run_id)
     store.put_bytes(
-        curve_key, loss_curve_png(store.get_jsonl(f"{prefix}/train_log.jsonl"), f"training loss, run {run_id}")
+        curve_key, loss_curve_png(store.get_jsonl(layout.train_log_key(run_id)), f"training loss, run {run_id}")
     )
     create_markdown_artifact(
-        markdown=f"# Run `{run_id}`\n\n{stored_image(store, curve_key, 'loss curve')}\n\nAdapter: `{store.url(prefix + '/adapter')}`",
+        markdown=f"# Run `{run_id}`\n\n{stored_image(store, curve_key, 'loss curve')}\n\nAdapter: `{store.url(layout.adapter_prefix(run_id))}`",
         key=f"run-{run_id}".lower().replace("_", "-"),
     )
     return prefix

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datasets
 import pytest
 
-from ecg_core.image_store import index_key
 from ecg_core.instruct import (
     FAMILIES,
     NO_CLASS_ANSWER,
@@ -18,8 +17,10 @@ from ecg_core.instruct import (
     split_samples,
     statistics,
 )
+from ecg_core.instruct.config import InstructConfig
 from ecg_core.instruct.dataset import write_instruction_set
 from ecg_core.instruct.families.report import report_from_labels
+from ecg_core.layout import index_key
 from ecg_core.record_store import read_records, write_records
 from ecg_core.store import LocalStore
 from ecg_core.synth import synthesize_records
@@ -176,7 +177,7 @@ def test_instruction_set_in_the_store_loads_with_datasets(tmp_path):
         index_key("synthetic"),
         [{"record_id": r.record_id, "variant": 0, "image": f"images/synthetic/{r.record_id}/0.png"} for r in rendered],
     )
-    stats = write_instruction_set(store, "t", ["synthetic"], ALL, seed=0, export_hf=True)
+    stats = write_instruction_set(store, "t", ["synthetic"], InstructConfig(families=ALL))
     assert stats["skipped"] == 1 and store.get_jsonl("instruct/t/skipped.jsonl") == [
         {"id": "synth-000004", "reason": "no rendered image"}
     ]

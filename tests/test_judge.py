@@ -9,9 +9,11 @@ import openai
 import pytest
 
 from ecg_core.evaluate.judge import JudgeError, StoreCache, cost_usd, judge_reports
-from ecg_core.evaluate.privacy import PrivacyError
+from ecg_core.evaluate.privacy import PrivacyError, is_credentialed
 from ecg_core.evaluate.rubrics import RUBRICS, MalformedReply, parse_reply, pulse_score
+from ecg_core.instruct.build import build_samples
 from ecg_core.store import LocalStore
+from tests.factories import make_record
 from tests.openai_server import FakeJudge, overlap_reply, prompt_reports
 
 API_KEY = "sk-test-very-secret-0123456789"
@@ -261,3 +263,10 @@ def test_the_api_key_travels_only_in_the_authorization_header(judge, tmp_path):
         assert request["headers"]["authorization"] == f"Bearer {API_KEY}"
         others = {k: v for k, v in request["headers"].items() if k != "authorization"}
         assert API_KEY not in json.dumps(request["body"]) + json.dumps(others)
+
+
+def test_the_credentialed_flag_travels_from_the_record_to_its_samples_and_an_unknown_one_counts_as_set():
+    mimic, open_record = make_record("m", extra={"credentialed": True}), make_record("o")
+    samples = build_samples([mimic, open_record], ["abnormality_detection"], {"m": ["m.png"], "o": ["o.png"]}).samples
+    assert {s["record_id"]: is_credentialed(s) for s in samples} == {"m": True, "o": False}
+    assert is_credentialed({"id": "imported", "source": "ptbxl"})  # no flag: provenance unknown, kept on site

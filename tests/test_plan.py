@@ -263,7 +263,7 @@ def test_ecgflow_plan_reads_the_recipe_and_says_what_fits(capsys):
     from flows.cli import main
 
     def plan(*extra: str) -> dict:
-        assert main(["plan", "--num-gpus", "8", "--json", *extra]) == 0
+        assert main(["plan", "--num-gpus", "8", "--json-output", *extra]) == 0
         return json.loads(capsys.readouterr().out)
 
     paper = plan()

@@ -173,6 +173,41 @@ def test_deterministic_bytes():
     assert encode(a) == encode(b) and encode(a)[0].startswith(b"\x89PNG")
 
 
+def label_ink(rendered, panel: dict) -> np.ndarray:
+    """The dark pixels of a panel's label (drawn 11 mm above its baseline), cropped to their bounding box."""
+    rows = slice(panel["baseline_y"] - mm(rendered, 11.5), panel["baseline_y"] - mm(rendered, 6.5))
+    box = ink(rendered)[rows, panel["x_range"][0] : panel["x_range"][0] + mm(rendered, 15)]
+    ys, xs = np.nonzero(box)
+    return box[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1] if len(ys) else box[:0, :0]
+
+
+def shows(band: np.ndarray, glyphs: np.ndarray) -> bool:
+    """Whether `glyphs` appear in `band` exactly, not merged with any other ink."""
+    h, w = glyphs.shape
+    return any(
+        np.array_equal(band[i : i + h, j : j + w], glyphs)
+        for i in range(band.shape[0] - h + 1)
+        for j in range(band.shape[1] - w + 1)
+    )
+
+
+@pytest.mark.parametrize("layout", ["3x4+1", "3x4+3"])
+def test_every_label_stays_legible_where_a_qrs_rises_through_it(layout):
+    """Lead II's first beat sits where its label goes, in the grid cell and the rhythm strip: the label moves
+    clear of the trace instead of vanishing into the spike."""
+    settings = PrintSettings(layout=layout, grid="none")
+    flat = render_ecg(zeros(500), 500, settings)
+    spiky = render_ecg(spike(zeros(500), 500, "II", 0.06, mv=2.0), 500, settings)
+    strips = [p for p in spiky.geometry["leads"] if p["rhythm"]]
+    assert [p["name"] for p in strips] == list(settings.strips)
+    for clean, panel in zip(panels(flat, "II"), panels(spiky, "II"), strict=True):
+        glyphs = label_ink(flat, clean)
+        assert glyphs.any()
+        rows = slice(panel["baseline_y"] - mm(spiky, 11.5), panel["baseline_y"] - mm(spiky, 6.5))
+        band = ink(spiky)[rows, panel["x_range"][0] : panel["x_range"][0] + mm(spiky, 15)]
+        assert shows(band, glyphs), f"label of {panel['name']} (rhythm={panel['rhythm']}) hidden by its trace"
+
+
 def test_missing_lead_is_flat_and_labelled_and_gaps_stay_gaps():
     signal = zeros(500)
     signal[LEADS.index("V3")] = np.nan

@@ -8,13 +8,13 @@ import pytest
 from ecg_core.render.artefacts import (
     ALL_ON,
     ARTEFACT_NAMES,
-    DEFAULT_ARTEFACTS,
     ArtefactSpec,
     artefact_specs,
     ink_style,
     sample_artefacts,
 )
 from ecg_core.render.augment import augment
+from ecg_core.render.variants import RenderConfig
 
 PX_PER_MM = 3.0
 WIDTH, HEIGHT = 600, 420
@@ -55,7 +55,8 @@ def all_on(strength: float) -> dict[str, float]:
 
 
 def test_catalogues_cover_every_artefact_and_are_valid():
-    for catalogue in (DEFAULT_ARTEFACTS, ALL_ON):
+    realistic = RenderConfig.load("render/default.yaml").artefacts  # the realistic mix lives in the config
+    for catalogue in (realistic, ALL_ON):
         assert tuple(catalogue) == ARTEFACT_NAMES
         assert artefact_specs(catalogue) == catalogue
     assert all(spec == ArtefactSpec(1.0, (0.5, 1.0)) for spec in ALL_ON.values())

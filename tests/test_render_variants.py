@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from ecg_core.render.variants import RenderConfig, sample_variant, variant_seed
-from flows import CONFIGS
+from ecg_core.settings import CONFIGS
 from flows.cli import main
 
 
@@ -39,7 +39,7 @@ def test_variants_are_deterministic_and_varied():
         ({"options": {"grid": []}}, "give at least one value"),
         ({"artefacts": {"smudge": {"probability": 1, "strength": [0, 1]}}}, "allowed: folds, creases"),
         ({"artefacts": {"blur": {"probability": 2, "strength": [0, 1]}}}, "probability must be in"),
-        ({"dpi": 100, "colour": 1}, "unknown render config key"),
+        ({"dpi": 100, "colour": 1}, r"unknown key\(s\) colour; allowed: artefacts, dpi"),
     ],
 )
 def test_bad_configs_name_the_allowed_values(values, message):
@@ -58,7 +58,7 @@ def test_fingerprint_follows_what_changes_the_images():
 
 
 def test_gallery_command_writes_every_layout_and_artefact(tmp_path, capsys):
-    assert main(["render", "--gallery", str(tmp_path / "g")]) == 0
+    assert main(["gallery", str(tmp_path / "g")]) == 0
     out = tmp_path / "g"
     images = sorted(p for p in out.iterdir() if p.suffix in (".png", ".jpg") and p.stem[:2].isdigit())
     names = [p.stem for p in images]

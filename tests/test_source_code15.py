@@ -15,10 +15,12 @@ import pytest
 import wfdb
 from scipy.signal import resample_poly
 
+from ecg_core.ingest import ingest_source
 from ecg_core.record_store import Rejected
 from ecg_core.records import LEADS, ECGRecord, validate
 from ecg_core.sources.code15 import Code15Source, active_window
 from ecg_core.splits import assign_splits
+from ecg_core.store import open_store
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 pytestmark = pytest.mark.skipif(
@@ -213,6 +215,19 @@ def test_missing_exams_csv_rejects_the_part(tmp_path, code15):
     (item,) = Code15Source().inputs(tmp_path)
     (r,) = Code15Source().read(item)
     assert isinstance(r, Rejected) and "exams.csv" in r.reason and "missing" in r.reason
+
+
+def test_a_reader_failure_rejects_its_input_in_ingest(tmp_path, code15):
+    """An exams.csv without patient_id makes the reader raise; ingest quarantines that part, naming it."""
+    root, _ = code15
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "exams_part0.hdf5").write_bytes((root / "exams_part0.hdf5").read_bytes())
+    (data / "exams.csv").write_text("exam_id,age\n1000,40\n")
+    report = ingest_source(open_store(tmp_path / "store"), Code15Source(), data)
+    assert (report.new, report.rejected) == (0, 1)
+    [reject] = open_store(tmp_path / "store").get_jsonl("records/code15/quarantine.jsonl")
+    assert reject["id"] == "exams_part0.hdf5" and "exams.csv lacks column(s) patient_id" in reject["reason"]
 
 
 def test_no_patient_in_two_splits(code15):

@@ -260,6 +260,7 @@ def test_ids_report_measurements_and_credentialed(items):
         "t_axis": 43.0,
     }
     assert r.extra["machine"]["bandwidth"] == "0.005-150 Hz"
+    assert r.extra["recorded_at"] == "2180-07-23 08:44:00"  # the study's ecg_time, for the printout header
     assert recs["mimic-44458630"].report == (
         "Sinus rhythm. Possible inferior infarct - age undetermined. Borderline ECG."
     )
@@ -284,7 +285,7 @@ def test_bad_inputs_rejected_with_reasons_good_ones_read(mimic, items):
     recs = good(items)
     assert len(recs) == len(SPEC) + 1
     kept = recs[f"mimic-{bad['no_measurements'][1]}"]
-    assert kept.report == "" and kept.extra["measurements"] == {}
+    assert kept.report == "" and kept.extra["measurements"] == {} and "recorded_at" not in kept.extra
     assert any("not in machine_measurements.csv" in n for n in kept.extra["notes"])
 
 

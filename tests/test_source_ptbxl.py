@@ -14,6 +14,7 @@ import pytest
 import wfdb
 from scipy.signal import resample_poly
 
+from ecg_core.image_store import header_lines
 from ecg_core.record_store import Rejected
 from ecg_core.records import LEADS, ECGRecord, validate
 from ecg_core.sources.base import Input
@@ -154,6 +155,12 @@ def test_lead_order_and_amplitudes_match_the_real_signal(records500):
     for name in ("I", "II", "aVR", "aVF", "V1", "V6"):
         np.testing.assert_allclose(rec.signal[LEADS.index(name)], ref.p_signal[:, ref.sig_name.index(name)], atol=1e-6)
     assert 0.3 < np.ptp(rec.signal[LEADS.index("II")]) < 5  # mV, not ADC counts
+
+
+def test_recording_date_reaches_the_printout_header(records500):
+    rec = records500["ptbxl-6001"]
+    assert rec.extra["recorded_at"] == "4/14/91 13:50"  # the database row's recording_date, as written
+    assert header_lines(rec) == ["ID ptbxl-6001   Sex F   Age 78", "Recorded 4/14/91 13:50"]
 
 
 def test_100hz_option_reads_records100(ptbxl_root, records500):

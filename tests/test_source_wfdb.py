@@ -171,6 +171,11 @@ def test_ludb_header_gains_break_einthoven_and_are_flagged():
     assert any(n.startswith("Einthoven check failed") for n in rec.extra["notes"])
 
 
+def test_header_base_date_is_the_recording_date():
+    assert read_one("muse/muse-af").extra["recorded_at"] == "2010-01-04 11:10:04"  # "11:10:04 04/01/2010"
+    assert "recorded_at" not in read_one("georgia/E07505").extra  # no base date in the header
+
+
 def test_challenge_name():
     (rec,) = read("georgia/E07505", WFDBSource(name="challenge"))
     assert rec.dataset == "challenge"

@@ -8,6 +8,7 @@ from pathlib import Path
 from ecg_core.evaluate.inference import generate_answers
 from ecg_core.evaluate.metrics import detection_metrics
 from ecg_core.evaluate.parse import parse_labels
+from ecg_core.evaluate.privacy import is_credentialed
 from ecg_core.evaluate.scores import label_scores
 from ecg_core.labels import SUPERCLASSES
 from ecg_core.model.pages import PagePreprocessing
@@ -59,6 +60,7 @@ def predict_reports(
             "record_id": s["record_id"],
             "image": s["image"],
             "source": s["source"],
+            "credentialed": is_credentialed(s),
             "answer": a,
             "reference": s["conversations"][1]["value"],
         }

@@ -30,6 +30,7 @@ from ecg_core.evaluate.rubrics import (
     judge_messages,
     parse_reply,
 )
+from ecg_core.settings import Settings
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"  # what the openai client uses when nothing is configured
 # USD per 1M tokens (input, output), list prices. Dated snapshots are priced differently, so only exact names.
@@ -37,6 +38,21 @@ PRICES_PER_M_TOKENS = {"gpt-4o": (2.50, 10.00), "gpt-4o-mini": (0.15, 0.60)}
 _RETRY_STATUS = {408, 409, 429}  # plus every 5xx
 _FATAL_STATUS = {401, 403, 404}  # bad key, no access or no such model: every other item would fail the same way
 _JUDGEMENT = ("score", "subscores", "rationale")  # what a cache entry keeps
+
+
+@dataclass(frozen=True)
+class JudgeConfig(Settings):
+    """An LLM judge of generated reports; the key comes from OPENAI_API_KEY or `api_key_block`, never from here."""
+
+    model: str = "gpt-4o"  # judge model name at the endpoint
+    rubric: str = "paper"  # paper: 4 criteria -> 0-100; pulse: diagnosis, waveform, rhythm 0-10 each, x10
+    base_url: str | None = None  # OpenAI-compatible endpoint (default: OPENAI_BASE_URL, else OpenAI)
+    vision: bool = False  # attach the ECG image (the endpoint must take images)
+    api_key_block: str | None = None  # Prefect Secret block holding the key (default: OPENAI_API_KEY)
+    allow_credentialed_remote: bool = False  # let MIMIC-IV-ECG records go to a non-loopback host (check your DUA)
+
+    def __post_init__(self):
+        get_rubric(self.rubric)  # refuses an unknown rubric now, not after the predictions
 
 
 class JudgeError(RuntimeError):

@@ -17,6 +17,13 @@ class PrivacyError(PermissionError):
     """Credentialed records would have left the site; the message names them and the endpoint."""
 
 
+def is_credentialed(sample: dict) -> bool:
+    """Whether a sample, or a prediction made on it, comes from a credentialed record: the record's flag, which
+    its samples carry. A sample without the flag (imported from a published file, or built before samples
+    carried it) has an unknown provenance, and counts as credentialed: unknown data stays on the site."""
+    return sample.get("credentialed") is not False
+
+
 def endpoint_host(base_url: str) -> str:
     return (urlparse(base_url).hostname or "").lower()
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from ecg_core.evaluate.parse import parse_labels
 
-JUDGES = ("labels", "openai")  # how reports are scored: this module's score, or an LLM judge (judge.py)
-
 
 def report_label_score(generated: str, reference: str) -> dict | None:
     """{"score", "precision", "recall", "generated", "reference"} or None when the reference states nothing."""

@@ -4,33 +4,22 @@ export with the image column (`hf/`, via save_to_disk, and `parquet/<split>.parq
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
+from ecg_core import layout
 from ecg_core.image_store import read_index
 from ecg_core.instruct.build import SPLITS, build_samples, deduplicate, mix, split_samples, statistics
+from ecg_core.instruct.config import InstructConfig
 from ecg_core.record_store import Rejected, read_records
 from ecg_core.store import Store
-
-
-def instruct_prefix(name: str) -> str:
-    return f"instruct/{name}"
 
 
 def write_instruction_set(
     store: Store,
     name: str,
     datasets: list[str],
-    families: list[str],
-    *,
-    seed: int = 0,
-    per_family: Mapping[str, int | None] | None = None,
-    per_source: Mapping[str, int | None] | None = None,
-    topics: list[str] | None = None,
-    styles: list[str] | None = None,
-    export_hf: bool = False,
+    config: InstructConfig,
 ) -> dict:
-    """Build samples for every rendered image of every record, keep the asked topics and answer styles
-    (None = all), de-duplicate, cap the training split (mix), write the splits; records without an image
+    """Build samples of `config.families` for every rendered image of every record, keep the asked topics and
+    answer styles (None = all), de-duplicate, cap the training split (mix), write the splits; records without an image
     or outside a family's vocabulary are skipped with the reason. Returns the statistics (also in stats.json)."""
     records, skipped, images = [], [], {}
     for dataset in datasets:
@@ -41,22 +30,22 @@ def write_instruction_set(
                 images[record.record_id] = rendered[record.record_id]
             else:
                 skipped.append(Rejected(record.record_id, "no rendered image"))
-    built = build_samples(records, families, images, seed=seed)
+    built = build_samples(records, config.families, images, seed=config.seed)
     samples = [
         s
         for s in built.samples
-        if (topics is None or s["topic"] in topics) and (styles is None or s["style"] in styles)
+        if (config.topics is None or s["topic"] in config.topics)
+        and (config.styles is None or s["style"] in config.styles)
     ]
     samples, duplicates = deduplicate(samples)
-    samples = mix(samples, per_family or {}, per_source or {}, seed=seed)
-    prefix = instruct_prefix(name)
+    samples = mix(samples, config.per_family, config.per_source, seed=config.seed)
     for split, rows in split_samples(samples).items():
-        store.put_jsonl(f"{prefix}/{split}.jsonl", rows)
+        store.put_jsonl(layout.split_key(name, split), rows)
     skipped += built.skipped
     stats = statistics(samples) | {"skipped": len(skipped), "duplicates_dropped": duplicates}
-    store.put_json(f"{prefix}/stats.json", stats)
-    store.put_jsonl(f"{prefix}/skipped.jsonl", [{"id": s.record_id, "reason": s.reason} for s in skipped])
-    if export_hf:
+    store.put_json(layout.instruct_stats_key(name), stats)
+    store.put_jsonl(layout.skipped_key(name), [{"id": s.record_id, "reason": s.reason} for s in skipped])
+    if config.export_hf:
         export_hf_dataset(store, name)
     return stats
 
@@ -76,13 +65,13 @@ def write_source_subset(store: Store, name: str, sources: list[str], subset_name
             rows = [s for s in rows if s["source"] in sources]
             if not rows:
                 raise ValueError(f"instruction set {name!r} has no training samples from {sources}")
-        store.put_jsonl(f"{instruct_prefix(subset_name)}/{split}.jsonl", rows)
+        store.put_jsonl(layout.split_key(subset_name, split), rows)
         counts[split] = len(rows)
     return counts
 
 
 def read_split(store: Store, name: str, split: str) -> list[dict]:
-    return store.get_jsonl(f"{instruct_prefix(name)}/{split}.jsonl")
+    return store.get_jsonl(layout.split_key(name, split))
 
 
 def export_hf_dataset(store: Store, name: str) -> None:
@@ -114,7 +103,7 @@ def export_hf_dataset(store: Store, name: str) -> None:
             if (rows := read_split(store, name, split))
         }
     )
-    prefix = instruct_prefix(name)
+    prefix = layout.instruct_prefix(name)
     root = store.local_dir(prefix)
     dataset.save_to_disk(str(root / "hf"))
     (root / "parquet").mkdir(exist_ok=True)

@@ -44,30 +44,8 @@ class ArtefactSpec:
     strength: tuple[float, float]  # drawn uniformly from [lo, hi] when applied, 0 <= lo <= hi <= 1
 
 
-def _spec(probability: float, lo: float, hi: float) -> ArtefactSpec:
-    return ArtefactSpec(probability, (lo, hi))
-
-
-# A realistic mix: most images are mildly tilted or cropped photos, a few are crumpled or badly lit.
-DEFAULT_ARTEFACTS: dict[str, ArtefactSpec] = {
-    "folds": _spec(0.25, 0.2, 0.8),
-    "creases": _spec(0.25, 0.2, 0.8),
-    "wrinkles": _spec(0.3, 0.1, 0.7),
-    "faded_ink": _spec(0.1, 0.2, 0.8),
-    "thick_ink": _spec(0.1, 0.2, 0.8),
-    "rotation": _spec(0.5, 0.1, 0.6),
-    "perspective": _spec(0.3, 0.1, 0.6),
-    "crop": _spec(0.4, 0.1, 0.6),
-    "lighting": _spec(0.4, 0.1, 0.7),
-    "colour": _spec(0.4, 0.1, 0.7),
-    "noise": _spec(0.4, 0.1, 0.6),
-    "salt_pepper": _spec(0.05, 0.1, 0.5),
-    "blur": _spec(0.3, 0.1, 0.6),
-    "jpeg": _spec(0.5, 0.1, 0.7),
-}
-
 # Every artefact on at a clearly visible strength: the worst case for speed.
-ALL_ON: dict[str, ArtefactSpec] = {name: _spec(1.0, 0.5, 1.0) for name in ARTEFACT_NAMES}
+ALL_ON: dict[str, ArtefactSpec] = {name: ArtefactSpec(1.0, (0.5, 1.0)) for name in ARTEFACT_NAMES}
 
 
 def check_names(names) -> None:

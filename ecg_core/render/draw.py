@@ -7,7 +7,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import ImageDraw, ImageFont
 
-from ecg_core.render.paper import INK
+from ecg_core.render.paper import BACKGROUND, INK
 
 # 0.35 mm pen, never under 2 px, so a trace survives downscaling a whole page to 224 px.
 TRACE_WIDTH_MM = 0.35
@@ -70,5 +70,7 @@ def vertical_tick(pen: ImageDraw.ImageDraw, x_px: int, y0_px: int, y1_px: int, w
 
 
 def text(pen: ImageDraw.ImageDraw, x_px: int, y_px: int, s: str, height_px: int) -> None:
-    """Text whose top-left corner is at (x_px, y_px)."""
-    pen.text((x_px, y_px), s, fill=INK, font=font(height_px), anchor="la")
+    """Text whose top-left corner is at (x_px, y_px), outlined in paper colour: a lead label that falls on its
+    own trace (lead II's first R wave sits right where its label goes) stays legible, as on a cart's print."""
+    halo = max(1, round(height_px / 12))
+    pen.text((x_px, y_px), s, fill=INK, font=font(height_px), anchor="la", stroke_width=halo, stroke_fill=BACKGROUND)

@@ -132,7 +132,15 @@ def _draw_panel(pen: ImageDraw.ImageDraw, page: Page, panel: Panel, shown: np.nd
     label_top = baseline - min(LABEL_ABOVE_BASELINE_MM, 0.5 * page.row_pitch_mm)
     x0_mm = page.panel_x_mm(panel, panel.t_start)
     label = f"{panel.lead} ({MISSING})" if missing else panel.lead
-    draw.text(pen, page.px(x0_mm + 1.0), page.px(label_top), label, page.px(label_height))
+    label_px = page.px(label_height)
+    label_x = _clear_of_trace(
+        points,
+        page.px(x0_mm + 1.0),
+        page.px(label_top + label_height),
+        draw.font(label_px).getlength(label) + page.px(0.5),
+        page.px(page.panel_x_mm(panel, (panel.t_start + panel.t_end) / 2)),
+    )
+    draw.text(pen, label_x, page.px(label_top), label, label_px)
     if panel.paper_start > 0:
         draw.vertical_tick(
             pen, page.px(x0_mm), page.px(baseline - SEPARATOR_HALF_MM), page.px(baseline + SEPARATOR_HALF_MM), width
@@ -150,6 +158,20 @@ def _draw_panel(pen: ImageDraw.ImageDraw, page: Page, panel: Panel, shown: np.nd
         "x_range": [page.px(x0_mm), page.px(page.panel_x_mm(panel, panel.t_end))],
     }
     return entry, points
+
+
+def _clear_of_trace(points: np.ndarray, x_px: int, bottom_px: int, width_px: float, limit_px: int) -> int:
+    """The first x from `x_px` where a label `width_px` wide no longer sits on its trace (a QRS rising through
+    the label's line), searched up to `limit_px`; `x_px` when there is no such place."""
+    above = points[points[:, 1] < bottom_px, 0]  # NaN rows (gaps) compare False and drop out
+    above = np.sort(above[above >= x_px - width_px])
+    x = x_px
+    while x <= limit_px:
+        blocking = above[(above >= x - 1) & (above <= x + width_px)]
+        if blocking.size == 0:
+            return int(x)
+        x = blocking.max() + 2
+    return x_px
 
 
 def _draw_furniture(pen: ImageDraw.ImageDraw, page: Page, width: int, header: Sequence[str]) -> None:

@@ -6,22 +6,22 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
-import yaml
 
 from ecg_core.render.artefacts import ArtefactSpec, artefact_specs, sample_artefacts
 from ecg_core.render.encode import FORMATS
 from ecg_core.render.settings import PrintSettings, check_choice
+from ecg_core.settings import Settings
 
 # Print options a config may vary per variant (PrintSettings fields; dpi is one value per config).
 VARIED_OPTIONS = ("layout", "rhythm_leads", "speed_mm_s", "gain_mm_mv", "paper_size", "grid", "monochrome", "header")
 
 
 @dataclass(frozen=True)
-class RenderConfig:
+class RenderConfig(Settings):
+    # Defaults draw one clean page per record; configs/render/default.yaml is the realistic mix.
     variants: int = 1  # images per record
     seed: int = 0
     dpi: float = 200.0
@@ -45,18 +45,6 @@ class RenderConfig:
             options[name] = values
         object.__setattr__(self, "options", options)
         object.__setattr__(self, "artefacts", artefact_specs(self.artefacts))
-
-    @classmethod
-    def load(cls, path: str | Path) -> RenderConfig:
-        return cls.from_mapping(yaml.safe_load(Path(path).read_text()) or {})
-
-    @classmethod
-    def from_mapping(cls, values: Mapping) -> RenderConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown render config key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(known))}")
-        return cls(**values)
 
     def to_dict(self) -> dict:
         return asdict(self) | {

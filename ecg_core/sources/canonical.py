@@ -41,13 +41,16 @@ def unit_to_mv(unit: str) -> float:
 
 
 def to_canonical_leads(signal: np.ndarray, lead_names: list[str]) -> tuple[np.ndarray, list[str]]:
-    """[n_leads, N] in any order -> [12, N] in LEADS order; missing leads become NaN rows (validation
-    rejects them, naming the lead); extra leads (e.g. Frank X, Y, Z) are dropped and returned as a note."""
+    """[n_leads, N] in any order -> [12, N] in LEADS order, and the extra leads dropped (e.g. Frank X, Y,
+    Z) for a note; ValueError naming the standard leads that are absent or hold no sample."""
     names = [normalise_lead_name(n) for n in lead_names]
     out = np.full((len(LEADS), signal.shape[1]), np.nan, dtype=np.float32)
     for row, name in enumerate(names):
         if name in LEADS:
             out[LEADS.index(name)] = signal[row]
+    missing = [lead for i, lead in enumerate(LEADS) if np.isnan(out[i]).all()]
+    if missing:
+        raise ValueError(f"missing standard lead(s) {', '.join(missing)} (header has {', '.join(lead_names)})")
     dropped = [lead_names[i] for i, n in enumerate(names) if n not in LEADS]
     return out, dropped
 

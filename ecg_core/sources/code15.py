@@ -39,6 +39,7 @@ from ecg_core.record_store import Rejected
 from ecg_core.records import LEADS, ECGRecord
 from ecg_core.sources.base import Input, check_record_id
 from ecg_core.sources.canonical import CANONICAL_FS, resample
+from ecg_core.sources.values import as_float, as_int
 
 EXAMS_CSV = "exams.csv"
 FS = 400.0
@@ -65,22 +66,6 @@ assert CODE15_LEADS == LEADS  # CODE-15 already stores the canonical order
 
 def _truthy(value: str | None) -> bool:
     return str(value).strip().lower() in ("true", "1", "1.0", "yes")
-
-
-def _float(value: str | None) -> float | None:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return out if np.isfinite(out) else None
-
-
-def _int_id(value) -> int | None:
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return None
-    return int(f) if np.isfinite(f) and f == int(f) else None
 
 
 def active_window(trace: np.ndarray) -> tuple[int, int] | None:
@@ -117,12 +102,9 @@ class Code15Source:
         if check_record_id(file_id):
             yield Rejected("code15-input", f"input file name {part.name!r} is unsafe")
             return
-        try:
-            yield from self._read(item, part, file_id)
-        except Exception as err:  # never raise out of read(): an unforeseen failure is a reject with its cause
-            yield Rejected(file_id, f"failed to read {part.name!r}: {type(err).__name__}: {err}")
+        yield from self._read_part(item, part, file_id)
 
-    def _read(self, item: Input, part: Path, file_id: str) -> Iterator[ECGRecord | Rejected]:
+    def _read_part(self, item: Input, part: Path, file_id: str) -> Iterator[ECGRecord | Rejected]:
         import h5py
 
         exams_csv = Path(item.files[1]) if len(item.files) > 1 else part.parent / EXAMS_CSV
@@ -157,7 +139,7 @@ class Code15Source:
             if exam_ids.shape[0] != tracings.shape[0]:
                 yield Rejected(file_id, f"{part.name!r}: {exam_ids.shape[0]} exam ids for {tracings.shape[0]} tracings")
                 return
-            ids = [_int_id(v) for v in exam_ids]
+            ids = [as_int(v) for v in exam_ids]
             meta = _exam_rows(exams_csv, {i for i in ids if i is not None})
             for start in range(0, len(ids), _BLOCK):
                 block = np.asarray(tracings[start : start + _BLOCK], dtype=np.float32)
@@ -204,7 +186,7 @@ class Code15Source:
         sex = None
         if m.get("is_male", "").strip():
             sex = "M" if _truthy(m["is_male"]) else "F"
-        patient = _int_id(m.get("patient_id"))
+        patient = as_int(m.get("patient_id"))
         extra = {
             "source_file": part.name,
             "exam_id": exam_id,
@@ -215,7 +197,7 @@ class Code15Source:
             "notes": notes,
         }
         for key in ("nn_predicted_age", "timey"):
-            if (v := _float(m.get(key))) is not None:
+            if (v := as_float(m.get(key))) is not None:
                 extra[key] = v
         if m.get("death", "").strip():
             extra["death"] = _truthy(m["death"])
@@ -228,7 +210,7 @@ class Code15Source:
             labels=labels,
             superclasses=[s for s in _SUPERCLASS_ORDER if s in supers],
             report="",
-            age=_float(m.get("age")),
+            age=as_float(m.get("age")),
             sex=sex,
             split=None,
             extra=extra,
@@ -245,7 +227,7 @@ def _exam_rows(exams_csv: Path, wanted: set[int]) -> dict[int, dict[str, str]]:
         if missing:
             raise ValueError(f"{exams_csv.name} lacks column(s) {', '.join(sorted(missing))}")
         for row in reader:
-            exam_id = _int_id(row.get("exam_id"))
+            exam_id = as_int(row.get("exam_id"))
             if exam_id in wanted:
                 out[exam_id] = {k: (row.get(k) or "") for k in keep}
     return out

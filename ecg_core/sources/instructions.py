@@ -31,6 +31,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+from ecg_core import layout
 from ecg_core.record_store import Rejected
 from ecg_core.sources.base import check_record_id
 from ecg_core.store import Store
@@ -216,6 +217,7 @@ def normalise(item, *, origin: str, split: str, position: str, file_family: str 
     if isinstance(turns, str):
         return Rejected(sample_id, turns)
     question = turns[0]["value"][len(IMAGE_TOKEN) + 1 :]
+    source = source_of(image)
     return {
         "id": sample_id,
         "image": image,
@@ -224,7 +226,9 @@ def normalise(item, *, origin: str, split: str, position: str, file_family: str 
         "topic": None,  # published sets name no topic or answer style
         "style": None,
         "labels": [],  # published sets carry no structured labels; answers are free text
-        "source": source_of(image),
+        "source": source,
+        # MIMIC-IV-ECG's images, or ones whose dataset the path does not tell, stay on the site (evaluate/privacy.py)
+        "credentialed": source in ("mimic-iv-ecg", "unknown"),
         "split": split,
         "record_id": Path(image).stem,
         "patient_id": None,
@@ -260,7 +264,7 @@ def import_instructions(store: Store, name: str, path: str | Path, split: str, *
     (image, first question) pairs are kept once (the first wins, earlier files first).
     """
     path = Path(path)
-    split_key, quarantine_key = f"instruct/{name}/{split}.jsonl", f"instruct/{name}/quarantine.jsonl"
+    split_key, quarantine_key = layout.split_key(name, split), layout.instruct_quarantine_key(name)
     kept = [s for s in store.get_jsonl(split_key) if s.get("origin") != path.name] if store.exists(split_key) else []
     quarantine = (
         [q for q in store.get_jsonl(quarantine_key) if q.get("origin") != path.name]

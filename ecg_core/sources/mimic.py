@@ -11,7 +11,8 @@ ids are read back from the path. The machine report is the non-empty `report_N` 
 sentences ("Sinus rhythm. Normal ECG."). Measurements go to `extra["measurements"]` in ms / degrees:
 rr_ms, pr_ms (qrs_onset - p_onset), qrs_ms (qrs_end - qrs_onset), qt_ms (t_end - qrs_onset),
 heart_rate_bpm (60000 / rr), p_axis, qrs_axis, t_axis; a field MIMIC marks as not measured (29999, or
-empty) gives None. `extra["credentialed"] = True`: these records must never be sent to external services.
+empty) gives None. The study's `ecg_time` becomes `extra["recorded_at"]`, the date a printout's header
+shows. `extra["credentialed"] = True`: these records must never be sent to external services.
 
 The dataset has no labels (labels = {}, superclasses = []). `split` is left None: the record writer
 assigns it by patient (`split_of_patient("mimic-p<subject_id>")`).
@@ -32,9 +33,10 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from ecg_core.record_store import Rejected
-from ecg_core.records import LEADS, ECGRecord
+from ecg_core.records import ECGRecord
 from ecg_core.sources.base import Input, check_record_id
 from ecg_core.sources.canonical import CANONICAL_FS, resample, to_canonical_leads
+from ecg_core.sources.values import as_float
 from ecg_core.sources.wfdb_header import open_record, read_millivolts
 
 RECORD_LIST_CSV = "record_list.csv"
@@ -62,12 +64,10 @@ def join_report(lines: list[str]) -> str:
     return ". ".join(parts) + "." if parts else ""
 
 
-def _value(raw: str | None) -> float:
-    try:
-        v = float(raw)
-    except (TypeError, ValueError):
-        return np.nan
-    return np.nan if not np.isfinite(v) or abs(v) >= MISSING_VALUE else v
+def _measured(raw: str | None) -> float:
+    """A machine field, NaN where MIMIC did not measure it (empty, or the 29999 marker)."""
+    value = as_float(raw)
+    return np.nan if value is None or abs(value) >= MISSING_VALUE else value
 
 
 def measurements_of(values: dict[str, float]) -> dict[str, float | None]:
@@ -118,7 +118,7 @@ def load_measurements(path: Path) -> _Measurements:
             except (TypeError, ValueError):
                 continue
             ids.append(study)
-            values.append([_value(row.get(c)) for c in MEASUREMENT_COLUMNS])
+            values.append([_measured(row.get(c)) for c in MEASUREMENT_COLUMNS])
             reports.append(join_report([row.get(f"report_{i}") or "" for i in range(N_REPORT_FIELDS)]))
             other.append(
                 tuple(sys.intern((row.get(c) or "").strip()) for c in ("cart_id", "ecg_time", "bandwidth", "filtering"))
@@ -163,10 +163,7 @@ class MimicSource:
         if (problem := check_record_id(record_id)) is not None:
             yield Rejected(f"mimic-{_safe(item.key)}", problem)
             return
-        try:
-            yield from self._read(item, record_id, subject_id, study_id, file_name)
-        except Exception as err:  # never raise out of read(): an unforeseen failure is a reject with its cause
-            yield Rejected(record_id, f"failed to read {item.key!r}: {type(err).__name__}: {err}")
+        yield from self._read(item, record_id, subject_id, study_id, file_name)
 
     def _root(self, item: Input) -> Path:
         header, suffix = str(item.files[0]), f"{item.key}.hea"
@@ -192,36 +189,29 @@ class MimicSource:
         header = Path(item.files[0])
         try:
             hdr = open_record(header)
-            signal = read_millivolts(hdr, header)
+            canon, dropped = to_canonical_leads(read_millivolts(hdr, header), hdr.sig_name)
         except ValueError as err:
             yield Rejected(record_id, str(err))
-            return
-        canon, dropped = to_canonical_leads(signal, hdr.sig_name)
-        missing = [lead for i, lead in enumerate(LEADS) if np.isnan(canon[i]).all()]
-        if missing:
-            yield Rejected(
-                record_id, f"missing standard lead(s) {', '.join(missing)} (header has {', '.join(hdr.sig_name)})"
-            )
             return
         notes = [f"dropped non-standard lead(s) {', '.join(dropped)}"] if dropped else []
         fs_original = float(hdr.fs)
         if fs_original != self.fs:
             notes.append(f"resampled {fs_original:g} -> {self.fs:g} Hz")
         canon = resample(canon, fs_original, self.fs)
-
-        root = self._root(item)
-        table = self._table(root)
-        report, measurements, machine = "", {}, {}
-        if isinstance(table, str):
-            notes.append(f"no machine measurements: {table}")
-        elif (i := table.lookup(study_id)) is None:
-            notes.append(f"study {study_id} not in {MEASUREMENTS_CSV}")
-        else:
-            report = table.reports[i]
-            measurements = measurements_of(dict(zip(MEASUREMENT_COLUMNS, table.values[i].tolist())))
-            cart_id, ecg_time, bandwidth, filtering = table.other[i]
-            machine = {"cart_id": cart_id, "ecg_time": ecg_time, "bandwidth": bandwidth, "filtering": filtering}
-
+        report, measurements, machine = self._machine_row(item, study_id, notes)
+        extra = {
+            "credentialed": True,
+            "source_file": item.key,
+            "subject_id": subject_id,
+            "study_id": study_id,
+            "file_name": file_name,
+            "fs_original": fs_original,
+            "measurements": measurements,
+            "machine": machine,
+            "notes": notes,
+        }
+        if machine.get("ecg_time"):
+            extra["recorded_at"] = machine["ecg_time"]  # printed in the rendered page's header
         yield ECGRecord(
             record_id=record_id,
             patient_id=f"mimic-p{subject_id}",
@@ -234,18 +224,22 @@ class MimicSource:
             age=None,
             sex=None,
             split=None,
-            extra={
-                "credentialed": True,
-                "source_file": item.key,
-                "subject_id": subject_id,
-                "study_id": study_id,
-                "file_name": file_name,
-                "fs_original": fs_original,
-                "measurements": measurements,
-                "machine": machine,
-                "notes": notes,
-            },
+            extra=extra,
         )
+
+    def _machine_row(self, item: Input, study_id: int, notes: list[str]) -> tuple[str, dict, dict]:
+        """(report, measurements, machine fields) of the study; empty, with a note saying why, if none."""
+        table = self._table(self._root(item))
+        if isinstance(table, str):
+            notes.append(f"no machine measurements: {table}")
+            return "", {}, {}
+        if (i := table.lookup(study_id)) is None:
+            notes.append(f"study {study_id} not in {MEASUREMENTS_CSV}")
+            return "", {}, {}
+        measurements = measurements_of(dict(zip(MEASUREMENT_COLUMNS, table.values[i].tolist())))
+        cart_id, ecg_time, bandwidth, filtering = table.other[i]
+        machine = {"cart_id": cart_id, "ecg_time": ecg_time, "bandwidth": bandwidth, "filtering": filtering}
+        return table.reports[i], measurements, machine
 
 
 def _safe(text: str) -> str:

@@ -9,6 +9,7 @@ Labels follow the PTB-XL benchmark (Wagner et al. 2020, Strodthoff et al. 2021):
 string, code -> likelihood) is kept as is in `labels`; superclasses/subclasses aggregate every *diagnostic*
 statement of the folder's own `scp_statements.csv` whatever its likelihood (`diagnostic_class`,
 `diagnostic_subclass`). The official split comes from `strat_fold` (1-8 train, 9 val, 10 test).
+`recording_date` becomes `extra["recorded_at"]`, the date a printout's header shows.
 
 Signals are NOT resampled: the two published rates (100 Hz `records100`, 500 Hz `records500`) are the
 benchmark's inputs, and downstream stages read `record.fs`; choose one with `sampling_rate`.
@@ -29,15 +30,26 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from ecg_core.instruct.translate import report_language
 from ecg_core.labels import SUPERCLASSES
 from ecg_core.record_store import Rejected
-from ecg_core.records import LEADS, ECGRecord
+from ecg_core.records import ECGRecord
 from ecg_core.sources.base import Input, check_record_id
 from ecg_core.sources.canonical import to_canonical_leads
+from ecg_core.sources.values import as_float, as_int
 from ecg_core.sources.wfdb_header import open_record, read_millivolts
 
 DATABASE_CSV = "ptbxl_database.csv"
 STATEMENTS_CSV = "scp_statements.csv"
+_QUALITY_COLUMNS = (
+    "heart_axis",
+    "baseline_drift",
+    "static_noise",
+    "burst_noise",
+    "electrodes_problems",
+    "extra_beats",
+    "pacemaker",
+)
 # The columns an input carries from its database row (everything else stays on disk).
 ROW_COLUMNS = (
     "ecg_id",
@@ -49,54 +61,16 @@ ROW_COLUMNS = (
     "strat_fold",
     "filename_lr",
     "filename_hr",
-    "heart_axis",
-    "baseline_drift",
-    "static_noise",
-    "burst_noise",
-    "electrodes_problems",
-    "extra_beats",
-    "pacemaker",
-)
-_QUALITY_COLUMNS = (
-    "heart_axis",
-    "baseline_drift",
-    "static_noise",
-    "burst_noise",
-    "electrodes_problems",
-    "extra_beats",
-    "pacemaker",
+    "recording_date",
+    *_QUALITY_COLUMNS,
 )
 FOLD_SPLITS = {**{f: "train" for f in range(1, 9)}, 9: "val", 10: "test"}
 # PTB-XL stores the age of patients older than 89 as 300 (HIPAA); we store 90 and say so in a note.
 AGE_OVER_89 = 300
 
-# A tiny language guess for the free-text report (PTB-XL: ~70% German, the rest English and a few Swedish).
-_DE_HINTS = re.compile(
-    r"[äöüßÄÖÜ]|\b(sinusrhythmus|lagetyp|linkstyp|rechtstyp|steiltyp|normales|ekg|und|oder|nicht|unbest|"
-    r"wahrscheinlich|vorhof\w*|schenkelblock|sinustachykardie|sinusbradykardie|niederspannung|"
-    r"infarkt|alter|ueber\w*|periphere|verbreiterung|sonst|kein\w*|mit|bei)\b",
-    re.IGNORECASE,
-)
-_EN_HINTS = re.compile(
-    r"\b(sinus rhythm|normal ecg|the|with|and|of|wave|waves|otherwise|possible|probable|consider|no|"
-    r"bradycardia|tachycardia|hypertrophy|infarction|axis|deviation|abnormal|pathology|definite)\b",
-    re.IGNORECASE,
-)
-
-
-def report_language(text: str) -> str:
-    """'de' / 'en' by counting tell-tale words (umlauts count as German); '' for an empty report."""
-    if not text.strip():
-        return ""
-    de, en = len(_DE_HINTS.findall(text)), len(_EN_HINTS.findall(text))
-    return "de" if de > en else "en" if en > de else ("de" if "ekg" in text.lower() else "en")
-
 
 def _flag(value: str | None) -> bool:
-    try:
-        return float(value) == 1.0
-    except (TypeError, ValueError):
-        return False
+    return as_float(value) == 1.0
 
 
 def read_scp_statements(path: Path | str) -> dict[str, dict]:
@@ -161,7 +135,10 @@ def _statements_cached(path: str, mtime_ns: int) -> dict[str, dict]:
 
 def _statements_of(root: Path) -> dict[str, dict]:
     path = root / STATEMENTS_CSV
-    return _statements_cached(str(path), path.stat().st_mtime_ns)
+    try:
+        return _statements_cached(str(path), path.stat().st_mtime_ns)
+    except OSError as err:
+        raise ValueError(f"{STATEMENTS_CSV} unreadable: {err}") from None
 
 
 def _unsafe_path(rel: str) -> bool:
@@ -226,19 +203,15 @@ class PTBXLSource:
         if not row:  # a plain Input (key + files): find its row in the database next to records*/
             root, row = self._find_row(item)
         ecg_id = (row.get("ecg_id") or "").strip()
-        record_id = f"ptbxl-{ecg_id}" if ecg_id else f"ptbxl-{item.key}"
         if not re.fullmatch(r"\d+", ecg_id):
+            record_id = f"ptbxl-{ecg_id}" if ecg_id else f"ptbxl-{item.key}"
             yield Rejected(_printable(record_id), f"ecg_id {ecg_id!r} is not a positive integer")
             return
         record_id = f"ptbxl-{int(ecg_id)}"
-        problem = check_record_id(record_id)
-        if problem:
-            yield Rejected(record_id, problem)
-            return
         try:
-            yield self._read(item, row, record_id, Path(root) if root else None)
-        except Exception as err:  # never raise out of read(): an unforeseen failure is a reject with its cause
-            yield Rejected(record_id, f"failed to read {item.key!r}: {type(err).__name__}: {err}")
+            yield self._record(row, record_id, Path(root) if root else None)
+        except ValueError as err:
+            yield Rejected(record_id, str(err))
 
     def _find_row(self, item: Input) -> tuple[Path | None, dict]:
         if not item.files:
@@ -253,113 +226,99 @@ class PTBXLSource:
                     return root, {c: row.get(c) or "" for c in ROW_COLUMNS}
         return root, {}
 
-    def _read(self, item: Input, row: dict, record_id: str, root: Path | None) -> ECGRecord | Rejected:
-        def reject(reason: str) -> Rejected:
-            return Rejected(record_id, reason)
-
-        rel = (row.get(self.filename_column) or "").strip()
-        if not rel:
-            return reject(f"database row has no {self.filename_column}")
-        if _unsafe_path(rel):
-            return reject(f"{self.filename_column} {rel!r} contains path characters")
-        if root is None:
-            return reject("PTB-XL folder (root) unknown for this input")
-
-        # Metadata first (cheap), then the signal.
-        try:
-            scp = parse_scp_codes(row.get("scp_codes", ""))
-        except ValueError as err:
-            return reject(str(err))
-        fold_text = (row.get("strat_fold") or "").strip()
-        try:
-            fold = int(float(fold_text))
-        except ValueError:
-            fold = None
-        if fold not in FOLD_SPLITS:
-            return reject(f"unknown strat_fold {fold_text!r} (expected 1-10)")
-        try:
-            statements = _statements_of(root)
-        except OSError as err:
-            return reject(f"{STATEMENTS_CSV} unreadable: {err}")
-
+    def _record(self, row: dict, record_id: str, root: Path | None) -> ECGRecord:
+        """The record of one database row, metadata first (cheap), then the signal; ValueError says why not."""
+        rel = self._signal_path(row, root)
+        scp = parse_scp_codes(row.get("scp_codes", ""))
+        fold = _fold(row)
+        statements = _statements_of(root)
         notes: list[str] = []
-        patient = _as_int(row.get("patient_id"))
-        if patient is None:
-            patient_id = record_id
-            notes.append(f"patient_id {row.get('patient_id')!r} unusable: the record is its own patient")
-        else:
-            patient_id = f"ptbxl-p{patient}"
-        age = _as_float(row.get("age"))
-        if age is not None and age == AGE_OVER_89:
-            age = 90.0
-            notes.append("age stored as 300 in PTB-XL (patient older than 89): recorded as 90")
-        elif age is not None and not 0 <= age < 130:
-            notes.append(f"implausible age {age:g} dropped")
-            age = None
-        sex = {0: "M", 1: "F"}.get(_as_int(row.get("sex")))
-
-        # Signal: check the files against the header before wfdb reads them, for a specific reason.
-        base = root / rel
-        hea = Path(f"{base}.hea")
-        try:
-            hdr = open_record(hea)
-            if round(float(hdr.fs)) != self.sampling_rate:
-                return reject(f"header {rel}.hea says {hdr.fs:g} Hz, expected {self.sampling_rate} Hz")
-            signal = read_millivolts(hdr, hea)
-        except ValueError as err:
-            return reject(str(err))
-        canon, dropped = to_canonical_leads(signal, hdr.sig_name)
-        missing = [lead for i, lead in enumerate(LEADS) if np.isnan(canon[i]).all()]
-        if missing:
-            return reject(f"missing lead(s) {', '.join(missing)} (header has {', '.join(hdr.sig_name)})")
-        if dropped:
-            notes.append(f"dropped non-standard lead(s) {', '.join(dropped)}")
-
-        report = row.get("report") or ""
-        extra = {
-            "source_file": rel,
-            "ecg_id": int(row["ecg_id"]),
-            "strat_fold": fold,
-            "subclasses": subclasses_for(scp, statements),
-            "form_statements": [c for c in scp if c in statements and statements[c]["form"]],
-            "rhythm_statements": [c for c in scp if c in statements and statements[c]["rhythm"]],
-            "unknown_codes": [c for c in scp if c not in statements],
-            "report_language": report_language(report),
-            "notes": notes,
-        }
-        if (row.get("recording_date") or "").strip():
-            extra["recorded_at"] = row["recording_date"].strip()  # printed in the rendered page's header
-        for col in _QUALITY_COLUMNS:  # PTB-XL annotations of axis and signal quality, where present
-            value = (row.get(col) or "").strip()
-            if value:
-                extra[col] = value
+        patient_id, age, sex = _demographics(row, record_id, notes)
+        signal, fs = self._signal(root, rel, notes)
         return ECGRecord(
             record_id=record_id,
             patient_id=patient_id,
             dataset=self.name,
-            signal=np.ascontiguousarray(canon, dtype=np.float32),
-            fs=float(hdr.fs),
+            signal=signal,
+            fs=fs,
             labels=scp,
             superclasses=superclasses_for(scp, statements),
-            report=report,
+            report=row.get("report") or "",
             age=age,
             sex=sex,
             split=FOLD_SPLITS[fold],
-            extra=extra,
+            extra=_extra(row, rel, scp, fold, statements, notes),
         )
 
+    def _signal_path(self, row: dict, root: Path | None) -> str:
+        """The row's record path for this sampling rate, relative to the root."""
+        rel = (row.get(self.filename_column) or "").strip()
+        if not rel:
+            raise ValueError(f"database row has no {self.filename_column}")
+        if _unsafe_path(rel):
+            raise ValueError(f"{self.filename_column} {rel!r} contains path characters")
+        if root is None:
+            raise ValueError("PTB-XL folder (root) unknown for this input")
+        return rel
 
-def _as_float(text: str | None) -> float | None:
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
+    def _signal(self, root: Path, rel: str, notes: list[str]) -> tuple[np.ndarray, float]:
+        """[12, N] in mV and its rate; the files are checked against the header first, for a specific reason."""
+        hea = root / f"{rel}.hea"
+        hdr = open_record(hea)
+        if round(float(hdr.fs)) != self.sampling_rate:
+            raise ValueError(f"header {rel}.hea says {hdr.fs:g} Hz, expected {self.sampling_rate} Hz")
+        canon, dropped = to_canonical_leads(read_millivolts(hdr, hea), hdr.sig_name)
+        if dropped:
+            notes.append(f"dropped non-standard lead(s) {', '.join(dropped)}")
+        return np.ascontiguousarray(canon, dtype=np.float32), float(hdr.fs)
 
 
-def _as_int(text: str | None) -> int | None:
-    value = _as_float(text)
-    return int(value) if value is not None and value == int(value) and value >= 0 else None
+def _fold(row: dict) -> int:
+    fold_text = (row.get("strat_fold") or "").strip()
+    fold = as_int(fold_text)
+    if fold not in FOLD_SPLITS:
+        raise ValueError(f"unknown strat_fold {fold_text!r} (expected 1-10)")
+    return fold
+
+
+def _demographics(row: dict, record_id: str, notes: list[str]) -> tuple[str, float | None, str | None]:
+    """(patient id, age, sex) of a database row; what had to be replaced or dropped goes to notes."""
+    patient = as_int(row.get("patient_id"))
+    if patient is None or patient < 0:
+        patient_id = record_id
+        notes.append(f"patient_id {row.get('patient_id')!r} unusable: the record is its own patient")
+    else:
+        patient_id = f"ptbxl-p{patient}"
+    age = as_float(row.get("age"))
+    if age == AGE_OVER_89:
+        age = 90.0
+        notes.append("age stored as 300 in PTB-XL (patient older than 89): recorded as 90")
+    elif age is not None and not 0 <= age < 130:
+        notes.append(f"implausible age {age:g} dropped")
+        age = None
+    return patient_id, age, {0: "M", 1: "F"}.get(as_int(row.get("sex")))
+
+
+def _extra(row: dict, rel: str, scp: dict[str, float], fold: int, statements: dict, notes: list[str]) -> dict:
+    report = row.get("report") or ""
+    extra = {
+        "source_file": rel,
+        "ecg_id": int(row["ecg_id"]),
+        "strat_fold": fold,
+        "subclasses": subclasses_for(scp, statements),
+        "form_statements": [c for c in scp if c in statements and statements[c]["form"]],
+        "rhythm_statements": [c for c in scp if c in statements and statements[c]["rhythm"]],
+        "unknown_codes": [c for c in scp if c not in statements],
+        "report_language": report_language(report) if report.strip() else "",
+        "notes": notes,
+    }
+    if (row.get("recording_date") or "").strip():
+        extra["recorded_at"] = row["recording_date"].strip()  # printed in the rendered page's header
+    for col in _QUALITY_COLUMNS:  # PTB-XL annotations of axis and signal quality, where present
+        value = (row.get(col) or "").strip()
+        if value:
+            extra[col] = value
+    return extra
 
 
 def _printable(record_id: str) -> str:

@@ -6,13 +6,16 @@ accepts TAB- as well as space-delimited headers (GE MUSE exports). Before readin
 checked against the header (present, long enough), so a bad input becomes a `Rejected` with a specific
 reason instead of a confusing numpy error. `#Dx:` SNOMED-CT codes become labels: the PTB-XL SCP code
 where one means the same (superclasses follow from those), else the CinC abbreviation, else
-`SNOMED:<code>`; unmapped codes are listed in `extra["unknown_codes"]`.
+`SNOMED:<code>`; unmapped codes are listed in `extra["unknown_codes"]`. The header's base date and
+time, when it has them, become `extra["recorded_at"]` (each window's own start), the date a printout's
+header shows.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -31,6 +34,7 @@ from ecg_core.sources.canonical import (
     unit_to_mv,
     windows,
 )
+from ecg_core.sources.values import as_float
 from ecg_core.sources.wfdb_header import check_signal_files
 
 _COLON = re.compile(r"^\s*<?\s*([^:<>]+?)\s*>?\s*:\s*(.*?)\s*$")  # "Age: 59", "<age>: 51"
@@ -65,69 +69,21 @@ class WFDBSource:
             yield Rejected(name, problem)
             return
         try:
-            yield from self._read(item, header, name)
-        except Exception as err:  # never raise out of read(): an unforeseen failure is a reject with its cause
-            yield Rejected(name, f"failed to read {item.key!r}: {type(err).__name__}: {err}")
+            rec = _read_record(header)
+            canon, notes = _standard_leads(rec)
+        except ValueError as err:
+            yield Rejected(name, str(err))
+            return
+        yield from self._records(item, name, rec, canon, notes)
 
-    def _read(self, item: Input, header_path: Path, name: str) -> Iterator[ECGRecord | Rejected]:
-        if not header_path.exists():
-            yield Rejected(name, f"header file {header_path.name!r} is missing")
-            return
-        try:
-            hdr = wfdb.rdheader(str(header_path.with_suffix("")))
-        except Exception as err:
-            yield Rejected(name, f"unreadable header {header_path.name!r}: {type(err).__name__}: {err}")
-            return
-        if isinstance(hdr, wfdb.MultiRecord) or getattr(hdr, "seg_name", None):
-            yield Rejected(name, "multi-segment WFDB records are not supported")
-            return
-        if not hdr.n_sig or not hdr.file_name:
-            yield Rejected(name, f"header {header_path.name!r} declares no signals")
-            return
-        if not hdr.fs or hdr.fs <= 0:
-            yield Rejected(name, f"header {header_path.name!r} has invalid sampling frequency {hdr.fs}")
-            return
-        problem = check_signal_files(hdr, header_path.parent)
-        if problem:
-            yield Rejected(name, problem)
-            return
-
-        rec = wfdb.rdrecord(str(header_path.with_suffix("")), physical=True)
-        signal = np.asarray(rec.p_signal, dtype=np.float64).T  # [n_sig, N], physical units
-        for row, unit in enumerate(rec.units or ["mV"] * rec.n_sig):
-            try:
-                signal[row] *= unit_to_mv(unit or "mV")
-            except ValueError:
-                if rec.sig_name[row] and _is_standard(rec.sig_name[row]):
-                    yield Rejected(name, f"lead {rec.sig_name[row]} has unknown unit {unit!r}")
-                    return
-        canon, dropped = to_canonical_leads(signal, list(rec.sig_name))
-        missing = [lead for i, lead in enumerate(LEADS) if np.isnan(canon[i]).all()]
-        if missing:
-            yield Rejected(
-                name, f"missing standard lead(s) {', '.join(missing)} (header has {', '.join(rec.sig_name)})"
-            )
-            return
-        notes = [f"dropped non-standard lead(s) {', '.join(dropped)}"] if dropped else []
-        einthoven = _einthoven_error(canon)
-        if einthoven > EINTHOVEN_TOLERANCE:
-            notes.append(
-                f"Einthoven check failed: III - (II - I) is {einthoven:.0%} of III (rms); lead gains inconsistent?"
-            )
-
+    def _records(
+        self, item: Input, name: str, rec: wfdb.Record, canon: np.ndarray, notes: list[str]
+    ) -> Iterator[ECGRecord]:
+        """One record per window of the resampled recording, with the header's labels and demographics."""
         meta = _parse_comments(rec.comments or [])
         labels, scp, unknown, unmapped = _labels(meta["dx"])
         fs_original = float(rec.fs)
-        canon = resample(canon, fs_original, self.fs)
-        if fs_original != self.fs:
-            notes.append(f"resampled {fs_original:g} -> {self.fs:g} Hz")
-        parts = windows(canon, self.fs, self.window_seconds)
-        if len(parts) > 1:
-            n_tail = canon.shape[1] - len(parts) * parts[0].shape[1]
-            notes.append(
-                f"{canon.shape[1] / self.fs:.1f} s cut into {len(parts)} windows of {self.window_seconds:g} s"
-                + (f" (last {n_tail / self.fs:.2f} s dropped)" if n_tail else "")
-            )
+        parts = self._windows(canon, fs_original, notes)
         superclasses = superclasses_of(scp)
         for i, part in enumerate(parts):
             extra = {
@@ -141,6 +97,9 @@ class WFDBSource:
             if len(parts) > 1:
                 extra["window"] = i
                 extra["window_start_s"] = i * self.window_seconds
+            if rec.base_datetime is not None:  # printed in the rendered page's header
+                start = rec.base_datetime + timedelta(seconds=i * self.window_seconds)
+                extra["recorded_at"] = start.isoformat(sep=" ", timespec="seconds")
             yield ECGRecord(
                 record_id=f"{name}_w{i}" if len(parts) > 1 else name,
                 patient_id=meta["patient_id"] or name,
@@ -154,6 +113,61 @@ class WFDBSource:
                 sex=meta["sex"],
                 extra=extra,
             )
+
+    def _windows(self, canon: np.ndarray, fs_original: float, notes: list[str]) -> list[np.ndarray]:
+        """The recording at the source's rate, cut into windows; notes say what was done."""
+        canon = resample(canon, fs_original, self.fs)
+        if fs_original != self.fs:
+            notes.append(f"resampled {fs_original:g} -> {self.fs:g} Hz")
+        parts = windows(canon, self.fs, self.window_seconds)
+        if len(parts) > 1:
+            n_tail = canon.shape[1] - len(parts) * parts[0].shape[1]
+            notes.append(
+                f"{canon.shape[1] / self.fs:.1f} s cut into {len(parts)} windows of {self.window_seconds:g} s"
+                + (f" (last {n_tail / self.fs:.2f} s dropped)" if n_tail else "")
+            )
+        return parts
+
+
+def _read_record(header_path: Path) -> wfdb.Record:
+    """The record in physical units, once its header and signal files check out; ValueError says why not."""
+    name = header_path.name
+    if not header_path.exists():
+        raise ValueError(f"header file {name!r} is missing")
+    try:
+        hdr = wfdb.rdheader(str(header_path.with_suffix("")))
+    except Exception as err:  # a malformed header fails anywhere in wfdb's parser, with any error type
+        raise ValueError(f"unreadable header {name!r}: {type(err).__name__}: {err}") from None
+    if isinstance(hdr, wfdb.MultiRecord) or getattr(hdr, "seg_name", None):
+        raise ValueError("multi-segment WFDB records are not supported")
+    if not hdr.n_sig or not hdr.file_name:
+        raise ValueError(f"header {name!r} declares no signals")
+    if not hdr.fs or hdr.fs <= 0:
+        raise ValueError(f"header {name!r} has invalid sampling frequency {hdr.fs}")
+    problem = check_signal_files(hdr, header_path.parent)
+    if problem:
+        raise ValueError(problem)
+    return wfdb.rdrecord(str(header_path.with_suffix("")), physical=True)
+
+
+def _standard_leads(rec: wfdb.Record) -> tuple[np.ndarray, list[str]]:
+    """[12, N] in mV in LEADS order, and notes on dropped leads and inconsistent limb-lead gains.
+    A lead in an unknown unit is an error only when it is one of the 12 (it is dropped otherwise)."""
+    signal = np.asarray(rec.p_signal, dtype=np.float64).T  # [n_sig, N], physical units
+    for row, unit in enumerate(rec.units or ["mV"] * rec.n_sig):
+        try:
+            signal[row] *= unit_to_mv(unit or "mV")
+        except ValueError:
+            if rec.sig_name[row] and _is_standard(rec.sig_name[row]):
+                raise ValueError(f"lead {rec.sig_name[row]} has unknown unit {unit!r}") from None
+    canon, dropped = to_canonical_leads(signal, list(rec.sig_name))
+    notes = [f"dropped non-standard lead(s) {', '.join(dropped)}"] if dropped else []
+    einthoven = _einthoven_error(canon)
+    if einthoven > EINTHOVEN_TOLERANCE:
+        notes.append(
+            f"Einthoven check failed: III - (II - I) is {einthoven:.0%} of III (rms); lead gains inconsistent?"
+        )
+    return canon, notes
 
 
 def _einthoven_error(canon: np.ndarray) -> float:
@@ -190,11 +204,8 @@ def _parse_comments(comments: list[str]) -> dict:
             continue
         key, value = m.group(1).strip().lower(), m.group(2).strip()
         if key == "age":
-            try:
-                age = float(value.split()[0])
-                out["age"] = age if np.isfinite(age) and 0 <= age < 130 else None
-            except (ValueError, IndexError):
-                pass
+            age = as_float(value.split()[0]) if value else None  # "59", "59 years", "NaN"
+            out["age"] = age if age is not None and 0 <= age < 130 else None
         elif key in ("sex", "gender"):
             v = value.lower()
             out["sex"] = "M" if v.startswith("m") else "F" if v.startswith("f") else None

@@ -8,6 +8,9 @@ same test split, so the rows compare.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ecg_core.settings import Settings
 
 SOURCE_PREFIX = "only-"
 COLUMNS = (
@@ -23,6 +26,21 @@ COLUMNS = (
     "train_wall_s",
     "samples_per_s",
 )
+
+
+@dataclass(frozen=True)
+class AblationConfig(Settings):
+    """configs/ablation.yaml documents every key; these defaults are the paper's rank sweep on the tiny recipe."""
+
+    train_config: str = "tiny-cpu.yaml"  # the recipe every variant starts from (a path or a name in configs/)
+    train_overrides: dict = field(default_factory=dict)  # recipe keys for every variant, e.g. {max_steps: 300}
+    variants: dict[str, dict] = field(  # variant name -> the recipe keys it changes
+        default_factory=lambda: (
+            {f"lora-r{r}": {"lora_r": r, "lora_alpha": 2 * r} for r in (16, 32, 64, 128)}
+            | {"partial": {"tuning": "partial"}}
+        )
+    )
+    source_ablation: bool = True  # one more variant per source of the training split, trained on it alone
 
 
 def ablation_variants(variants: Mapping[str, Mapping], sources: list[str], source_ablation: bool) -> dict[str, dict]:

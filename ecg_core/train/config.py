@@ -1,25 +1,22 @@
-"""TrainConfig: one flat dataclass, read from a YAML recipe and overridden key by key from the command line.
+"""TrainConfig: one flat dataclass, read from a YAML recipe and overridden key by key (ecg_core/settings.py).
 
-Field defaults are the paper's recipe (configs/paper.yaml says why each one is what it is); the paths
-have no default.
+Field defaults are the paper's recipe, configs/paper.yaml (which says why each one is what it is, and is tested
+to agree); the model and data paths have no default.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import types
-import typing
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
+from ecg_core.settings import Settings
 
 TUNING_MODES = ("lora", "partial")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(Settings):
     # model and data (model, train_jsonl, image_root and output_dir are required)
     model: str = ""
     train_jsonl: str = ""
@@ -53,36 +50,23 @@ class TrainConfig:
     # precision, memory, speed
     bf16: bool = True
     gradient_checkpointing: bool = True
-    checkpoint_vision: bool = (
-        True  # with gradient_checkpointing: the vision tower's layers too (transformers skips them)
-    )
+    checkpoint_vision: bool = True  # with gradient_checkpointing: the vision tower too (transformers skips it)
     dataloader_num_workers: int = 4
     group_by_length: bool = True  # batch samples of similar token length together: less padding
-    deepspeed: str | None = None
+    deepspeed: str | None = "configs/deepspeed/zero2.json"  # ZeRO-2 config, from the project root; None: no DeepSpeed
     # bookkeeping
     logging_steps: int = 10
     eval_strategy: str = "epoch"
-    save_strategy: str = "epoch"
+    save_strategy: str = "steps"  # resumable checkpoints every save_steps
     save_steps: int = 500  # read when save_strategy is "steps"
     save_total_limit: int | None = 2
     resume: bool = True  # continue from the newest checkpoint in output_dir, if there is one
     merge: bool = False  # also save the base model with the adapter merged in (lora only)
     seed: int = 42
 
-    @classmethod
-    def load(cls, path: str | Path | None = None, overrides: dict[str, str] | None = None) -> TrainConfig:
-        """Read `path` (YAML), then apply `overrides` (strings, as from the command line)."""
-        values = (yaml.safe_load(Path(path).read_text()) or {}) if path else {}
-        values |= overrides or {}
-        unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown config keys: {sorted(unknown)}")
-        types_ = typing.get_type_hints(cls)
-        # Strings are typed by their field: overrides are all strings, and YAML reads `lr: 1e-3` as one.
-        values = {k: parse_value(v, types_[k]) if isinstance(v, str) else v for k, v in values.items()}
-        if values.get("deepspeed") and not Path(values["deepspeed"]).is_absolute():
-            values["deepspeed"] = str(PROJECT_ROOT / values["deepspeed"])  # recipes name it from the project root
-        return cls(**values)
+    def __post_init__(self):
+        if self.deepspeed and not Path(self.deepspeed).is_absolute():
+            self.deepspeed = str(PROJECT_ROOT / self.deepspeed)  # recipes name it from the project root
 
     def check(self) -> None:
         missing = [k for k in ("model", "train_jsonl", "image_root", "output_dir") if not getattr(self, k)]
@@ -99,19 +83,3 @@ class TrainConfig:
         from ecg_core.model.pages import PagePreprocessing  # here: ecg_core.model pulls in transformers and peft
 
         return PagePreprocessing(self.max_tiles, self.page_fit)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-
-def parse_value(text: str, annotation) -> object:
-    """'1e-3' -> 1e-3 for a float field, 'null' -> None where None is allowed, 'true' -> True, ..."""
-    allowed = typing.get_args(annotation) if isinstance(annotation, types.UnionType) else (annotation,)
-    if type(None) in allowed and text.lower() in ("null", "none", ""):
-        return None
-    kind = next(t for t in allowed if t is not type(None))
-    if kind is bool:
-        if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
-            raise ValueError(f"not a boolean: {text!r}")
-        return text.lower() in ("true", "1", "yes")
-    return kind(text)

@@ -18,19 +18,23 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, get_args
+
+from ecg_core.settings import Settings
 
 _PROGRESS = re.compile(r"(\d+)/(\d+) \[")  # tqdm's "45/300 [" as printed by the Trainer
-LAUNCHERS = ("python", "deepspeed", "torchrun")
+Launcher = Literal["python", "deepspeed", "torchrun"]
+LAUNCHERS = get_args(Launcher)
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 @dataclass(frozen=True)
-class Launch:
-    launcher: str = "python"  # one of LAUNCHERS; "python" runs a single process
+class Launch(Settings):
+    launcher: Launcher = "python"  # python (one process), deepspeed (ZeRO-2 ranks) or torchrun
     num_gpus: int = 1  # ranks per node (deepspeed / torchrun); on a CPU-only machine, CPU ranks over gloo
     num_nodes: int = 1  # machines; more than one needs a hostfile (deepspeed) or a rendezvous (torchrun)
     hostfile: str | None = None  # DeepSpeed hostfile: "host slots=N" per line
-    master_port: int | None = None  # None: a free local port, so parallel runs on one machine never collide
+    master_port: int | None = None  # rendezvous port; unset: a free one, so parallel runs on a machine never collide
 
     def __post_init__(self):
         if self.launcher not in LAUNCHERS:

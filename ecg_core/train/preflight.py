@@ -97,5 +97,6 @@ def _check_precision(config: TrainConfig) -> None:
     # On a CPU-only machine bf16 runs (slowly, for smoke tests); on a GPU it needs Ampere or newer.
     if config.bf16 and torch.cuda.is_available() and not torch.cuda.is_bf16_supported():
         raise PreflightError(
-            f"bf16 needs an Ampere or newer GPU; {torch.cuda.get_device_name()} has none: pass --bf16 false"
+            f"bf16 needs an Ampere or newer GPU; {torch.cuda.get_device_name()} has none: set bf16: false in the "
+            "recipe (ecgflow train --set bf16=false)"
         )

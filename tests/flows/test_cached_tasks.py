@@ -14,24 +14,24 @@ def test_instruction_set_is_cached_in_the_store_until_its_inputs_or_output_chang
     builds = []
     real = tasks.instruct.write_instruction_set
     monkeypatch.setattr(tasks.instruct, "write_instruction_set", lambda *a, **k: builds.append(1) or real(*a, **k))
-    ingest_flow(store_uri, "synthetic", options={"n_records": 12, "fs": 100.0})
-    render_flow(store_uri, "synthetic", overrides={"dpi": 30.0})
+    ingest_flow(store=store_uri, source="synthetic", options={"n_records": 12, "fs": 100.0})
+    render_flow(store=store_uri, dataset="synthetic", overrides={"dpi": 30.0})
 
-    first = instruct_flow(store_uri, "c", ["synthetic"])
-    assert instruct_flow(store_uri, "c", ["synthetic"]) == first and len(builds) == 1  # cached
+    first = instruct_flow(store=store_uri, name="c", datasets=["synthetic"])
+    assert instruct_flow(store=store_uri, name="c", datasets=["synthetic"]) == first and len(builds) == 1  # cached
     assert open_store(store_uri).list("prefect-results")  # the result record lives in the store
 
-    instruct_flow(store_uri, "c", ["synthetic"], overrides={"seed": 1})
+    instruct_flow(store=store_uri, name="c", datasets=["synthetic"], overrides={"seed": 1})
     assert len(builds) == 2  # other settings: built
 
     store = open_store(store_uri)
     store.delete("instruct/c/stats.json")
-    instruct_flow(store_uri, "c", ["synthetic"])
+    instruct_flow(store=store_uri, name="c", datasets=["synthetic"])
     assert len(builds) == 3 and store.exists("instruct/c/stats.json")  # output gone: rebuilt
 
-    ingest_flow(store_uri, "synthetic", options={"n_records": 16, "fs": 100.0})  # the records change
-    render_flow(store_uri, "synthetic", overrides={"dpi": 30.0})
-    assert instruct_flow(store_uri, "c", ["synthetic"])["n"] > first["n"] and len(builds) == 4
+    ingest_flow(store=store_uri, source="synthetic", options={"n_records": 16, "fs": 100.0})  # the records change
+    render_flow(store=store_uri, dataset="synthetic", overrides={"dpi": 30.0})
+    assert instruct_flow(store=store_uri, name="c", datasets=["synthetic"])["n"] > first["n"] and len(builds) == 4
 
 
 def test_s3_credentials_from_a_prefect_aws_credentials_block(s3_env, s3_endpoint, monkeypatch):

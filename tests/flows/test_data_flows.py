@@ -28,15 +28,17 @@ def _artifact_keys() -> set[str]:
 
 def test_data_stages_chain_through_prefect(tmp_path, monkeypatch):
     store_uri = str(tmp_path / "store")
-    summary = ingest_flow(store_uri, "synthetic", options={"n_records": 40, "seed": 3, "fs": 250.0})
+    summary = ingest_flow(store=store_uri, source="synthetic", options={"n_records": 40, "seed": 3, "fs": 250.0})
     assert (summary["new"], summary["rejected"], summary["total_records"]) == (40, 0, 40)
-    again = ingest_flow(store_uri, "synthetic", options={"n_records": 40, "seed": 3, "fs": 250.0})
+    again = ingest_flow(store=store_uri, source="synthetic", options={"n_records": 40, "seed": 3, "fs": 250.0})
     assert (again["new"], again["unchanged"], again["total_records"]) == (0, 1, 40)  # incremental: nothing new
     store = open_store(store_uri)
     records = read_records(store, "synthetic")
     assert {r.split for r in records} <= {"train", "val", "test"} and len(records) == 40
 
-    rows = render_flow(store_uri, "synthetic", overrides={"dpi": 60.0, "variants": 2})  # configs/render/default.yaml
+    rows = render_flow(
+        store=store_uri, dataset="synthetic", overrides={"dpi": 60.0, "variants": 2}
+    )  # configs/render/default.yaml
     assert len(rows) == 80 and store.get_jsonl("images/synthetic/index.jsonl") == sorted(
         rows, key=lambda r: (r["record_id"], r["variant"])
     )
@@ -48,7 +50,9 @@ def test_data_stages_chain_through_prefect(tmp_path, monkeypatch):
         assert store.get_json(row["geometry"])["leads"][0]["trace"]
     assert store.exists("images/synthetic/gallery.jpg")
 
-    stats = instruct_flow(store_uri, "t", ["synthetic"], overrides={"seed": 3})  # configs/instruct/default.yaml
+    stats = instruct_flow(
+        store=store_uri, name="t", datasets=["synthetic"], overrides={"seed": 3}
+    )  # configs/instruct/default.yaml
     assert set(stats["per_family"]) == {
         "abnormality_detection",
         "report_generation",
@@ -72,12 +76,12 @@ def test_render_resumes_finished_batches_and_redraws_for_a_new_config(tmp_path, 
     import ecg_core.image_store as image_store
 
     store_uri = str(tmp_path / "store")
-    ingest_flow(store_uri, "synthetic", options={"n_records": 10, "fs": 250.0})
-    first = render_flow(store_uri, "synthetic", overrides={"dpi": 50.0})
+    ingest_flow(store=store_uri, source="synthetic", options={"n_records": 10, "fs": 250.0})
+    first = render_flow(store=store_uri, dataset="synthetic", overrides={"dpi": 50.0})
     drawn = []
     monkeypatch.setattr(image_store, "render_ecg", lambda *a, **k: drawn.append(1) or render_ecg(*a, **k))
-    assert render_flow(store_uri, "synthetic", overrides={"dpi": 50.0}) == first and not drawn
-    changed = render_flow(store_uri, "synthetic", overrides={"dpi": 50.0, "seed": 1})
+    assert render_flow(store=store_uri, dataset="synthetic", overrides={"dpi": 50.0}) == first and not drawn
+    changed = render_flow(store=store_uri, dataset="synthetic", overrides={"dpi": 50.0, "seed": 1})
     assert len(drawn) == len(changed) == len(first) and changed != first
 
 
@@ -90,7 +94,7 @@ def test_a_record_that_cannot_be_drawn_is_set_aside_and_the_rest_rendered(tmp_pa
         return render_ecg(signal, fs, *args, **kwargs)
 
     store_uri = str(tmp_path / "store")
-    ingest_flow(store_uri, "synthetic", options={"n_records": 6, "fs": 250.0})
+    ingest_flow(store=store_uri, source="synthetic", options={"n_records": 6, "fs": 250.0})
     store = open_store(store_uri)
     broken = read_records(store, "synthetic")[2]
     monkeypatch.setattr(
@@ -99,14 +103,14 @@ def test_a_record_that_cannot_be_drawn_is_set_aside_and_the_rest_rendered(tmp_pa
         lambda *a: [broken if r.record_id == broken.record_id else r for r in read_records(store, "synthetic")],
     )
     monkeypatch.setattr(image_store, "render_ecg", broken_for_one)
-    rows = render_flow(store_uri, "synthetic", overrides={"dpi": 40.0, "variants": 2})
+    rows = render_flow(store=store_uri, dataset="synthetic", overrides={"dpi": 40.0, "variants": 2})
     assert len(rows) == 10 and broken.record_id not in {r["record_id"] for r in rows}
     [reject] = store.get_jsonl("images/synthetic/quarantine.jsonl")
     assert reject == {"id": broken.record_id, "reason": "cannot render: signal must be [12, N]"}
     stats = instruct_flow(
-        store_uri,
-        "q",
-        ["synthetic"],
+        store=store_uri,
+        name="q",
+        datasets=["synthetic"],
         overrides={
             "families": ["abnormality_detection"],
             "topics": ["superclass"],
@@ -128,7 +132,7 @@ def test_rejected_records_are_reported_and_the_rest_goes_on(tmp_path, monkeypatc
 
     monkeypatch.setattr(synthetic_source, "synthesize_records", with_one_corrupt)
     store_uri = str(tmp_path / "store")
-    summary = ingest_flow(store_uri, "synthetic", options={"n_records": 12, "fs": 250.0})
+    summary = ingest_flow(store=store_uri, source="synthetic", options={"n_records": 12, "fs": 250.0})
     assert (summary["new"], summary["rejected"]) == (11, 1)
     [reject] = open_store(store_uri).get_jsonl("records/synthetic/quarantine.jsonl")
     assert reject["id"] == "synth-000002" and "NaN/inf" in reject["reason"] and "aVF" in reject["reason"]
@@ -140,14 +144,17 @@ REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata"
 @pytest.mark.skipif(not REALDATA.is_dir(), reason="needs ../shared/realdata beside the project")
 def test_real_files_go_through_the_ingest_flow(tmp_path):
     store_uri = str(tmp_path / "store")
-    report = ingest_flow(store_uri, "challenge", str(REALDATA / "ningbo"))
+    report = ingest_flow(store=store_uri, source="challenge", path=str(REALDATA / "ningbo"))
     # Ningbo JS20008 has flat V2, V4 and V6: quarantined with that reason, the other 7 are stored.
     assert (report["new"], report["rejected"]) == (7, 1)
     [reject] = open_store(store_uri).get_jsonl("records/challenge/quarantine.jsonl")
     assert reject == {"id": "JS20008", "reason": "flat lead(s) V2, V4, V6"}
 
     counts = ingest_flow(
-        store_uri, "ecgbench", str(REALDATA / "reports" / "ptbxl_report_generation_test.json"), name="bench"
+        store=store_uri,
+        source="ecgbench",
+        path=str(REALDATA / "reports" / "ptbxl_report_generation_test.json"),
+        name="bench",
     )
     assert counts["n"] == 500 and counts["per_family"] == {"report_generation": 500}
     first = open_store(store_uri).get_jsonl("instruct/bench/test.jsonl")[0]
@@ -160,8 +167,8 @@ def test_ingest_and_synthesis_on_a_local_dask_cluster_match_the_threaded_run(tmp
     sequential read; their shards then render as parallel batches to the same images as with threads."""
     folder = str(REALDATA / "ningbo")
     threaded, spread = str(tmp_path / "threads"), str(tmp_path / "dask")
-    one = ingest_flow(threaded, "challenge", folder)
-    many = ingest_flow(spread, "challenge", folder, task_runner="dask:2", inputs_per_task=3)
+    one = ingest_flow(store=threaded, source="challenge", path=folder)
+    many = ingest_flow(store=spread, source="challenge", path=folder, task_runner="dask:2", inputs_per_task=3)
     assert {k: many[k] for k in ("new", "rejected", "total_records", "splits")} == {
         k: one[k] for k in ("new", "rejected", "total_records", "splits")
     }
@@ -174,7 +181,9 @@ def test_ingest_and_synthesis_on_a_local_dask_cluster_match_the_threaded_run(tmp
     )
 
     settings = {"dpi": 40.0, "variants": 2}
-    rows = render_flow(spread, "challenge", overrides=settings, task_runner="dask:2")  # 3 batches on 2 workers
-    assert rows == render_flow(threaded, "challenge", overrides=settings) and len(rows) == 14
+    rows = render_flow(
+        store=spread, dataset="challenge", overrides=settings, task_runner="dask:2"
+    )  # 3 batches on 2 workers
+    assert rows == render_flow(store=threaded, dataset="challenge", overrides=settings) and len(rows) == 14
     for row in rows[:4]:
         assert stores[0].get_bytes(row["image"]) == stores[1].get_bytes(row["image"])  # deterministic by seed

@@ -27,15 +27,15 @@ def test_pipeline_end_to_end(tmp_path, monkeypatch):
         monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-secret")
         metrics = pipeline_flow(
             store=store_uri,
-            name="e2e",
-            n_records=60,
-            fs=250.0,
-            dpi=50.0,
-            train_overrides={"max_steps": "60", "logging_steps": "5"},
-            eval_batch_size=8,
-            judge="openai",
-            judge_settings={"model": "gpt-4o", "rubric": "paper"},
-            baselines={"signal": {"width": 16, "blocks": [1, 1, 1, 1], "epochs": 2, "n_boot": 20}},
+            overrides={
+                "name": "e2e",
+                "n_records": 60,
+                "dpi": 50.0,
+                "train_overrides": {"max_steps": 60, "logging_steps": 5},
+                "eval_batch_size": 8,
+                "judge": {"model": "gpt-4o", "rubric": "paper"},
+                "cnns": {"signal": {"width": 16, "blocks": [1, 1, 1, 1], "epochs": 2, "n_boot": 20}},
+            },
         )
         judged = len(judge.requests)
     store = open_store(store_uri)
@@ -111,14 +111,14 @@ def test_cli_runs_a_stage_with_store_option(tmp_path, capsys):
     assert out["new"] == 8 and (store / "records/synthetic/manifest.json").is_file()
 
 
-def test_cli_trains_a_baseline_on_an_ingested_dataset(tmp_path, capsys):
+def test_cli_trains_a_reference_cnn_on_an_ingested_dataset(tmp_path, capsys):
     store = str(tmp_path / "cli-store")
     assert main(["ingest", "synthetic", "--n-records", "60", "--fs", "100", "--store", store]) == 0
     capsys.readouterr()
     assert (
         main(
             [
-                "baseline",
+                "cnn",
                 "--datasets",
                 "synthetic",
                 "--name",
@@ -138,5 +138,5 @@ def test_cli_trains_a_baseline_on_an_ingested_dataset(tmp_path, capsys):
     )
     assert "| cnn-signal |" in capsys.readouterr().out
     saved = open_store(store)
-    assert saved.get_json("baselines/b/signal/metrics.json")["config"]["blocks"] == [1, 1]
-    assert "| cnn-signal |" in saved.get_bytes("baselines/b/table.md").decode()
+    assert saved.get_json("cnn/b/signal/metrics.json")["config"]["blocks"] == [1, 1]
+    assert "| cnn-signal |" in saved.get_bytes("cnn/b/table.md").decode()

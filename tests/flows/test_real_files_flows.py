@@ -4,7 +4,6 @@ weights: the run records its preprocessing, evaluation takes it from there, a co
 import pytest
 
 from ecg_core.store import open_store
-from flows import CONFIGS
 from flows.cli import main
 from flows.ingest import ingest_flow
 from flows.instruct import instruct_flow
@@ -20,13 +19,13 @@ FEW_STEPS += " save_strategy=no eval_strategy=no bf16=false"
 
 def test_paper_recipe_trains_and_evaluates_the_real_files(shrunk_mllama_dir, tmp_path, capsys):
     store_uri, model = str(tmp_path / "store"), str(shrunk_mllama_dir)
-    ingest_flow(store_uri, "synthetic", options={"n_records": 24, "seed": 3, "fs": 100.0})
-    render_flow(store_uri, "synthetic", str(CONFIGS / "render" / "plain.yaml"), {"dpi": 100.0})
-    instruct_flow(store_uri, "real", ["synthetic"], str(CONFIGS / "instruct" / "demo.yaml"))
+    ingest_flow(store=store_uri, source="synthetic", options={"n_records": 24, "seed": 3, "fs": 100.0})
+    render_flow(store=store_uri, dataset="synthetic", config="render/plain.yaml", overrides={"dpi": 100.0})
+    instruct_flow(store=store_uri, name="real", datasets=["synthetic"], config="instruct/demo.yaml")
     store = open_store(store_uri)
     common = f"--store {store_uri} --model {model} --instruct real".split()
 
-    train = f"train --run-id r --config {CONFIGS / 'paper.yaml'} --set max_tiles=2 page_fit=stretch {FEW_STEPS}"
+    train = f"train --run-id r --config paper.yaml --set max_tiles=2 page_fit=stretch {FEW_STEPS}"
     assert main(train.split() + common) == 0
     run_config = store.get_json("runs/r/config.json")
     assert (run_config["max_tiles"], run_config["page_fit"], run_config["lora_r"]) == (2, "stretch", 64)

@@ -19,8 +19,7 @@ def test_retraining_promotes_skips_and_rolls_back(tmp_path, monkeypatch):
         store=store_uri,
         name="weekly",
         ingest_options={"n_records": 30, "seed": 7, "fs": 100.0},
-        train_overrides=FEW_STEPS,
-        eval_batch_size=8,
+        overrides={"train_overrides": FEW_STEPS, "eval_batch_size": 8},
         min_margin=0.0,
     )
 
@@ -33,7 +32,7 @@ def test_retraining_promotes_skips_and_rolls_back(tmp_path, monkeypatch):
     assert retrain_flow(**settings)["reason"] == "no new data since the last run"
     assert read_champion(store) == champion
 
-    @task(name="switch-champion")
+    @task(name="switch_champion")
     def broken_switch(*args):
         raise RuntimeError("registry write failed")
 

@@ -4,7 +4,6 @@ import pytest
 from prefect.client.orchestration import get_client
 
 from ecg_core.store import open_store
-from flows import CONFIGS
 from flows.ablation import ablation_flow
 from flows.ingest import ingest_flow
 from flows.instruct import instruct_flow
@@ -14,15 +13,16 @@ from tasks.model import build_tiny_model
 from tasks.train import GPU_LIMIT
 
 FEW_STEPS = {"max_steps": 4, "logging_steps": 1, "save_strategy": "no"}
+NO_LIMIT_RUN = {"run_id": "no-limit", "config": "tiny-cpu.yaml", "instruct": "small", "overrides": FEW_STEPS}
 
 
 @pytest.fixture(scope="module")
 def small_store(tmp_path_factory):
     """40 synthetic records rendered once, the demo's instruction set, a tiny model trained on its texts."""
     store = str(tmp_path_factory.mktemp("train-flows") / "store")
-    ingest_flow(store, "synthetic", options={"n_records": 40, "seed": 5, "fs": 100.0})
-    render_flow(store, "synthetic", str(CONFIGS / "render" / "plain.yaml"), {"dpi": 50.0})
-    instruct_flow(store, "small", ["synthetic"], str(CONFIGS / "instruct" / "demo.yaml"))
+    ingest_flow(store=store, source="synthetic", options={"n_records": 40, "seed": 5, "fs": 100.0})
+    render_flow(store=store, dataset="synthetic", config="render/plain.yaml", overrides={"dpi": 50.0})
+    instruct_flow(store=store, name="small", datasets=["synthetic"], config="instruct/demo.yaml")
     model = build_tiny_model(store, "small", "models/tiny", 224, 0)
     return store, model
 
@@ -37,12 +37,10 @@ def test_training_refuses_to_run_without_the_gpu_limit(small_store):
     store, model = small_store
     _delete_gpu_limit()
     with pytest.raises(RuntimeError, match=f"no '{GPU_LIMIT}' global concurrency limit"):
-        train_flow(store, "no-limit", str(CONFIGS / "tiny-cpu.yaml"), model, "small", FEW_STEPS)
+        train_flow(**NO_LIMIT_RUN, store=store, model=model)
     assert not open_store(store).exists("runs/no-limit/train_log.jsonl")  # nothing ran
     # With the limit (as the CLI and the demo create it) the same run goes through.
-    assert train_flow(
-        store, "no-limit", str(CONFIGS / "tiny-cpu.yaml"), model, "small", FEW_STEPS, create_gpu_limit=True
-    )
+    assert train_flow(**NO_LIMIT_RUN, store=store, model=model, create_gpu_limit=True)
 
 
 def test_ablation_flow_compares_ranks_tuning_modes_and_sources(small_store):
@@ -55,10 +53,10 @@ def test_ablation_flow_compares_ranks_tuning_modes_and_sources(small_store):
     )
 
     rows = ablation_flow(
-        store_uri,
-        "abl",
-        model,
-        "small",
+        store=store_uri,
+        name="abl",
+        model=model,
+        instruct="small",
         overrides={
             "variants": {"lora-r16": {"lora_r": 16, "lora_alpha": 32}, "partial": {"tuning": "partial"}},
             "train_overrides": FEW_STEPS,

@@ -60,23 +60,25 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, tmp_path):
     try:
         prefect = [sys.executable, "-m", "prefect"]
         params = {
-            "name": "ops",
-            "n_records": 30,
-            "fs": 100.0,
-            "dpi": 50.0,
-            "eval_batch_size": 8,
-            "train_overrides": {"max_steps": "4", "save_strategy": "no"},
+            "overrides": {
+                "name": "ops",
+                "n_records": 30,
+                "fs": 100.0,
+                "dpi": 50.0,
+                "eval_batch_size": 8,
+                "train_overrides": {"max_steps": 4, "save_strategy": "no"},
+            }
         }
         # A parameter that fails the flow's signature is refused by Prefect with the reason; nothing runs.
         bad = subprocess.run(
-            [*prefect, "deployment", "run", "pipeline/pipeline", "-p", "n_records=many"],
+            [*prefect, "deployment", "run", "pipeline/pipeline", "-p", "overrides=many"],
             cwd=ROOT,
             env=env,
             capture_output=True,
             text=True,
             timeout=120,
         )
-        assert bad.returncode != 0 and "n_records" in bad.stdout + bad.stderr
+        assert bad.returncode != 0 and "overrides" in bad.stdout + bad.stderr
         # The profile now points at the stack's server: a plain `prefect deployment run` reaches it.
         run = _run(
             [
@@ -102,13 +104,13 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, tmp_path):
             "    run = c.read_flow_run(sys.argv[1])\n"
             "    deployments = {d.name: d for d in c.read_deployments()}\n"
             "    weekly = deployments['retrain-weekly']\n"
-            "    finetune = deployments['finetune']\n"
+            "    train = deployments['train']\n"
             "    print(json.dumps({'state': run.state.type.value, 'name': run.name, 'store': run.parameters['store'],\n"
             "        'pools': {n: d.work_pool_name for n, d in deployments.items()},\n"
             "        'cron': [s.schedule.cron for s in weekly.schedules], 'weekly': [s.parameters for s in weekly.schedules],\n"
-            "        'finetune': [finetune.work_queue_name, finetune.global_concurrency_limit.limit,\n"
-            "                     str(finetune.concurrency_options.collision_strategy.value), finetune.parameters['launch']['launcher'],\n"
-            "                     finetune.entrypoint, sorted(finetune.parameter_openapi_schema['required'])],\n"
+            "        'train': [train.work_queue_name, train.global_concurrency_limit.limit,\n"
+            "                  str(train.concurrency_options.collision_strategy.value), train.parameters['launch']['launcher'],\n"
+            "                  train.entrypoint, sorted(train.parameter_openapi_schema['required'])],\n"
             "        'gpu_limit': c.read_global_concurrency_limit_by_name('gpu').limit}))\n"
         )
         seen = json.loads(_run([sys.executable, "-c", probe, flow_run_id], env, timeout=60).stdout)
@@ -119,13 +121,13 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, tmp_path):
         train = {
             "model": model,
             "instruct": "ops",
-            "config": "configs/tiny-cpu.yaml",
+            "config": "tiny-cpu.yaml",
             "launch": {},
             "store": store,
-            "overrides": {"max_steps": "3", "save_strategy": "no"},
+            "overrides": {"max_steps": 3, "save_strategy": "no"},
         }
         jobs = [["ingest/ingest", ingest | {"store": str(tmp_path / f"ingest-{i}")}] for i in range(18)]
-        jobs += [["train/finetune", train | {"run_id": f"load-{i}"}] for i in range(2)]
+        jobs += [["train/train", train | {"run_id": f"load-{i}"}] for i in range(2)]
         load = json.loads(_run([sys.executable, "-c", SUBMIT_AND_WAIT, json.dumps(jobs)], env, timeout=720).stdout)
     finally:
         _run([*stack, "down"], env, timeout=60)
@@ -133,23 +135,23 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, tmp_path):
     assert seen["state"] == "COMPLETED" and seen["name"] == "pipeline ops" and seen["store"] == store
     assert seen["pools"] == {
         "ingest": "cpu",
-        "synthesize": "cpu",
+        "render": "cpu",
         "instruct": "cpu",
-        "finetune": "gpu",
+        "train": "gpu",
         "evaluate": "gpu",
         "ablate": "gpu",
-        "baseline": "gpu",
+        "cnn": "gpu",
         "pipeline": "gpu",
         "retrain-weekly": "gpu",
     }
     assert seen["cron"] == ["0 3 * * 1"] and seen["weekly"] == [{"store": store, "name": "weekly"}]
-    assert seen["finetune"] == [
+    assert seen["train"] == [
         "gpu",
         1,
         "ENQUEUE",
         "deepspeed",
         "flows/train.py:train_flow",
-        ["config", "instruct", "model", "run_id", "store"],
+        ["instruct", "model", "run_id", "store"],
     ]
     assert seen["gpu_limit"] == 1
 

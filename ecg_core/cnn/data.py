@@ -1,4 +1,4 @@
-"""Training data for the baselines from the store: the records' own patient-level splits (the same ones
+"""Training data for the reference CNNs from the store: the records' own patient-level splits (the same ones
 the instruction sets use) and their PTB-XL superclasses as multi-hot targets."""
 
 from __future__ import annotations

@@ -5,11 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from ecg_core.baselines import BaselineConfig, train_baseline
-from ecg_core.baselines.models import ResNet2d, load_torchvision_resnet
+from ecg_core.cnn import CnnConfig, train_cnn
+from ecg_core.cnn.models import ResNet2d, load_torchvision_resnet
 from ecg_core.evaluate.table import table_one
-from ecg_core.image_store import index_key, render_shard
+from ecg_core.image_store import render_shard
 from ecg_core.ingest import ingest_source
+from ecg_core.layout import index_key
 from ecg_core.record_store import read_manifest, read_records
 from ecg_core.render.variants import RenderConfig
 from ecg_core.sources import make_source
@@ -21,7 +22,7 @@ SMALL = {"width": 16, "blocks": [1, 1, 1, 1], "n_boot": 20}
 @pytest.fixture(scope="module")
 def synthetic_store(tmp_path_factory):
     """400 synthetic records at 100 Hz, each rendered once at 30 dpi."""
-    store = open_store(tmp_path_factory.mktemp("baselines") / "store")
+    store = open_store(tmp_path_factory.mktemp("cnn") / "store")
     ingest_source(store, make_source("synthetic", n_records=400, fs=100.0), None)
     config = RenderConfig.from_mapping(RenderConfig.load("configs/render/plain.yaml").to_dict() | {"dpi": 30.0})
     rows = []
@@ -32,12 +33,12 @@ def synthetic_store(tmp_path_factory):
 
 
 def _losses(store, kind: str) -> list[float]:
-    return [r["loss"] for r in store.get_jsonl(f"baselines/t/{kind}/history.jsonl") if "loss" in r]
+    return [r["loss"] for r in store.get_jsonl(f"cnn/t/{kind}/history.jsonl") if "loss" in r]
 
 
 def test_signal_cnn_separates_the_superclasses_and_reports_shared_rows(synthetic_store):
-    row = train_baseline(
-        synthetic_store, "signal", ["synthetic"], "t", BaselineConfig.from_mapping(SMALL | {"width": 32, "epochs": 10})
+    row = train_cnn(
+        synthetic_store, "signal", ["synthetic"], "t", CnnConfig.from_mapping(SMALL | {"width": 32, "epochs": 10})
     )
     assert row["auc"] >= 0.9 and row["auc_from"] == "scores" and row["n_unparsed"] == 0
     losses = _losses(synthetic_store, "signal")
@@ -45,27 +46,27 @@ def test_signal_cnn_separates_the_superclasses_and_reports_shared_rows(synthetic
     assert {"auc_hard", "auc_score", "macro_f1", "hamming", "exact_match", "ci95", "per_label", "n"} <= set(row)
     assert "| cnn-signal |" in table_one({"abnormality_detection": {"cnn-signal": row}})
     test_ids = {r.record_id for r in read_records(synthetic_store, "synthetic") if r.split == "test"}
-    predictions = synthetic_store.get_jsonl("baselines/t/signal/predictions.jsonl")
+    predictions = synthetic_store.get_jsonl("cnn/t/signal/predictions.jsonl")
     assert {p["record_id"] for p in predictions} == test_ids and len(predictions) == row["n"]
-    assert synthetic_store.exists("baselines/t/signal/model.pt")
+    assert synthetic_store.exists("cnn/t/signal/model.pt")
 
 
 def test_image_cnn_learns_from_the_pages_and_repeats_by_seed(synthetic_store):
     settings = SMALL | {"max_steps": 24, "image_size": [96, 192], "batch_size": 16}
-    first = train_baseline(synthetic_store, "image", ["synthetic"], "t", BaselineConfig.from_mapping(settings))
+    first = train_cnn(synthetic_store, "image", ["synthetic"], "t", CnnConfig.from_mapping(settings))
     losses = _losses(synthetic_store, "image")
     assert len(losses) == 24 and np.mean(losses[-6:]) < np.mean(losses[:6])
-    again = train_baseline(synthetic_store, "image", ["synthetic"], "t", BaselineConfig.from_mapping(settings))
+    again = train_cnn(synthetic_store, "image", ["synthetic"], "t", CnnConfig.from_mapping(settings))
     assert again["auc"] == first["auc"] and _losses(synthetic_store, "image") == losses
 
 
 def test_bad_settings_and_missing_images_are_refused_with_the_reason(synthetic_store, tmp_path):
-    with pytest.raises(ValueError, match="unknown baseline settings: depth"):
-        BaselineConfig.from_mapping({"depth": 3})
+    with pytest.raises(ValueError, match=r"CnnConfig: unknown key\(s\) depth; allowed: .*blocks"):
+        CnnConfig.from_mapping({"depth": 3})
     store = open_store(tmp_path / "no-images")
     ingest_source(store, make_source("synthetic", n_records=30, fs=100.0), None)
     with pytest.raises(ValueError, match="no labelled train records.*render first"):
-        train_baseline(store, "image", ["synthetic"], "t", BaselineConfig.from_mapping(SMALL))
+        train_cnn(store, "image", ["synthetic"], "t", CnnConfig.from_mapping(SMALL))
 
 
 def _torchvision_resnet18_state(seed: int = 0) -> dict:
@@ -115,14 +116,14 @@ def test_an_unreadable_page_is_set_aside_with_the_reason_and_training_goes_on(sy
     test_ids = {r.record_id for r in read_records(store, "synthetic") if r.split == "test"}
     broken = next(r for r in store.get_jsonl(index_key("synthetic")) if r["record_id"] in test_ids)
     store.put_bytes(broken["image"], b"\x89PNG truncated")
-    row = train_baseline(
+    row = train_cnn(
         store,
         "image",
         ["synthetic"],
         "t",
-        BaselineConfig.from_mapping(SMALL | {"max_steps": 2, "image_size": [64, 128]}),
+        CnnConfig.from_mapping(SMALL | {"max_steps": 2, "image_size": [64, 128]}),
     )
-    [reject] = store.get_jsonl("baselines/t/image/rejected.jsonl")
+    [reject] = store.get_jsonl("cnn/t/image/rejected.jsonl")
     assert (
         reject["id"] == broken["record_id"]
         and reject["image"] == broken["image"]

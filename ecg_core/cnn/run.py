@@ -1,5 +1,5 @@
-"""Train a baseline, pick the checkpoint and per-label thresholds on the validation split, score the test
-split with the shared detection metrics. Everything lands under `baselines/<name>/<kind>/` in the store:
+"""Train a reference CNN, pick the checkpoint and per-label thresholds on the validation split, score the test
+split with the shared detection metrics. Everything lands under `cnn/<name>/<kind>/` in the store:
 model.pt (the best validation checkpoint), history.jsonl, predictions.jsonl (test), metrics.json, and
 rejected.jsonl (images set aside, with the reason)."""
 
@@ -15,17 +15,19 @@ import torch
 from sklearn.metrics import f1_score
 from torch.utils.data import DataLoader, TensorDataset
 
-from ecg_core.baselines.data import PageImages, image_splits, signal_splits
-from ecg_core.baselines.models import ResNet2d, XResNet1d, load_torchvision_resnet
+from ecg_core import layout
+from ecg_core.cnn.data import PageImages, image_splits, signal_splits
+from ecg_core.cnn.models import ResNet2d, XResNet1d, load_torchvision_resnet
 from ecg_core.evaluate.metrics import detection_metrics, macro_auc
 from ecg_core.labels import SUPERCLASSES
+from ecg_core.settings import Settings
 from ecg_core.store import Store
 
 KINDS = ("signal", "image")
 
 
 @dataclass
-class BaselineConfig:
+class CnnConfig(Settings):
     epochs: int = 30  # upper bound; early stopping usually ends sooner
     patience: int = 5  # epochs without a better validation macro AUC before stopping
     max_steps: int | None = None  # hard cap on optimizer steps (tests, smoke runs)
@@ -34,26 +36,15 @@ class BaselineConfig:
     weight_decay: float = 1e-2
     seed: int = 0
     width: int = 64  # channels of the first stage (64: xresnet1d / ResNet-18 proper; smaller for CPU budgets)
-    blocks: list[int] = field(
-        default_factory=lambda: [2, 2, 2, 2]
-    )  # residual blocks per stage ([3, 4, 23, 3]: xresnet1d101)
-    fs: float = 100.0  # signal baseline: sampling rate the signals are resampled to (the PTB-XL benchmark's 100 Hz)
-    seconds: float = 10.0  # signal baseline: input length
-    image_size: list[int] = field(default_factory=lambda: [224, 448])  # image baseline: H, W (an ECG page is wide)
-    pretrained: str | None = (
-        None  # image baseline: a local torchvision ResNet state dict (ImageNet resnet18 .pth), width 64
-    )
+    blocks: list[int] = field(default_factory=lambda: [2, 2, 2, 2])  # blocks per stage ([3, 4, 23, 3]: xresnet1d101)
+    fs: float = 100.0  # signal CNN: sampling rate the signals are resampled to (the PTB-XL benchmark's 100 Hz)
+    seconds: float = 10.0  # signal CNN: input length
+    image_size: list[int] = field(default_factory=lambda: [224, 448])  # image CNN: H, W (an ECG page is wide)
+    pretrained: str | None = None  # image CNN: a local torchvision resnet18 state dict (.pth), width 64
     n_boot: int = 500  # bootstrap resamples for the 95% intervals
 
-    @classmethod
-    def from_mapping(cls, values: dict) -> BaselineConfig:
-        unknown = set(values) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"unknown baseline settings: {', '.join(sorted(unknown))}")
-        return cls(**values)
 
-
-def _loaders(store: Store, kind: str, datasets: list[str], config: BaselineConfig):
+def _loaders(store: Store, kind: str, datasets: list[str], config: CnnConfig):
     generator = torch.Generator().manual_seed(config.seed)
     rejected: list[dict] = []
     if kind == "signal":
@@ -70,11 +61,11 @@ def _loaders(store: Store, kind: str, datasets: list[str], config: BaselineConfi
         if config.pretrained:
             load_torchvision_resnet(model, torch.load(config.pretrained, map_location="cpu", weights_only=True))
     else:
-        raise ValueError(f"baseline kind {kind!r}: expected one of {KINDS}")
+        raise ValueError(f"CNN kind {kind!r}: expected one of {KINDS}")
     for split in ("train", "val", "test"):
         if len(data[split]) == 0:
             raise ValueError(
-                f"{kind} baseline on {', '.join(datasets)}: no labelled {split} records (ingest{' and render' if kind == 'image' else ''} first)"
+                f"{kind} CNN on {', '.join(datasets)}: no labelled {split} records (ingest{' and render' if kind == 'image' else ''} first)"
             )
     loaders = {
         s: DataLoader(
@@ -108,12 +99,12 @@ def tune_thresholds(scores: np.ndarray, truth: np.ndarray) -> list[float]:
     return cuts
 
 
-def train_baseline(
+def train_cnn(
     store: Store,
     kind: str,
     datasets: list[str],
     name: str,
-    config: BaselineConfig,
+    config: CnnConfig,
     device: str = "cpu",
     on_progress: Callable[[int, int, float], None] | None = None,
 ) -> dict:
@@ -125,8 +116,7 @@ def train_baseline(
     model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     loss_fn = torch.nn.BCEWithLogitsLoss()
-    prefix = f"baselines/{name}/{kind}"
-    store.put_jsonl(f"{prefix}/rejected.jsonl", rejected)
+    store.put_jsonl(layout.cnn_rejected_key(name, kind), rejected)
     history, best, best_state, stale, step, started = [], -1.0, None, 0, 0, time.time()
     total_steps = config.max_steps or config.epochs * len(loaders["train"])
     for epoch in range(config.epochs):
@@ -155,15 +145,15 @@ def train_baseline(
     model.load_state_dict(best_state)
     buffer = io.BytesIO()
     torch.save(best_state, buffer)
-    store.put_bytes(f"{prefix}/model.pt", buffer.getvalue())
-    store.put_jsonl(f"{prefix}/history.jsonl", history)
+    store.put_bytes(layout.cnn_weights_key(name, kind), buffer.getvalue())
+    store.put_jsonl(layout.cnn_history_key(name, kind), history)
 
     thresholds = tune_thresholds(*predict(model, loaders["val"], device))
     scores, truth = predict(model, loaders["test"], device)
     truth_sets, predicted_sets = _label_sets(truth > 0.5), _label_sets(scores >= np.array(thresholds))
     row = detection_metrics(truth_sets, predicted_sets, SUPERCLASSES, scores, config.n_boot)
     store.put_jsonl(
-        f"{prefix}/predictions.jsonl",
+        layout.cnn_predictions_key(name, kind),
         [
             {"record_id": rid, "truth": t, "predicted": p, "scores": dict(zip(SUPERCLASSES, map(float, s)))}
             for rid, t, p, s in zip(test_ids, truth_sets, predicted_sets, scores, strict=True)
@@ -179,7 +169,7 @@ def train_baseline(
         "parameters": sum(p.numel() for p in model.parameters()),
         "config": asdict(config),
     }
-    store.put_json(f"{prefix}/metrics.json", row)
+    store.put_json(layout.cnn_metrics_key(name, kind), row)
     return row
 
 

@@ -1,0 +1,24 @@
+"""InstructConfig: what `ecgflow instruct` builds (configs/instruct/default.yaml documents every key)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ecg_core.instruct.families import FAMILIES
+from ecg_core.settings import Settings, SettingsError
+
+
+@dataclass(frozen=True)
+class InstructConfig(Settings):
+    seed: int = 0  # phrasing, answer styles, option order and the mixing draw
+    families: list[str] = field(default_factory=lambda: list(FAMILIES))  # task families to build
+    topics: list[str] | None = None  # keep only these question topics (superclass, report, ...); None = all
+    styles: list[str] | None = None  # keep only these answer styles (close, open, fill, choice); None = all
+    per_family: dict[str, int | None] = field(default_factory=dict)  # cap on training samples per family
+    per_source: dict[str, int | None] = field(default_factory=dict)  # cap per source dataset (data-source ablation)
+    export_hf: bool = True  # also write a Hugging Face `datasets` copy with the image column
+
+    def __post_init__(self):
+        unknown = sorted(set(self.families) - set(FAMILIES))
+        if unknown:
+            raise SettingsError(f"unknown task famil(ies) {', '.join(unknown)}; allowed: {', '.join(FAMILIES)}")

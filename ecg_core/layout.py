@@ -1,0 +1,290 @@
+"""The store layout: every key a stage reads or writes (relative to the store URI), built here and nowhere
+else, so stages and tools find each other's output through these functions, never by spelling a key.
+
+    records/<dataset>/                          records_prefix
+        shard-<tag><index>.parquet              shard_key
+        manifest.json                           manifest_key
+        quarantine.jsonl                        records_quarantine_key
+        fingerprints.json                       fingerprints_key
+    images/<dataset>/                           images_prefix
+        <record_id>/<variant><extension>        image_key
+        <record_id>/<variant>.json              geometry_key
+        index.jsonl                             index_key
+        quarantine.jsonl                        images_quarantine_key
+        render_config.json                      render_config_key
+        gallery.jpg                             gallery_key
+        _done/<fingerprint>/<shard>.json        render_done_key
+    instruct/<name>/                            instruct_prefix
+        <split>.jsonl                           split_key
+        stats.json                              instruct_stats_key
+        skipped.jsonl                           skipped_key
+        quarantine.jsonl                        instruct_quarantine_key
+    runs/<run_id>/                              run_prefix
+        config.json                             run_config_key
+        train_log.jsonl                         train_log_key
+        adapter/                                adapter_prefix
+        loss_curve.png                          loss_curve_key
+    eval/<eval_id>/                             eval_prefix
+        preprocessing.json                      preprocessing_key
+        predictions-<model>.jsonl               predictions_key
+        reports-<model>.jsonl                   reports_key
+        judge-<model>.jsonl                     judgements_key
+        metrics.json                            metrics_key
+        table.md                                table_key
+        roc_curves.png                          roc_curves_key
+        per_label_f1.png                        per_label_f1_key
+        ablation.json                           ablation_rows_key
+        ablation.md                             ablation_table_key
+    eval/judge-cache/                           judge_cache_prefix
+    cnn/<name>/                                 cnn_prefix
+        table.md                                cnn_table_key
+        <kind>/                                 cnn_kind_prefix
+            predictions.jsonl                   cnn_predictions_key
+            history.jsonl                       cnn_history_key
+            rejected.jsonl                      cnn_rejected_key
+            model.pt                            cnn_weights_key
+            metrics.json                        cnn_metrics_key
+            loss_curve.png                      cnn_loss_curve_key
+    registry/
+        champion.json                           champion_key
+        models/<run_id>/adapter/                registry_adapter_prefix
+        decisions/<name>.json                   decision_key
+    models/<name>/                              model_prefix
+        config.json                             model_config_key
+    prefect-results/                            results_prefix
+
+The ablation table shares eval/ with evaluations (eval/<name>/ablation.md), and the judge cache is one
+folder for every evaluation, so a judgement is paid for once. The trainer writes checkpoints and the rest of
+its output under runs/<run_id>/ itself; an instruction set's Hugging Face export sits in its folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+# records/: canonical records (ecg_core.record_store, ecg_core.ingest)
+
+
+def records_prefix(dataset: str) -> str:
+    return f"records/{dataset}"
+
+
+def shard_key(dataset: str, tag: str, index: int) -> str:
+    return f"{records_prefix(dataset)}/shard-{tag}{index:05d}.parquet"
+
+
+def manifest_key(dataset: str) -> str:
+    return f"{records_prefix(dataset)}/manifest.json"
+
+
+def records_quarantine_key(dataset: str) -> str:
+    return f"{records_prefix(dataset)}/quarantine.jsonl"
+
+
+def fingerprints_key(dataset: str) -> str:
+    return f"{records_prefix(dataset)}/fingerprints.json"
+
+
+# images/: rendered pages (ecg_core.image_store)
+
+
+def images_prefix(dataset: str) -> str:
+    return f"images/{dataset}"
+
+
+def image_key(dataset: str, record_id: str, variant: int, extension: str) -> str:
+    return f"{images_prefix(dataset)}/{record_id}/{variant}{extension}"
+
+
+def geometry_key(dataset: str, record_id: str, variant: int) -> str:
+    return image_key(dataset, record_id, variant, ".json")
+
+
+def index_key(dataset: str) -> str:
+    return f"{images_prefix(dataset)}/index.jsonl"
+
+
+def images_quarantine_key(dataset: str) -> str:
+    return f"{images_prefix(dataset)}/quarantine.jsonl"
+
+
+def render_config_key(dataset: str) -> str:
+    return f"{images_prefix(dataset)}/render_config.json"
+
+
+def gallery_key(dataset: str) -> str:
+    return f"{images_prefix(dataset)}/gallery.jpg"
+
+
+def render_done_key(dataset: str, fingerprint: str, shard: str) -> str:
+    """The marker of a finished batch (a records shard) under one render config."""
+    return f"{images_prefix(dataset)}/_done/{fingerprint}/{PurePosixPath(shard).stem}.json"
+
+
+# instruct/: instruction sets (ecg_core.instruct.dataset)
+
+
+def instruct_prefix(name: str) -> str:
+    return f"instruct/{name}"
+
+
+def split_key(name: str, split: str) -> str:
+    return f"{instruct_prefix(name)}/{split}.jsonl"
+
+
+def instruct_stats_key(name: str) -> str:
+    return f"{instruct_prefix(name)}/stats.json"
+
+
+def skipped_key(name: str) -> str:
+    return f"{instruct_prefix(name)}/skipped.jsonl"
+
+
+def instruct_quarantine_key(name: str) -> str:
+    return f"{instruct_prefix(name)}/quarantine.jsonl"
+
+
+# runs/: training runs
+
+
+def run_prefix(run_id: str) -> str:
+    return f"runs/{run_id}"
+
+
+def run_config_key(run_id: str) -> str:
+    return f"{run_prefix(run_id)}/config.json"
+
+
+def train_log_key(run_id: str) -> str:
+    return f"{run_prefix(run_id)}/train_log.jsonl"
+
+
+def adapter_prefix(run_id: str) -> str:
+    return f"{run_prefix(run_id)}/adapter"
+
+
+def loss_curve_key(run_id: str) -> str:
+    return f"{run_prefix(run_id)}/loss_curve.png"
+
+
+# eval/: evaluations and ablation tables
+
+
+def eval_prefix(eval_id: str) -> str:
+    return f"eval/{eval_id}"
+
+
+def preprocessing_key(eval_id: str) -> str:
+    return f"{eval_prefix(eval_id)}/preprocessing.json"
+
+
+def predictions_key(eval_id: str, model: str) -> str:
+    return f"{eval_prefix(eval_id)}/predictions-{model}.jsonl"
+
+
+def reports_key(eval_id: str, model: str) -> str:
+    return f"{eval_prefix(eval_id)}/reports-{model}.jsonl"
+
+
+def judgements_key(eval_id: str, model: str) -> str:
+    return f"{eval_prefix(eval_id)}/judge-{model}.jsonl"
+
+
+def metrics_key(eval_id: str) -> str:
+    return f"{eval_prefix(eval_id)}/metrics.json"
+
+
+def table_key(eval_id: str) -> str:
+    return f"{eval_prefix(eval_id)}/table.md"
+
+
+def roc_curves_key(eval_id: str) -> str:
+    return f"{eval_prefix(eval_id)}/roc_curves.png"
+
+
+def per_label_f1_key(eval_id: str) -> str:
+    return f"{eval_prefix(eval_id)}/per_label_f1.png"
+
+
+def ablation_rows_key(name: str) -> str:
+    return f"{eval_prefix(name)}/ablation.json"
+
+
+def ablation_table_key(name: str) -> str:
+    return f"{eval_prefix(name)}/ablation.md"
+
+
+def judge_cache_prefix() -> str:
+    return eval_prefix("judge-cache")
+
+
+# cnn/: reference CNNs (ecg_core.cnn)
+
+
+def cnn_prefix(name: str) -> str:
+    return f"cnn/{name}"
+
+
+def cnn_table_key(name: str) -> str:
+    return f"{cnn_prefix(name)}/table.md"
+
+
+def cnn_kind_prefix(name: str, kind: str) -> str:
+    return f"{cnn_prefix(name)}/{kind}"
+
+
+def cnn_predictions_key(name: str, kind: str) -> str:
+    return f"{cnn_kind_prefix(name, kind)}/predictions.jsonl"
+
+
+def cnn_history_key(name: str, kind: str) -> str:
+    return f"{cnn_kind_prefix(name, kind)}/history.jsonl"
+
+
+def cnn_rejected_key(name: str, kind: str) -> str:
+    return f"{cnn_kind_prefix(name, kind)}/rejected.jsonl"
+
+
+def cnn_weights_key(name: str, kind: str) -> str:
+    return f"{cnn_kind_prefix(name, kind)}/model.pt"
+
+
+def cnn_metrics_key(name: str, kind: str) -> str:
+    return f"{cnn_kind_prefix(name, kind)}/metrics.json"
+
+
+def cnn_loss_curve_key(name: str, kind: str) -> str:
+    return f"{cnn_kind_prefix(name, kind)}/loss_curve.png"
+
+
+# registry/: the promoted model (ecg_core.registry)
+
+
+def champion_key() -> str:
+    return "registry/champion.json"
+
+
+def registry_adapter_prefix(run_id: str) -> str:
+    return f"registry/models/{run_id}/adapter"
+
+
+def decision_key(name: str) -> str:
+    return f"registry/decisions/{name}.json"
+
+
+# models/: base checkpoints built in the store (the tiny Mllama of the demo and CPU runs)
+
+
+def model_prefix(name: str) -> str:
+    return f"models/{name}"
+
+
+def model_config_key(name: str) -> str:
+    return f"{model_prefix(name)}/config.json"
+
+
+# prefect-results/: Prefect's persisted task results (tasks.storage)
+
+
+def results_prefix() -> str:
+    return "prefect-results"

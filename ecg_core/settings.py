@@ -1,0 +1,170 @@
+"""One settings grammar for every stage: a typed dataclass per stage, read from a YAML file, then overridden
+key by key (`--set key=value` on the command line, a dict from a deployment). An unknown or mistyped key is
+refused before any work, naming the key, the file and the allowed keys.
+
+Values given as text (command-line overrides, and YAML's reading of `1e-3`) are typed by their field:
+`lr=1e-3` is a float, `bf16=false` a bool, `save_total_limit=null` None, `blocks=[3,4,23,3]` a list.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import io
+import tokenize
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+class SettingsError(ValueError):
+    """A settings file or override that cannot be used; the message names the key, the source and the fix."""
+
+
+def config_path(name: str | Path) -> Path:
+    """A settings file given as a path, or by its name under configs/ (`render/plain.yaml`)."""
+    path = Path(name)
+    if path.exists() or path.is_absolute():
+        return path
+    if (CONFIGS / path).exists():
+        return CONFIGS / path
+    raise SettingsError(f"settings file {name}: not found (as a path, or under {CONFIGS.name}/)")
+
+
+def parse_assignments(pairs: Sequence[str]) -> dict[str, str]:
+    """["lr=1e-3", "bf16=false"] -> {"lr": "1e-3", "bf16": "false"} (typed later, by the field they set)."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SettingsError(f"--set expects KEY=VALUE, got {pair!r}")
+        out[key.strip()] = value
+    return out
+
+
+def read_yaml(path: str | Path) -> dict:
+    values = yaml.safe_load(config_path(path).read_text()) or {}
+    if not isinstance(values, dict):
+        raise SettingsError(f"{path}: expected a mapping of keys to values, got {type(values).__name__}")
+    return values
+
+
+def typed_values(values: Mapping[str, Any], hints: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """Check every key against `hints` (name -> type) and type every value; refuse with the reason."""
+    unknown = sorted(set(values) - set(hints))
+    if unknown:
+        raise SettingsError(f"{source}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(hints))}")
+    return {key: coerce(value, hints[key], f"{source}: {key}") for key, value in values.items()}
+
+
+def coerce(value: Any, annotation: Any, where: str) -> Any:
+    """`value` as `annotation` (text parsed as YAML where the field is not text), or a SettingsError."""
+    options = typing.get_args(annotation) if _is_union(annotation) else (annotation,)
+    if value is None or (isinstance(value, str) and type(None) in options and value.lower() in ("null", "none")):
+        if type(None) in options or annotation is Any:
+            return None
+        raise SettingsError(f"{where}: a value is required")
+    for option in (o for o in options if o is not type(None)):
+        try:
+            return _as(value, option)
+        except (TypeError, ValueError):
+            continue
+    raise SettingsError(f"{where} = {value!r}: expected {_describe(annotation)}")
+
+
+def _as(value: Any, kind: Any) -> Any:
+    origin = typing.get_origin(kind) or kind
+    if kind is Any:
+        return value
+    if origin is Literal:
+        if value not in typing.get_args(kind):
+            raise ValueError(value)
+        return value
+    if kind is str:
+        if not isinstance(value, str):
+            raise TypeError(value)
+        return value
+    if isinstance(value, str):  # command-line text and YAML strings: typed by the field
+        value = _number(value) if kind in (int, float) else yaml.safe_load(value) if value.strip() else value
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise TypeError(value)
+        return value
+    if kind in (int, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and value != int(value)):
+            raise TypeError(value)
+        return kind(value)
+    if origin in (list, tuple, Sequence):
+        if not isinstance(value, (list, tuple)):
+            raise TypeError(value)
+        (item,) = typing.get_args(kind)[:1] or (Any,)
+        return [_as(v, item) for v in value]
+    if origin in (dict, Mapping):
+        if not isinstance(value, Mapping):
+            raise TypeError(value)
+        return dict(value)
+    if dataclasses.is_dataclass(kind) and isinstance(value, Mapping):
+        return kind.from_mapping(value) if issubclass(kind, Settings) else kind(**value)
+    if isinstance(kind, type) and isinstance(value, kind):
+        return value
+    raise TypeError(value)
+
+
+def _number(text: str) -> float | str:
+    """'1e-3' -> 0.001 (YAML 1.1 reads exponents without a dot as text); anything else stays text."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _is_union(annotation) -> bool:
+    return isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union
+
+
+def _describe(annotation) -> str:
+    if _is_union(annotation):
+        return " or ".join(_describe(a) for a in typing.get_args(annotation))
+    if typing.get_origin(annotation) is Literal:
+        return "one of " + ", ".join(map(str, typing.get_args(annotation)))
+    return "null" if annotation is type(None) else getattr(annotation, "__name__", str(annotation))
+
+
+class Settings:
+    """Base of every stage's settings dataclass: `load(file, overrides)`, `from_mapping`, `to_dict`."""
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, overrides: Mapping[str, Any] | None = None):
+        """Read `path` (YAML; a path or a name under configs/), then apply `overrides` key by key."""
+        values = read_yaml(path) if path else {}
+        return cls.from_mapping(values | dict(overrides or {}), str(path or cls.__name__))
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any], source: str | None = None):
+        hints = {f.name: typing.get_type_hints(cls)[f.name] for f in dataclasses.fields(cls) if f.init}
+        return cls(**typed_values(values, hints, source or cls.__name__))
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def field_help(cls) -> dict[str, str]:
+        """Each field's trailing comment in the class source: the help the CLI shows for it."""
+        out, names = {}, {f.name for f in dataclasses.fields(cls)}
+        line_names = {}
+        for token in tokenize.generate_tokens(io.StringIO(inspect.getsource(cls)).readline):
+            if token.type == tokenize.NAME and token.start[1] == 4 and token.string in names:
+                line_names[token.start[0]] = token.string  # a field declared at class-body indentation
+            elif token.type == tokenize.COMMENT and token.start[0] in line_names:
+                out[line_names[token.start[0]]] = token.string.lstrip("# ")
+        return out
+
+    def replace(self, **changes):
+        """A copy with `changes` applied, typed and checked like any override."""
+        return type(self).from_mapping(self.to_dict() | changes, f"{type(self).__name__} overrides")

@@ -1,0 +1,62 @@
+"""Commands that need no orchestration (nothing runs long, nothing to track): `ecgflow plan`, `ecgflow gallery`.
+
+ecgflow plan --num-gpus 8                         # the paper recipe on the 11B: memory, FLOPs, samples/s
+ecgflow gallery ./gallery                         # one record in every layout, paper and artefact
+"""
+
+from __future__ import annotations
+
+import json
+
+
+def plan(
+    *,
+    model_config: str = "configs/models/llama-3.2-11b-vision.json",
+    config: str = "paper.yaml",
+    overrides: dict | None = None,
+    seq_len: int = 512,
+    num_gpus: int = 1,
+    mfu: float = 0.35,
+    json_output: bool = False,
+) -> str:
+    """Before any GPU time: parameters, per-GPU memory, FLOPs and samples/s of a training recipe on a model, and
+    which GPUs it fits (no model loaded).
+
+    Args:
+        model_config: an Mllama config.json, or a checkpoint folder holding one
+        config: training recipe (a path or a name in configs/)
+        overrides: recipe keys to replace, e.g. {"max_tiles": 2} (`--set max_tiles=2`)
+        seq_len: text tokens per sample
+        num_gpus: data-parallel GPUs
+        mfu: assumed model FLOPs utilisation
+        json_output: the plan as JSON
+    """
+    from ecg_core.train import TrainConfig
+    from ecg_core.train.plan import plan_for_recipe, render_plan
+
+    recipe = TrainConfig.load(config, overrides)
+    result = plan_for_recipe(model_config, recipe, seq_len=seq_len, num_gpus=num_gpus, mfu=mfu)
+    return json.dumps(result.to_dict(), indent=2) if json_output else render_plan(result)
+
+
+def gallery(*, store: str, out_dir: str, dataset: str | None = None) -> str:
+    """Draw one record in every layout, paper and artefact into a folder (index.html, contact_sheet.jpg).
+
+    Args:
+        store: artifact store, a folder or s3://bucket/prefix
+        out_dir: folder the images go to
+        dataset: draw this dataset's first record (under records/); default: a synthetic record
+    """
+    from ecg_core.image_store import header_lines
+    from ecg_core.record_store import read_manifest, read_shard
+    from ecg_core.render.gallery import write_gallery
+    from ecg_core.synth import synthesize_records
+    from tasks.storage import open_store
+
+    if dataset:
+        source = open_store(store)
+        record = read_shard(source, read_manifest(source, dataset).shards[0])[0]
+    else:
+        record = synthesize_records(1, seed=0, fs=500.0)[0]
+    written = write_gallery(record.signal, record.fs, out_dir, header_lines(record))
+    return f"{len(written)} images of record {record.record_id} in {out_dir} (index.html, contact_sheet.jpg)"

@@ -1,0 +1,101 @@
+"""One settings grammar: every stage's settings class reads its YAML files, types `--set` text by the field,
+refuses an unknown or mistyped key with the key, the file and the allowed keys, and agrees with its default file."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import yaml
+
+from ecg_core.cnn import CnnConfig
+from ecg_core.evaluate.judge import JudgeConfig
+from ecg_core.instruct.config import InstructConfig
+from ecg_core.render.variants import RenderConfig
+from ecg_core.settings import CONFIGS, SettingsError, config_path, parse_assignments
+from ecg_core.train import TrainConfig
+from ecg_core.train.ablation import AblationConfig
+from ecg_core.train.launch import Launch
+from flows.pipeline import PipelineConfig
+
+# Every settings file in configs/ and the class that reads it.
+FILES = {
+    "paper.yaml": TrainConfig,
+    "tiny-cpu.yaml": TrainConfig,
+    "render/default.yaml": RenderConfig,
+    "render/plain.yaml": RenderConfig,
+    "instruct/default.yaml": InstructConfig,
+    "instruct/demo.yaml": InstructConfig,
+    "ablation.yaml": AblationConfig,
+    "demo.yaml": PipelineConfig,
+}
+PATHS = ("model", "train_jsonl", "val_jsonl", "image_root", "output_dir")  # a recipe's per-run paths
+
+
+def test_every_settings_file_is_read_by_its_class():
+    on_disk = {p.relative_to(CONFIGS).as_posix() for p in CONFIGS.rglob("*.yaml")}
+    assert on_disk == set(FILES)
+    for name, settings in FILES.items():
+        assert dataclasses.is_dataclass(settings.load(name))
+
+
+@pytest.mark.parametrize(
+    "settings, name",
+    [
+        (TrainConfig, "paper.yaml"),
+        (InstructConfig, "instruct/default.yaml"),
+        (AblationConfig, "ablation.yaml"),
+        (PipelineConfig, "demo.yaml"),
+    ],
+)
+def test_code_defaults_agree_with_the_default_file(settings, name):
+    loaded, defaults = settings.load(name).to_dict(), settings().to_dict()
+    if settings is TrainConfig:
+        loaded, defaults = ({k: v for k, v in d.items() if k not in PATHS} for d in (loaded, defaults))
+    assert loaded == defaults
+
+
+def test_the_default_render_file_spells_every_key():
+    """No key of the realistic mix falls back to a code default that could drift from it."""
+    spelled = yaml.safe_load(config_path("render/default.yaml").read_text())
+    assert set(spelled) == {f.name for f in dataclasses.fields(RenderConfig)}
+    assert set(spelled["artefacts"]) == set(RenderConfig.load("render/default.yaml").artefacts)
+
+
+def test_text_is_typed_by_its_field():
+    recipe = TrainConfig.load("tiny-cpu.yaml", {"lr": "1e-3", "bf16": "false", "save_total_limit": "null"})
+    assert (recipe.lr, recipe.bf16, recipe.save_total_limit) == (1e-3, False, None)
+    assert CnnConfig.from_mapping({"blocks": "[3, 4, 23, 3]", "epochs": "20"}).blocks == [3, 4, 23, 3]
+    assert Launch.from_mapping({"launcher": "deepspeed", "num_gpus": "2"}).world_size == 2
+    assert JudgeConfig.from_mapping({"vision": "true"}).vision is True
+    assert InstructConfig.load("instruct/demo.yaml", {"topics": "[report]"}).topics == ["report"]
+
+
+@pytest.mark.parametrize(
+    "settings, file, values, message",
+    [
+        (TrainConfig, "paper.yaml", {"lora_rank": "16"}, r"paper.yaml: unknown key\(s\) lora_rank; allowed: .*lora_r"),
+        (TrainConfig, "paper.yaml", {"lr": "fast"}, r"paper.yaml: lr = 'fast': expected float"),
+        (TrainConfig, "paper.yaml", {"max_steps": "2.5"}, r"max_steps = '2.5': expected int"),
+        (RenderConfig, "render/plain.yaml", {"dpi": "high"}, r"render/plain.yaml: dpi = 'high': expected float"),
+        (InstructConfig, "instruct/demo.yaml", {"export_hf": "maybe"}, r"export_hf = 'maybe': expected bool"),
+        (AblationConfig, "ablation.yaml", {"variants": "[1, 2]"}, r"variants = '\[1, 2\]': expected dict"),
+        (PipelineConfig, "demo.yaml", {"n_record": "5"}, r"unknown key\(s\) n_record; allowed: .*n_records"),
+        (Launch, None, {"launcher": "mpirun"}, r"launcher = 'mpirun': expected one of python, deepspeed, torchrun"),
+    ],
+)
+def test_unknown_or_mistyped_keys_are_refused_before_any_work(settings, file, values, message):
+    with pytest.raises(SettingsError, match=message):
+        settings.load(file, values)
+
+
+def test_a_bad_file_is_refused_with_its_name(tmp_path):
+    bad = tmp_path / "recipe.yaml"
+    bad.write_text("lora_r: 16\nlearning_rate: 1e-4\n")
+    with pytest.raises(SettingsError, match=r"recipe.yaml: unknown key\(s\) learning_rate"):
+        TrainConfig.load(bad)
+    with pytest.raises(SettingsError, match="settings file nowhere.yaml: not found"):
+        TrainConfig.load("nowhere.yaml")
+    with pytest.raises(SettingsError, match="expects KEY=VALUE"):
+        parse_assignments(["lr"])
+    assert parse_assignments(["lr=1e-3", "tag=a=b"]) == {"lr": "1e-3", "tag": "a=b"}
