@@ -35,6 +35,7 @@ from report import LLAMA_FILES
 
 from ecg_core.evaluate.detection import predict, predict_reports, score
 from ecg_core.instruct.printed import printed_samples
+from ecg_core.layout import ADAPTER, TRAIN_LOG
 from ecg_core.model import load_model_and_processor
 from ecg_core.model.pages import tile_size
 from ecg_core.model.shrunk import build_shrunk_mllama
@@ -132,12 +133,12 @@ def real_files_run(llama_files: Path, smoke: bool, device: str) -> dict:
                 "error": "training failed: " + "\n".join(done.stdout.splitlines()[-5:] + done.stderr.splitlines()[-5:])
             }
         train_seconds = time.perf_counter() - started
-        summary = json.loads((root / "run" / "train_log.jsonl").read_text().splitlines()[-1])
+        summary = json.loads((root / "run" / TRAIN_LOG).read_text().splitlines()[-1])
 
         pages = TrainConfig.load(PAPER).pages
         model, processor = load_model_and_processor(
             model_dir,
-            adapter=root / "run" / "adapter",
+            adapter=root / "run" / ADAPTER,
             device=device,
             dtype=torch.bfloat16 if device == "cuda" else None,
         )

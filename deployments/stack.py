@@ -83,7 +83,7 @@ def up(port: int, gpus: int | None, store: str) -> None:
         prefect("config", "set", f"PREFECT_API_URL={api_url}"), env=base_env, check=True, capture_output=True
     )
     print(f"\nPrefect UI: {api_url.removesuffix('/api')}   (this profile's PREFECT_API_URL is now {api_url})")
-    print("run:  prefect deployment run pipeline/pipeline -p n_records=200")
+    print("""run:  prefect deployment run pipeline/pipeline -p overrides='{"n_records": 200}'""")
 
 
 def down() -> None:

@@ -128,8 +128,13 @@ def instruct_prefix(name: str) -> str:
     return f"instruct/{name}"
 
 
+def split_file(split: str) -> str:
+    """A split's file name in its set's folder (the trainer reads the folder's local copy)."""
+    return f"{split}.jsonl"
+
+
 def split_key(name: str, split: str) -> str:
-    return f"{instruct_prefix(name)}/{split}.jsonl"
+    return f"{instruct_prefix(name)}/{split_file(split)}"
 
 
 def instruct_stats_key(name: str) -> str:
@@ -144,7 +149,8 @@ def instruct_quarantine_key(name: str) -> str:
     return f"{instruct_prefix(name)}/quarantine.jsonl"
 
 
-# runs/: training runs
+# runs/: training runs. The trainer writes into the run's folder itself, under these names.
+RUN_CONFIG, TRAIN_LOG, ADAPTER = "config.json", "train_log.jsonl", "adapter"
 
 
 def run_prefix(run_id: str) -> str:
@@ -152,15 +158,15 @@ def run_prefix(run_id: str) -> str:
 
 
 def run_config_key(run_id: str) -> str:
-    return f"{run_prefix(run_id)}/config.json"
+    return f"{run_prefix(run_id)}/{RUN_CONFIG}"
 
 
 def train_log_key(run_id: str) -> str:
-    return f"{run_prefix(run_id)}/train_log.jsonl"
+    return f"{run_prefix(run_id)}/{TRAIN_LOG}"
 
 
 def adapter_prefix(run_id: str) -> str:
-    return f"{run_prefix(run_id)}/adapter"
+    return f"{run_prefix(run_id)}/{ADAPTER}"
 
 
 def loss_curve_key(run_id: str) -> str:

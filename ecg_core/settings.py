@@ -28,13 +28,15 @@ class SettingsError(ValueError):
 
 
 def config_path(name: str | Path) -> Path:
-    """A settings file given as a path, or by its name under configs/ (`render/plain.yaml`)."""
+    """A settings file given as a path, by its name under configs/ (`render/plain.yaml`), or from the project
+    root (`configs/paper.yaml`, as the docs write it, from any working directory)."""
     path = Path(name)
     if path.exists() or path.is_absolute():
         return path
-    if (CONFIGS / path).exists():
-        return CONFIGS / path
-    raise SettingsError(f"settings file {name}: not found (as a path, or under {CONFIGS.name}/)")
+    for base in (CONFIGS, CONFIGS.parent):
+        if (base / path).exists():
+            return base / path
+    raise SettingsError(f"settings file {name}: not found (as a path, under {CONFIGS.name}/, or in the project)")
 
 
 def parse_assignments(pairs: Sequence[str]) -> dict[str, str]:
@@ -65,7 +67,7 @@ def typed_values(values: Mapping[str, Any], hints: Mapping[str, Any], source: st
 
 def coerce(value: Any, annotation: Any, where: str) -> Any:
     """`value` as `annotation` (text parsed as YAML where the field is not text), or a SettingsError."""
-    options = typing.get_args(annotation) if _is_union(annotation) else (annotation,)
+    options = typing.get_args(annotation) if is_union(annotation) else (annotation,)
     if value is None or (isinstance(value, str) and type(None) in options and value.lower() in ("null", "none")):
         if type(None) in options or annotation is Any:
             return None
@@ -108,7 +110,8 @@ def _as(value: Any, kind: Any) -> Any:
     if origin in (dict, Mapping):
         if not isinstance(value, Mapping):
             raise TypeError(value)
-        return dict(value)
+        key_kind, value_kind = typing.get_args(kind) or (Any, Any)
+        return {_as(k, key_kind): coerce(v, value_kind, str(k)) for k, v in value.items()}
     if dataclasses.is_dataclass(kind) and isinstance(value, Mapping):
         return kind.from_mapping(value) if issubclass(kind, Settings) else kind(**value)
     if isinstance(kind, type) and isinstance(value, kind):
@@ -116,20 +119,24 @@ def _as(value: Any, kind: Any) -> Any:
     raise TypeError(value)
 
 
-def _number(text: str) -> float | str:
-    """'1e-3' -> 0.001 (YAML 1.1 reads exponents without a dot as text); anything else stays text."""
-    try:
-        return float(text)
-    except ValueError:
-        return text
+def _number(text: str) -> int | float | str:
+    """'12' -> 12, '1e-3' -> 0.001 (YAML 1.1 reads exponents without a dot as text); anything else stays text."""
+    for kind in (int, float):
+        try:
+            value = kind(text)
+        except (ValueError, OverflowError):
+            continue
+        if kind is int or abs(value) != float("inf"):
+            return value
+    return text
 
 
-def _is_union(annotation) -> bool:
+def is_union(annotation) -> bool:
     return isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union
 
 
 def _describe(annotation) -> str:
-    if _is_union(annotation):
+    if is_union(annotation):
         return " or ".join(_describe(a) for a in typing.get_args(annotation))
     if typing.get_origin(annotation) is Literal:
         return "one of " + ", ".join(map(str, typing.get_args(annotation)))
@@ -143,7 +150,8 @@ class Settings:
     def load(cls, path: str | Path | None = None, overrides: Mapping[str, Any] | None = None):
         """Read `path` (YAML; a path or a name under configs/), then apply `overrides` key by key."""
         values = read_yaml(path) if path else {}
-        return cls.from_mapping(values | dict(overrides or {}), str(path or cls.__name__))
+        source = " with ".join(filter(None, (str(path or cls.__name__), "overrides" if overrides else "")))
+        return cls.from_mapping(values | dict(overrides or {}), source)
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], source: str | None = None):
@@ -164,7 +172,3 @@ class Settings:
             elif token.type == tokenize.COMMENT and token.start[0] in line_names:
                 out[line_names[token.start[0]]] = token.string.lstrip("# ")
         return out
-
-    def replace(self, **changes):
-        """A copy with `changes` applied, typed and checked like any override."""
-        return type(self).from_mapping(self.to_dict() | changes, f"{type(self).__name__} overrides")

@@ -13,8 +13,8 @@ from flows.train import train_flow
 from tasks.ablation import instruction_sources, source_subset, variant_row, write_ablation_table
 
 
-@flow(name="ablation", flow_run_name="ablation {name}")
-def ablation_flow(
+@flow(name="ablate", flow_run_name="ablate {name}")
+def ablate_flow(
     *,
     store: str,
     name: str,

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ecg_core.settings import Settings, parse_assignments
+from ecg_core.settings import Settings, is_union, parse_assignments
 from flows.local_server import LOST_API_EXIT, ApiWatchdog, prefect_api
 
 DEFAULT_STORE = "./demo-store"
@@ -66,10 +66,13 @@ class Command:
     groups: dict[str, str] = field(default_factory=dict)  # grouped parameter -> the prefix of its fields' flags
     show: Callable[[Any], str] = lambda result: json.dumps(result, indent=2)  # the result, printed
     orchestrated: bool = True  # runs through the Prefect API (tracked, resumable)
+    settings: str | None = None  # "module:Class" read from `config` + `overrides`: checked before any work
 
 
 PIPELINE = "flows.pipeline:pipeline_flow"
 EVALUATE = "flows.evaluate:evaluate_flow"
+PIPELINE_CONFIG = "flows.pipeline:PipelineConfig"
+TRAIN_CONFIG = "ecg_core.train:TrainConfig"
 LAUNCH_GROUP = {"launch": ""}
 COMMANDS = {
     "demo": Command(
@@ -77,15 +80,36 @@ COMMANDS = {
         "Run the whole pipeline on synthetic data with a tiny Mllama (configs/demo.yaml)",
         fixed={"config": "demo.yaml"},  # and no --config: the demo is the embedded defaults
         show=_table,
+        settings=PIPELINE_CONFIG,
     ),
-    "pipeline": Command(PIPELINE, "Run the whole pipeline with the settings of a YAML file", show=_table),
+    "pipeline": Command(
+        PIPELINE, "Run the whole pipeline with the settings of a YAML file", show=_table, settings=PIPELINE_CONFIG
+    ),
     "ingest": Command("flows.ingest:ingest_flow", positional=("source", "path"), groups={"options": ""}),
-    "render": Command("flows.render:render_flow", positional=("dataset",), show=lambda rows: f"{len(rows)} images"),
+    "render": Command(
+        "flows.render:render_flow",
+        positional=("dataset",),
+        show=lambda rows: f"{len(rows)} images",
+        settings="ecg_core.render.variants:RenderConfig",
+    ),
     "gallery": Command("flows.offline:gallery", positional=("out_dir",), show=str, orchestrated=False),
-    "instruct": Command("flows.instruct:instruct_flow", positional=("name",)),
-    "train": Command("flows.train:train_flow", fixed={"create_gpu_limit": True}, groups=LAUNCH_GROUP, show=str),
-    "plan": Command("flows.offline:plan", show=str, orchestrated=False),
-    "ablate": Command("flows.ablation:ablation_flow", groups=LAUNCH_GROUP, show=_ablation),
+    "instruct": Command(
+        "flows.instruct:instruct_flow", positional=("name",), settings="ecg_core.instruct.config:InstructConfig"
+    ),
+    "train": Command(
+        "flows.train:train_flow",
+        fixed={"create_gpu_limit": True},
+        groups=LAUNCH_GROUP,
+        show=str,
+        settings=TRAIN_CONFIG,
+    ),
+    "plan": Command("flows.offline:plan", show=str, orchestrated=False, settings=TRAIN_CONFIG),
+    "ablate": Command(
+        "flows.ablation:ablate_flow",
+        groups=LAUNCH_GROUP,
+        show=_ablation,
+        settings="ecg_core.train.ablation:AblationConfig",
+    ),
     "evaluate": Command(EVALUATE, hidden=("judge", "example_image", "cnns", "cnn_datasets"), show=_table),
     "judge": Command(
         EVALUATE,
@@ -95,13 +119,25 @@ COMMANDS = {
         groups={"judge": "judge-"},
         show=_report_only,
     ),
-    "cnn": Command("flows.cnn:cnn_flow", show=_rows),
+    "cnn": Command("flows.cnn:cnn_flow", show=_rows, settings="ecg_core.cnn:CnnConfig"),
 }
 
 
 def target(command: Command) -> Callable:
-    module, name = command.target.split(":")
+    return _resolve(command.target)
+
+
+def _resolve(path: str):
+    module, name = path.split(":")
     return getattr(importlib.import_module(module), name)
+
+
+def check_settings(command: Command, kwargs: dict) -> Settings | None:
+    """The command's settings, read from its file and `--set` overrides now, so a bad key stops it here."""
+    if command.settings is None:
+        return None
+    config = kwargs.get("config") or next((o.default for o in parameters(target(command)) if o.name == "config"), None)
+    return _resolve(command.settings).load(config, kwargs.get(OVERRIDES))
 
 
 def _summary(command: Command) -> str:
@@ -165,9 +201,7 @@ def _settings_class(annotation) -> type[Settings]:
 def _add(parser: argparse.ArgumentParser, option: Option, flag: str | None, dest: str, required: bool) -> bool:
     """Add one option; False when its type has no command-line form (a dict, say)."""
     annotation, default = option.annotation, option.default
-    kinds = [
-        k for k in (typing.get_args(annotation) if _is_union(annotation) else (annotation,)) if k is not type(None)
-    ]
+    kinds = [k for k in (typing.get_args(annotation) if is_union(annotation) else (annotation,)) if k is not type(None)]
     kind = kinds[0] if len(kinds) == 1 else None
     origin = typing.get_origin(kind)
     spec: dict[str, Any] = {"help": option.help}
@@ -192,12 +226,6 @@ def _add(parser: argparse.ArgumentParser, option: Option, flag: str | None, dest
     return True
 
 
-def _is_union(annotation) -> bool:
-    import types
-
-    return isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union
-
-
 def add_command(parser: argparse.ArgumentParser, command: Command) -> None:
     """Every parameter of the command's target as an option, except those it fixes or hides; refuses to build
     a command whose flow has a parameter with no command-line form that it neither fixes nor hides."""
@@ -208,7 +236,8 @@ def add_command(parser: argparse.ArgumentParser, command: Command) -> None:
         if name in command.groups:
             for member in group_options(option):
                 flag = "--" + (command.groups[name] + member.name).replace("_", "-")
-                _add(parser, member, flag, f"{name}.{member.name}", required=False)
+                if not _add(parser, member, flag, f"{name}.{member.name}", required=False):
+                    raise TypeError(f"{command.target}: {name}.{member.name} has no command-line form")
         elif name == OVERRIDES:
             parser.add_argument(
                 "--set",
@@ -267,10 +296,11 @@ def main(argv: list[str] | None = None) -> int:
     command = COMMANDS[args.command]
     try:
         kwargs = call_arguments(command, args)
-    except ValueError as exc:  # a group's settings refused (an unknown rubric, a python launcher on 2 GPUs, ...)
+        settings = check_settings(command, kwargs)
+    except ValueError as exc:  # settings refused: an unknown key, an unknown rubric, a python launcher on 2 GPUs
         parser.error(str(exc))
     if not command.orchestrated:
-        return run_command(command, kwargs)  # nothing to track
+        return run_command(command, kwargs, settings)  # nothing to track
     # SIGTERM (kill, a scheduler, a closing terminal) stops a command the way Ctrl-C does: the flow run is
     # marked, the training processes are stopped, GPU slots go back, and the same command resumes.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -282,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
         watchdog = ApiWatchdog(api_url, lost)
         try:
             with watchdog:
-                return run_command(command, kwargs)
+                return run_command(command, kwargs, settings)
         except KeyboardInterrupt:
             if watchdog.lost:  # the message is out; Prefect's shutdown would only retry the dead API
                 os._exit(LOST_API_EXIT)
@@ -294,11 +324,15 @@ def main(argv: list[str] | None = None) -> int:
             return 130
 
 
-def run_command(command: Command, kwargs: dict) -> int:
+def run_command(command: Command, kwargs: dict, settings: Settings | None = None) -> int:
     started = time.time()
     print(command.show(target(command)(**kwargs)))
     if command.target == PIPELINE:
-        print(f"\npipeline took {time.time() - started:.0f} s; metrics: eval/<name>/metrics.json in {kwargs['store']}")
+        from ecg_core.layout import metrics_key
+
+        print(
+            f"\npipeline took {time.time() - started:.0f} s; metrics: {metrics_key(settings.name)} in {kwargs['store']}"
+        )
     return 0
 
 

@@ -35,6 +35,17 @@ def cnn_flow(
         overrides: CnnConfig keys for every kind, e.g. {"epochs": 20, "blocks": [3, 4, 23, 3]}
         device: cpu or cuda
     """
-    rows = {f"cnn-{kind}": cnn_row(store, kind, datasets, name, name, overrides or {}, device) for kind in kinds}
+    rows = {
+        f"cnn-{kind}": cnn_row(
+            store_uri=store,
+            kind=kind,
+            datasets=datasets,
+            name=name,
+            eval_id=name,
+            settings=overrides or {},
+            device=device,
+        )
+        for kind in kinds
+    }
     open_store(store).put_bytes(layout.cnn_table_key(name), table_one({"abnormality_detection": rows}).encode())
     return rows

@@ -70,5 +70,7 @@ def evaluate_flow(
     }
     detection = {name: result["detection"] for name, result in results.items()}
     for kind, settings in (cnns or {}).items():
-        detection[f"cnn-{kind}"] = cnn_row(store, kind, cnn_datasets or [], eval_id, eval_id, settings)
+        detection[f"cnn-{kind}"] = cnn_row(
+            store_uri=store, kind=kind, datasets=cnn_datasets or [], name=eval_id, eval_id=eval_id, settings=settings
+        )
     return write_report(store, eval_id, detection, reports, example_image, preprocessing)

@@ -31,11 +31,12 @@ def plan(
         mfu: assumed model FLOPs utilisation
         json_output: the plan as JSON
     """
+    from ecg_core.settings import config_path
     from ecg_core.train import TrainConfig
     from ecg_core.train.plan import plan_for_recipe, render_plan
 
     recipe = TrainConfig.load(config, overrides)
-    result = plan_for_recipe(model_config, recipe, seq_len=seq_len, num_gpus=num_gpus, mfu=mfu)
+    result = plan_for_recipe(config_path(model_config), recipe, seq_len=seq_len, num_gpus=num_gpus, mfu=mfu)
     return json.dumps(result.to_dict(), indent=2) if json_output else render_plan(result)
 
 

@@ -12,8 +12,12 @@ from prefect import flow
 from prefect.runtime import flow_run
 
 from ecg_core import layout
+from ecg_core.cnn import KINDS, CnnConfig
 from ecg_core.evaluate.judge import JudgeConfig
-from ecg_core.settings import Settings
+from ecg_core.instruct.config import InstructConfig
+from ecg_core.render.variants import RenderConfig
+from ecg_core.settings import Settings, SettingsError
+from ecg_core.train import TrainConfig
 from flows.evaluate import evaluate_flow
 from flows.ingest import ingest_flow
 from flows.instruct import instruct_flow
@@ -47,6 +51,16 @@ class PipelineConfig(Settings):
             "image": {"width": 16, "image_size": [128, 256], "epochs": 4, "patience": 2},
         }
     )
+
+    def __post_init__(self):
+        # Every file and key the run will read, checked now: a typo must not wait for the training to fail.
+        RenderConfig.load(self.render_config, {"dpi": self.dpi})
+        InstructConfig.load(self.instruct_config)
+        TrainConfig.load(self.train_config, self.train_overrides)
+        for kind, keys in self.cnns.items():
+            if kind not in KINDS:
+                raise SettingsError(f"cnns: unknown kind {kind!r}; allowed: {', '.join(KINDS)}")
+            CnnConfig.from_mapping(keys, f"cnns.{kind}")
 
 
 DEMO = "demo.yaml"  # the embedded defaults: configs/demo.yaml

@@ -43,8 +43,9 @@ def retrain_flow(
         path: the dataset folder (not for synthetic)
         ingest_options: the source's reading options, e.g. {"n_records": 500}
         force: retrain even without new data
-        config: pipeline settings file (a path or a name in configs/): its model, render, instruction, training
-            and evaluation keys apply; the data comes from `source` instead of its synthetic-data keys
+        config: pipeline settings file (a path or a name in configs/): its model, render (with dpi), instruction,
+            training, seed and judge keys apply; the data comes from `source` instead of its synthetic-data keys,
+            and the reference CNNs are not retrained
         overrides: settings keys to replace, e.g. {"train_overrides": {"max_steps": 50}}
         metric: the test-split metric a new adapter must improve
         min_margin: by at least this much
@@ -56,10 +57,20 @@ def retrain_flow(
         record_decision(store, name, None, decision)
         return decision
     run_id = f"{name}-{flow_run.get_scheduled_start_time().strftime('%Y%m%d-%H%M%S')}"
-    render_flow(store=store, dataset=source, config=settings.render_config)
-    instruct_flow(store=store, name=run_id, datasets=[source], config=settings.instruct_config)
+    render_flow(store=store, dataset=source, config=settings.render_config, overrides={"dpi": settings.dpi})
+    instruct_flow(
+        store=store,
+        name=run_id,
+        datasets=[source],
+        config=settings.instruct_config,
+        overrides={"seed": settings.seed},
+    )
     model = settings.model or build_tiny_model(
-        store, run_id, layout.model_prefix(run_id), settings.tiny_tile_size, settings.seed
+        store_uri=store,
+        instruct_name=run_id,
+        key=layout.model_prefix(run_id),
+        image_size=settings.tiny_tile_size,
+        seed=settings.seed,
     )
     train_flow(
         store=store,
@@ -77,6 +88,7 @@ def retrain_flow(
         instruct=run_id,
         run_id=run_id,
         batch_size=settings.eval_batch_size,
+        judge=settings.judge,
         baseline=False,
     )
     metrics = evaluation["abnormality_detection"]["finetuned"]

@@ -103,8 +103,8 @@ def fine_tune(
     instruct_dir = store.local_dir(layout.instruct_prefix(instruct_name))
     options = {
         "model": model_dir,
-        "train_jsonl": instruct_dir / "train.jsonl",
-        "val_jsonl": instruct_dir / "val.jsonl",
+        "train_jsonl": instruct_dir / layout.split_file("train"),
+        "val_jsonl": instruct_dir / layout.split_file("val"),
         "image_root": store.local_dir(""),  # image keys in the samples are relative to the store root
         "output_dir": store.local_dir(prefix),
     } | overrides

@@ -61,6 +61,12 @@ def test_bad_options_are_refused_before_any_work(capsys):
     with pytest.raises(SystemExit):
         main("train --run-id r --model M --instruct I --num-gpus 2".split())
     assert "the python launcher runs one process" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # a bad key, refused before a Prefect server or a flow run exists
+        main("train --run-id r --model M --instruct I --set lora_rank=16".split())
+    assert "paper.yaml with overrides: unknown key(s) lora_rank; allowed:" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # a nested key of the pipeline's settings too
+        main(["demo", "--set", "cnns={signal: {epoch: 3}}"])
+    assert "cnns.signal: unknown key(s) epoch" in capsys.readouterr().err
 
 
 def _documented_commands() -> list[str]:

@@ -221,7 +221,7 @@ def test_credentialed_records_are_refused_for_a_remote_endpoint_before_any_reque
 
     monkeypatch.setattr(openai, "OpenAI", no_client)
     gets = []
-    items = [item(0)] + [item(i, credentialed=True) for i in range(1, 8)]
+    items = [item(0, credentialed=False)] + [item(i, credentialed=True) for i in range(1, 8)]
     with pytest.raises(PrivacyError) as refused:
         spy = type("SpyCache", (), {"get": gets.append})()
         judge_reports(items, base_url="https://api.openai.com/v1", cache=spy, **FAST)
@@ -229,6 +229,8 @@ def test_credentialed_records_are_refused_for_a_remote_endpoint_before_any_reque
     assert "7 credentialed record(s)" in message and "api.openai.com" in message
     assert "ecg-1, ecg-2, ecg-3, ecg-4, ecg-5 and 2 more" in message and "ecg-0" not in message
     assert gets == []  # refused before even the cache was read
+    with pytest.raises(PrivacyError, match="1 credentialed record"):  # no flag: provenance unknown, kept on site
+        judge_reports([item(9)], base_url="https://api.openai.com/v1", **FAST)
 
 
 def test_credentialed_records_go_to_loopback_or_anywhere_with_the_explicit_flag(judge):

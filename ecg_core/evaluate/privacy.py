@@ -39,7 +39,7 @@ def check_credentialed_endpoint(
     host = endpoint_host(base_url)
     if allow_credentialed_remote or host in {h.lower() for h in allowed_hosts}:
         return
-    ids = [str(item.get("id")) for item in items if item.get("credentialed") is True]
+    ids = [str(item.get("id")) for item in items if is_credentialed(item)]
     if not ids:
         return
     shown = ", ".join(ids[:_IDS_SHOWN]) + (f" and {len(ids) - _IDS_SHOWN} more" if len(ids) > _IDS_SHOWN else "")

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ecg_core.settings import Settings
+from ecg_core.train.config import TrainConfig
 
 SOURCE_PREFIX = "only-"
 COLUMNS = (
@@ -41,6 +42,11 @@ class AblationConfig(Settings):
         )
     )
     source_ablation: bool = True  # one more variant per source of the training split, trained on it alone
+
+    def __post_init__(self):
+        # Every variant's recipe read now: a typo in the last variant must not wait for the others' training.
+        for keys in self.variants.values():
+            TrainConfig.load(self.train_config, self.train_overrides | keys)
 
 
 def ablation_variants(variants: Mapping[str, Mapping], sources: list[str], source_ablation: bool) -> dict[str, dict]:

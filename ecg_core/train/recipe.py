@@ -22,6 +22,7 @@ from datasets import Dataset
 from transformers import Trainer, TrainerCallback, TrainingArguments, set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
+from ecg_core.layout import ADAPTER, RUN_CONFIG, TRAIN_LOG
 from ecg_core.model.checkpointing import checkpoint_vision_layers
 from ecg_core.model.collator import InstructionCollator
 from ecg_core.model.load import load_model_and_processor
@@ -132,7 +133,7 @@ class FinetuneRecipe:
         config.check()
         self.output_dir.mkdir(parents=True, exist_ok=True)
         if is_main_process():
-            (self.output_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+            (self.output_dir / RUN_CONFIG).write_text(json.dumps(config.to_dict(), indent=2) + "\n")
 
         set_seed(config.seed)  # before the adapters exist: their initialisation draws from it
         dtype = torch.bfloat16 if config.bf16 else torch.float32
@@ -154,7 +155,7 @@ class FinetuneRecipe:
         collator = InstructionCollator(
             self.processor, config.image_root, config.pages, config.max_length, config.cache_images
         )
-        self.log_callback = JsonlLogCallback(self.output_dir / "train_log.jsonl", checkpoint_step(self.resume_from))
+        self.log_callback = JsonlLogCallback(self.output_dir / TRAIN_LOG, checkpoint_step(self.resume_from))
         tokenizer = self.processor.tokenizer
         self.trainer = Trainer(
             model=self.model,
@@ -204,7 +205,7 @@ class FinetuneRecipe:
         return metrics
 
     def save(self) -> Path:
-        adapter_dir = self.output_dir / "adapter"
+        adapter_dir = self.output_dir / ADAPTER
         if not self.trainer.is_world_process_zero():
             return adapter_dir
         if self.config.tuning == "partial":

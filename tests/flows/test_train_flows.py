@@ -4,7 +4,7 @@ import pytest
 from prefect.client.orchestration import get_client
 
 from ecg_core.store import open_store
-from flows.ablation import ablation_flow
+from flows.ablation import ablate_flow
 from flows.ingest import ingest_flow
 from flows.instruct import instruct_flow
 from flows.render import render_flow
@@ -52,7 +52,7 @@ def test_ablation_flow_compares_ranks_tuning_modes_and_sources(small_store):
         "instruct/small/train.jsonl", [s | {"source": "ptbxl"} if i % 2 else s for i, s in enumerate(train)]
     )
 
-    rows = ablation_flow(
+    rows = ablate_flow(
         store=store_uri,
         name="abl",
         model=model,

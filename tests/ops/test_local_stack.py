@@ -67,6 +67,7 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, tmp_path):
                 "dpi": 50.0,
                 "eval_batch_size": 8,
                 "train_overrides": {"max_steps": 4, "save_strategy": "no"},
+                "cnns": {},  # no reference CNNs: the run tests the chain, not the table
             }
         }
         # A parameter that fails the flow's signature is refused by Prefect with the reason; nothing runs.

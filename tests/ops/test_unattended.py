@@ -19,7 +19,7 @@ from ecg_core.train.launch import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ECGFLOW = [sys.executable, "-m", "flows.cli"]
-TRAIN = "train --model {model} --instruct small --config configs/tiny-cpu.yaml --store {store} --run-id {run}"
+TRAIN = "train --model {model} --instruct small --config tiny-cpu.yaml --store {store} --run-id {run}"
 
 
 @pytest.fixture(scope="module")
@@ -111,8 +111,8 @@ def small_store(home, tmp_path_factory):
     store = root / "store"
     for command in (
         f"ingest synthetic --n-records 40 --fs 100 --seed 5 --store {store}",
-        f"render synthetic --config configs/render/plain.yaml --dpi 50 --store {store}",
-        f"instruct small --datasets synthetic --config configs/instruct/demo.yaml --store {store}",
+        f"render synthetic --config render/plain.yaml --set dpi=50 --store {store}",
+        f"instruct small --datasets synthetic --config instruct/demo.yaml --store {store}",
     ):
         out = ecgflow(command, home)
         assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
