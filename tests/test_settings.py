@@ -74,10 +74,20 @@ def test_text_is_typed_by_its_field():
 @pytest.mark.parametrize(
     "settings, file, values, message",
     [
-        (TrainConfig, "paper.yaml", {"lora_rank": "16"}, r"paper.yaml with overrides: unknown key\(s\) lora_rank; allowed: .*lora_r"),
+        (
+            TrainConfig,
+            "paper.yaml",
+            {"lora_rank": "16"},
+            r"paper.yaml with overrides: unknown key\(s\) lora_rank; allowed: .*lora_r",
+        ),
         (TrainConfig, "paper.yaml", {"lr": "fast"}, r"paper.yaml with overrides: lr = 'fast': expected float"),
         (TrainConfig, "paper.yaml", {"max_steps": "2.5"}, r"max_steps = '2.5': expected int"),
-        (RenderConfig, "render/plain.yaml", {"dpi": "high"}, r"render/plain.yaml with overrides: dpi = 'high': expected float"),
+        (
+            RenderConfig,
+            "render/plain.yaml",
+            {"dpi": "high"},
+            r"render/plain.yaml with overrides: dpi = 'high': expected float",
+        ),
         (InstructConfig, "instruct/demo.yaml", {"export_hf": "maybe"}, r"export_hf = 'maybe': expected bool"),
         (AblationConfig, "ablation.yaml", {"variants": "[1, 2]"}, r"variants = '\[1, 2\]': expected dict"),
         (PipelineConfig, "demo.yaml", {"n_record": "5"}, r"unknown key\(s\) n_record; allowed: .*n_records"),

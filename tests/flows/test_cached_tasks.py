@@ -8,6 +8,9 @@ from flows.instruct import instruct_flow
 from flows.render import render_flow
 from tasks.storage import open_store
 
+# The demo's instruction config: two families, no Hugging Face export; caching does not depend on what is built.
+DEMO_SET = {"name": "c", "datasets": ["synthetic"], "config": "instruct/demo.yaml"}
+
 
 def test_instruction_set_is_cached_in_the_store_until_its_inputs_or_output_change(s3_env, monkeypatch):
     store_uri = f"s3://{s3_env[1]}/ecg"
@@ -17,21 +20,21 @@ def test_instruction_set_is_cached_in_the_store_until_its_inputs_or_output_chang
     ingest_flow(store=store_uri, source="synthetic", options={"n_records": 12, "fs": 100.0})
     render_flow(store=store_uri, dataset="synthetic", overrides={"dpi": 30.0})
 
-    first = instruct_flow(store=store_uri, name="c", datasets=["synthetic"])
-    assert instruct_flow(store=store_uri, name="c", datasets=["synthetic"]) == first and len(builds) == 1  # cached
+    first = instruct_flow(store=store_uri, **DEMO_SET)
+    assert instruct_flow(store=store_uri, **DEMO_SET) == first and len(builds) == 1  # cached
     assert open_store(store_uri).list("prefect-results")  # the result record lives in the store
 
-    instruct_flow(store=store_uri, name="c", datasets=["synthetic"], overrides={"seed": 1})
+    instruct_flow(store=store_uri, **DEMO_SET, overrides={"seed": 1})
     assert len(builds) == 2  # other settings: built
 
     store = open_store(store_uri)
     store.delete("instruct/c/stats.json")
-    instruct_flow(store=store_uri, name="c", datasets=["synthetic"])
+    instruct_flow(store=store_uri, **DEMO_SET)
     assert len(builds) == 3 and store.exists("instruct/c/stats.json")  # output gone: rebuilt
 
     ingest_flow(store=store_uri, source="synthetic", options={"n_records": 16, "fs": 100.0})  # the records change
     render_flow(store=store_uri, dataset="synthetic", overrides={"dpi": 30.0})
-    assert instruct_flow(store=store_uri, name="c", datasets=["synthetic"])["n"] > first["n"] and len(builds) == 4
+    assert instruct_flow(store=store_uri, **DEMO_SET)["n"] > first["n"] and len(builds) == 4
 
 
 def test_s3_credentials_from_a_prefect_aws_credentials_block(s3_env, s3_endpoint, monkeypatch):

@@ -1,6 +1,6 @@
 """`make up` for real: a `prefect server`, process workers on the `cpu` and `gpu` pools, every deployment, and
 `prefect deployment run pipeline/pipeline` on the tiny model and synthetic data with the store in S3 (moto's
-server over HTTP); then 20 flow runs submitted at once all complete on the stack's SQLite database without two
+server over HTTP); then 10 flow runs submitted at once all complete on the stack's SQLite database without two
 trainings ever holding the single `gpu` slot. Then `make down` stops it all."""
 
 import json
@@ -116,7 +116,7 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, tmp_path):
         )
         seen = json.loads(_run([sys.executable, "-c", probe, flow_run_id], env, timeout=60).stdout)
 
-        # Load: 20 runs submitted at once, 18 small ingests on the cpu pool and 2 trainings through the gpu queue.
+        # Load: 10 runs submitted at once, 8 small ingests on the cpu pool and 2 trainings through the gpu queue.
         [model] = [str(p.parent) for p in Path(env["ECGFLOW_S3_CACHE"]).rglob("models/tiny-mllama/config.json")]
         ingest = {"source": "synthetic", "options": {"n_records": 4, "fs": 100.0}}
         train = {
@@ -127,7 +127,7 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, tmp_path):
             "store": store,
             "overrides": {"max_steps": 3, "save_strategy": "no"},
         }
-        jobs = [["ingest/ingest", ingest | {"store": str(tmp_path / f"ingest-{i}")}] for i in range(18)]
+        jobs = [["ingest/ingest", ingest | {"store": str(tmp_path / f"ingest-{i}")}] for i in range(8)]
         jobs += [["train/train", train | {"run_id": f"load-{i}"}] for i in range(2)]
         load = json.loads(_run([sys.executable, "-c", SUBMIT_AND_WAIT, json.dumps(jobs)], env, timeout=720).stdout)
     finally:
@@ -171,7 +171,7 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, tmp_path):
     metrics = json.loads(client.get_object(Bucket=bucket, Key="ops/eval/ops/metrics.json")["Body"].read())
     assert set(metrics["abnormality_detection"]) == {"baseline", "finetuned"}
 
-    assert [state for _, state, _ in load] == ["COMPLETED"] * 20, load
+    assert [state for _, state, _ in load] == ["COMPLETED"] * 10, load
     # Training time of each run, from its config.json (written as training starts, the slot held) to the last
     # line of its log: the single gpu slot was never held twice.
     mirror = Path(env["ECGFLOW_S3_CACHE"])
@@ -183,7 +183,7 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, tmp_path):
         .read_text()
         .count("OperationalError) database is locked")
     )
-    print(f"20 runs at once: all completed; the server retried {locked} SQLite lock(s) of its own bookkeeping")
+    print(f"10 runs at once: all completed; the server retried {locked} SQLite lock(s) of its own bookkeeping")
 
     status = _run([*stack, "status"], env, timeout=60).stdout
     assert status.count("stopped") == 3, status
