@@ -17,8 +17,20 @@ SUBMIT_AND_WAIT = """
 import json, sys, time
 from prefect.client.orchestration import get_client
 from prefect.deployments import run_deployment
+from prefect.exceptions import PrefectHTTPStatusError
 jobs = json.loads(sys.argv[1])
-runs = [run_deployment(name, parameters=params, timeout=0) for name, params in jobs]
+
+def submit(name, params):
+    # A submitter's own retries on top of the client's: SQLite under a burst can answer 503 for a while.
+    for attempt in range(5):
+        try:
+            return run_deployment(name, parameters=params, timeout=0)
+        except PrefectHTTPStatusError:
+            if attempt == 4:
+                raise
+            time.sleep(5)
+
+runs = [submit(name, params) for name, params in jobs]
 deadline = time.monotonic() + 600
 with get_client(sync_client=True) as client:
     while True:
