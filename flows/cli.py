@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import ast
 import dataclasses
+import functools
 import importlib
 import inspect
 import json
@@ -136,7 +137,7 @@ def check_settings(command: Command, kwargs: dict) -> Settings | None:
     """The command's settings, read from its file and `--set` overrides now, so a bad key stops it here."""
     if command.settings is None:
         return None
-    config = kwargs.get("config") or next((o.default for o in parameters(target(command)) if o.name == "config"), None)
+    config = kwargs.get("config") or options_of(command.target).get("config", NO_CONFIG).default
     return _resolve(command.settings).load(config, kwargs.get(OVERRIDES))
 
 
@@ -171,6 +172,15 @@ def parameters(fn: Callable) -> list[Option]:
         Option(name, hints.get(name, Any), param.default, " ".join(docs.get(name, "").split()))
         for name, param in inspect.signature(fn).parameters.items()
     ]
+
+
+@functools.cache
+def options_of(target_path: str) -> dict[str, Option]:
+    """The options of a command's target by name, read once per process."""
+    return {option.name: option for option in parameters(_resolve(target_path))}
+
+
+NO_CONFIG = Option("config", None, None, "")  # the default `config` of a target that has none
 
 
 def group_options(option: Option) -> list[Option]:
@@ -229,7 +239,7 @@ def _add(parser: argparse.ArgumentParser, option: Option, flag: str | None, dest
 def add_command(parser: argparse.ArgumentParser, command: Command) -> None:
     """Every parameter of the command's target as an option, except those it fixes or hides; refuses to build
     a command whose flow has a parameter with no command-line form that it neither fixes nor hides."""
-    for option in parameters(target(command)):
+    for option in options_of(command.target).values():
         name = option.name
         if name in command.fixed or name in command.hidden:
             continue
@@ -265,8 +275,8 @@ def call_arguments(command: Command, args: argparse.Namespace) -> dict:
     kwargs = dict(command.fixed)
     for name in command.groups:
         members = {k.split(".", 1)[1]: given.pop(k) for k in list(given) if k.startswith(name + ".")}
-        option = next(o for o in parameters(target(command)) if o.name == name)
-        kwargs[name] = members if name == "options" else _settings_class(option.annotation).from_mapping(members)
+        annotation = options_of(command.target)[name].annotation
+        kwargs[name] = members if name == "options" else _settings_class(annotation).from_mapping(members)
     if OVERRIDES in given:
         given[OVERRIDES] = parse_assignments(given[OVERRIDES])
     return kwargs | given
