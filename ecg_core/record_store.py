@@ -142,7 +142,10 @@ def write_records(
 
 
 def read_manifest(store: Store, dataset: str) -> IngestSummary:
-    return IngestSummary(**store.get_json(layout.manifest_key(dataset)))
+    key = layout.manifest_key(dataset)
+    if not store.exists(key):  # every later stage starts here: say what is missing and what makes it
+        raise FileNotFoundError(f"no dataset {dataset!r} in store {store.uri} (no {key}): ingest it first")
+    return IngestSummary(**store.get_json(key))
 
 
 def read_shard(store: Store, key: str) -> list[ECGRecord]:

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from ecg_core.record_store import Rejected, read_manifest, read_records, write_records
 from ecg_core.splits import split_of_patient
@@ -38,3 +39,10 @@ def test_splits_are_by_patient_and_stable(tmp_path):
     counts = {s: sum(r.split == s for r in records) for s in ("train", "val", "test")}
     assert counts["train"] > counts["val"] > 0 and counts["test"] > 0
     assert split_of_patient("p1") == split_of_patient("p1") and records[3].split == split_of_patient("p1")
+
+
+def test_a_dataset_never_ingested_is_named_with_what_to_do(tmp_path):
+    with pytest.raises(
+        FileNotFoundError, match=r"no dataset 'ptbxl' in store .*records/ptbxl/manifest.json.*ingest it"
+    ):
+        read_manifest(open_store(tmp_path), "ptbxl")
