@@ -125,3 +125,13 @@ def test_lora_training_learns_to_read_the_pages(tiny_mllama_dir, stripe_pages, t
     assert losses[-1] < 0.1 * losses[0] and metrics["eval_loss"] < 0.5
     lrs = [r["learning_rate"] for r in log if "learning_rate" in r]
     assert max(lrs) <= 1e-3 and lrs[-1] == pytest.approx(1e-4, rel=0.1)  # cosine down to 10% of the peak
+
+
+def test_a_checkpoint_cut_short_while_saving_is_not_resumed_from(tmp_path):
+    from ecg_core.train.recipe import last_complete_checkpoint
+
+    for step in (5, 10, 15):
+        (tmp_path / f"checkpoint-{step}").mkdir()
+    for step in (5, 10):
+        (tmp_path / f"checkpoint-{step}" / "trainer_state.json").write_text("{}")
+    assert last_complete_checkpoint(tmp_path) == str(tmp_path / "checkpoint-10")  # 15: Ctrl-C mid-save

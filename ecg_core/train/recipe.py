@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from datasets import Dataset
 from transformers import Trainer, TrainerCallback, TrainingArguments, set_seed
-from transformers.trainer_utils import get_last_checkpoint
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from ecg_core.layout import ADAPTER, RUN_CONFIG, TRAIN_LOG
 from ecg_core.model.checkpointing import checkpoint_vision_layers
@@ -58,6 +58,13 @@ def instruction_dataset(path: str | Path, tokenizer) -> Dataset:
 
 def checkpoint_step(checkpoint: str | None) -> int:
     return int(checkpoint.rsplit("-", 1)[-1]) if checkpoint else 0
+
+
+def last_complete_checkpoint(output_dir: Path) -> str | None:
+    """The newest checkpoint whose trainer state was written: one cut short (Ctrl-C, kill) while being saved
+    is skipped, so the run resumes from the one before instead of failing."""
+    done = [p for p in Path(output_dir).glob(f"{PREFIX_CHECKPOINT_DIR}-*") if (p / "trainer_state.json").is_file()]
+    return str(max(done, key=lambda p: int(p.name.rsplit("-", 1)[1]))) if done else None
 
 
 class JsonlLogCallback(TrainerCallback):
@@ -149,7 +156,7 @@ class FinetuneRecipe:
             self.model = apply_partial(model)
         self.write_trainable()
 
-        self.resume_from = get_last_checkpoint(str(self.output_dir)) if config.resume else None
+        self.resume_from = last_complete_checkpoint(self.output_dir) if config.resume else None
         if self.resume_from:
             log.info("resuming from %s", self.resume_from)
         collator = InstructionCollator(
