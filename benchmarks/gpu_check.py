@@ -33,7 +33,9 @@ from pathlib import Path
 import torch
 from report import LLAMA_FILES
 
-from ecg_core.evaluate.detection import predict, predict_reports, score
+from ecg_core.evaluate.detection import predict
+from ecg_core.evaluate.grading import task_metrics
+from ecg_core.evaluate.tasks import KIND_BY_NAME, Task
 from ecg_core.instruct.printed import printed_samples
 from ecg_core.layout import ADAPTER, TRAIN_LOG
 from ecg_core.model import load_model_and_processor
@@ -142,11 +144,14 @@ def real_files_run(llama_files: Path, smoke: bool, device: str) -> dict:
             device=device,
             dtype=torch.bfloat16 if device == "cuda" else None,
         )
-        questions = [s for s in splits["test"] if s["task_family"] == "abnormality_detection"]
-        reports = [s for s in splits["test"] if s["task_family"] == "report_generation"]
+        detection, report = (Task("printed", KIND_BY_NAME[name]) for name in ("ptbxl-super", "report"))
+        questions = [s for s in splits["test"] if detection.takes(s)]
+        reports = [s for s in splits["test"] if report.takes(s)]
         started = time.perf_counter()
-        metrics = score(predict(model, processor, questions, root, pages=pages, batch_size=4))
-        written = predict_reports(model, processor, reports, root, pages=pages, batch_size=4)
+        metrics = task_metrics(
+            detection, predict(model, processor, detection, questions, root, pages=pages, batch_size=4)
+        )
+        written = predict(model, processor, report, reports, root, pages=pages, batch_size=4)
         return {
             "train_seconds": round(train_seconds, 1),
             "train_loss": summary.get("train_loss"),

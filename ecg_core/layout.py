@@ -19,6 +19,7 @@ else, so stages and tools find each other's output through these functions, neve
         stats.json                              instruct_stats_key
         skipped.jsonl                           skipped_key
         quarantine.jsonl                        instruct_quarantine_key
+        images/<path>                           imported_image_key
     runs/<run_id>/                              run_prefix
         config.json                             run_config_key
         train_log.jsonl                         train_log_key
@@ -26,16 +27,22 @@ else, so stages and tools find each other's output through these functions, neve
         loss_curve.png                          loss_curve_key
     eval/<eval_id>/                             eval_prefix
         preprocessing.json                      preprocessing_key
-        predictions-<model>.jsonl               predictions_key
-        reports-<model>.jsonl                   reports_key
-        judge-<model>.jsonl                     judgements_key
+        <set>/<task>/                           task_prefix
+            questions.jsonl                     questions_key
+            skipped.jsonl                       task_skipped_key
+            predictions-<row>.jsonl             predictions_key
+            judge-<row>.jsonl                   judgements_key
+            metrics.json                        task_metrics_key
         metrics.json                            metrics_key
+        leaderboard.md                          leaderboard_md_key
+        leaderboard.json                        leaderboard_key
         table.md                                table_key
         roc_curves.png                          roc_curves_key
         per_label_f1.png                        per_label_f1_key
         ablation.json                           ablation_rows_key
         ablation.md                             ablation_table_key
     eval/judge-cache/                           judge_cache_prefix
+    eval/answer-cache/                          answer_cache_prefix
     cnn/<name>/                                 cnn_prefix
         table.md                                cnn_table_key
         <kind>/                                 cnn_kind_prefix
@@ -149,6 +156,11 @@ def instruct_quarantine_key(name: str) -> str:
     return f"{instruct_prefix(name)}/quarantine.jsonl"
 
 
+def imported_image_key(name: str, path: str) -> str:
+    """A page of an imported set: copied from beside its file, or drawn from the ingested record."""
+    return f"{instruct_prefix(name)}/images/{path}"
+
+
 # runs/: training runs. The trainer writes into the run's folder itself, under these names.
 RUN_CONFIG, TRAIN_LOG, ADAPTER = "config.json", "train_log.jsonl", "adapter"
 
@@ -184,16 +196,37 @@ def preprocessing_key(eval_id: str) -> str:
     return f"{eval_prefix(eval_id)}/preprocessing.json"
 
 
-def predictions_key(eval_id: str, model: str) -> str:
-    return f"{eval_prefix(eval_id)}/predictions-{model}.jsonl"
+def task_prefix(eval_id: str, instruct: str, task: str) -> str:
+    """A task's questions, predictions and metrics: task <instruct>/<task> (ecg_core.evaluate.tasks)."""
+    return f"{eval_prefix(eval_id)}/{instruct}/{task}"
 
 
-def reports_key(eval_id: str, model: str) -> str:
-    return f"{eval_prefix(eval_id)}/reports-{model}.jsonl"
+def questions_key(eval_id: str, instruct: str, task: str) -> str:
+    return f"{task_prefix(eval_id, instruct, task)}/questions.jsonl"
 
 
-def judgements_key(eval_id: str, model: str) -> str:
-    return f"{eval_prefix(eval_id)}/judge-{model}.jsonl"
+def task_skipped_key(eval_id: str, instruct: str, task: str) -> str:
+    return f"{task_prefix(eval_id, instruct, task)}/skipped.jsonl"
+
+
+def predictions_key(eval_id: str, instruct: str, task: str, row: str) -> str:
+    return f"{task_prefix(eval_id, instruct, task)}/predictions-{row}.jsonl"
+
+
+def judgements_key(eval_id: str, instruct: str, task: str, row: str) -> str:
+    return f"{task_prefix(eval_id, instruct, task)}/judge-{row}.jsonl"
+
+
+def task_metrics_key(eval_id: str, instruct: str, task: str) -> str:
+    return f"{task_prefix(eval_id, instruct, task)}/metrics.json"
+
+
+def leaderboard_md_key(eval_id: str) -> str:
+    return f"{eval_prefix(eval_id)}/leaderboard.md"
+
+
+def leaderboard_key(eval_id: str) -> str:
+    return f"{eval_prefix(eval_id)}/leaderboard.json"
 
 
 def metrics_key(eval_id: str) -> str:
@@ -222,6 +255,11 @@ def ablation_table_key(name: str) -> str:
 
 def judge_cache_prefix() -> str:
     return eval_prefix("judge-cache")
+
+
+def answer_cache_prefix() -> str:
+    """API candidates' answers by (model, prompt, image): a re-run, or another evaluation, asks nothing twice."""
+    return eval_prefix("answer-cache")
 
 
 # cnn/: reference CNNs (ecg_core.cnn)

@@ -165,10 +165,11 @@ class Settings:
     def field_help(cls) -> dict[str, str]:
         """Each field's trailing comment in the class source: the help the CLI shows for it."""
         out, names = {}, {f.name for f in dataclasses.fields(cls)}
-        line_names = {}
-        for token in tokenize.generate_tokens(io.StringIO(inspect.getsource(cls)).readline):
-            if token.type == tokenize.NAME and token.start[1] == 4 and token.string in names:
-                line_names[token.start[0]] = token.string  # a field declared at class-body indentation
-            elif token.type == tokenize.COMMENT and token.start[0] in line_names:
-                out[line_names[token.start[0]]] = token.string.lstrip("# ")
+        for klass in reversed([k for k in cls.__mro__ if issubclass(k, Settings) and k is not Settings]):
+            line_names = {}  # fields a parent settings class declares carry its comments
+            for token in tokenize.generate_tokens(io.StringIO(inspect.getsource(klass)).readline):
+                if token.type == tokenize.NAME and token.start[1] == 4 and token.string in names:
+                    line_names[token.start[0]] = token.string  # a field declared at class-body indentation
+                elif token.type == tokenize.COMMENT and token.start[0] in line_names:
+                    out[line_names[token.start[0]]] = token.string.lstrip("# ")
         return out

@@ -60,9 +60,8 @@ def ablate_flow(
             eval_id=run_id,
             model=model,
             instruct=instruct,
-            run_id=run_id,
+            candidates=[f"run:{run_id}"],
             batch_size=eval_batch_size,
-            baseline=False,
         )
         rows.append(variant_row(store, variant, run_id, data, metrics["abnormality_detection"]["finetuned"]))
     return write_ablation_table(store, name, rows)

@@ -45,6 +45,12 @@ def _report_only(metrics: dict) -> str:
     return report_table(metrics)
 
 
+def _leaderboard(metrics: dict) -> str:
+    from ecg_core.evaluate.leaderboard import leaderboard_markdown
+
+    return leaderboard_markdown(metrics["leaderboard"]) + "\n" + _table(metrics)
+
+
 def _rows(rows: dict) -> str:
     from ecg_core.evaluate.table import table_one
 
@@ -68,6 +74,7 @@ class Command:
     show: Callable[[Any], str] = lambda result: json.dumps(result, indent=2)  # the result, printed
     orchestrated: bool = True  # runs through the Prefect API (tracked, resumable)
     settings: str | None = None  # "module:Class" read from `config` + `overrides`: checked before any work
+    listing: tuple[str, str] | None = None  # (flag, "module:function"): a plain listing the flag runs instead
 
 
 PIPELINE = "flows.pipeline:pipeline_flow"
@@ -75,6 +82,7 @@ EVALUATE = "flows.evaluate:evaluate_flow"
 PIPELINE_CONFIG = "flows.pipeline:PipelineConfig"
 TRAIN_CONFIG = "ecg_core.train:TrainConfig"
 LAUNCH_GROUP = {"launch": ""}
+ENDPOINT_GROUP = {"endpoint": "endpoint-"}
 COMMANDS = {
     "demo": Command(
         PIPELINE,
@@ -111,13 +119,19 @@ COMMANDS = {
         show=_ablation,
         settings="ecg_core.train.ablation:AblationConfig",
     ),
-    "evaluate": Command(EVALUATE, hidden=("judge", "example_image", "cnns", "cnn_datasets"), show=_table),
+    "evaluate": Command(
+        EVALUATE,
+        hidden=("judge", "example_image", "cnns", "cnn_datasets"),
+        groups=ENDPOINT_GROUP,
+        show=_leaderboard,
+        listing=("--list-tasks", "flows.offline:list_tasks"),
+    ),
     "judge": Command(
         EVALUATE,
         "Score the generated reports of an evaluation with an LLM judge (any OpenAI-compatible endpoint); "
         "the evaluation's predictions are reused",
         hidden=("example_image", "cnns", "cnn_datasets", "batch_size"),
-        groups={"judge": "judge-"},
+        groups={"judge": "judge-"} | ENDPOINT_GROUP,
         show=_report_only,
     ),
     "cnn": Command("flows.cnn:cnn_flow", show=_rows, settings="ecg_core.cnn:CnnConfig"),
@@ -267,6 +281,18 @@ def add_command(parser: argparse.ArgumentParser, command: Command) -> None:
             required=option.default is inspect.Parameter.empty,
         ):
             raise TypeError(f"{command.target}: parameter {name!r} has no command-line form; fix or hide it")
+    if command.listing:
+        flag, listing = command.listing
+        parser.add_argument(flag, action="store_true", default=argparse.SUPPRESS, help=_summary(Command(listing)))
+
+
+def listing_arguments(command: Command, argv: list[str]) -> dict | None:
+    """The arguments of the command's listing when argv asks for it (only --store counts), else None."""
+    if command.listing is None or command.listing[0] not in argv:
+        return None
+    parser = argparse.ArgumentParser(prog=f"ecgflow {argv[0]} {command.listing[0]}")
+    parser.add_argument("--store", default=DEFAULT_STORE)
+    return {"store": parser.parse_known_args(argv[1:])[0].store}
 
 
 def call_arguments(command: Command, args: argparse.Namespace) -> dict:
@@ -301,7 +327,11 @@ def _interrupt(signum, frame):
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = parser_for(next((a for a in argv if a in COMMANDS), None))
+    name = next((a for a in argv if a in COMMANDS), None)
+    if name and (listing := listing_arguments(COMMANDS[name], argv[argv.index(name) :])) is not None:
+        print(_resolve(COMMANDS[name].listing[1])(**listing))  # a listing: nothing runs, nothing to track
+        return 0
+    parser = parser_for(name)
     args = parser.parse_args(argv)
     command = COMMANDS[args.command]
     try:

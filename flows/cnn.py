@@ -29,7 +29,7 @@ def cnn_flow(
 
     Args:
         store: artifact store, a folder or s3://bucket/prefix
-        name: names the output: cnn/<name>/, eval/<name>/predictions-cnn-<kind>.jsonl
+        name: names the output: cnn/<name>/
         datasets: datasets under records/ (the image CNN needs them rendered)
         kinds: which CNNs: signal (1-D ResNet), image (ResNet-18 layout)
         overrides: CnnConfig keys for every kind, e.g. {"epochs": 20, "blocks": [3, 4, 23, 3]}
@@ -41,7 +41,6 @@ def cnn_flow(
             kind=kind,
             datasets=datasets,
             name=name,
-            eval_id=name,
             settings=overrides or {},
             device=device,
         )

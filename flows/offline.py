@@ -61,3 +61,21 @@ def gallery(*, store: str, out_dir: str, dataset: str | None = None) -> str:
         record = synthesize_records(1, seed=0, fs=500.0)[0]
     written = write_gallery(record.signal, record.fs, out_dir, header_lines(record))
     return f"{len(written)} images of record {record.record_id} in {out_dir} (index.html, contact_sheet.jpg)"
+
+
+def list_tasks(*, store: str) -> str:
+    """The evaluation tasks in a store: every instruction set's, with their questions (`ecgflow evaluate
+    --list-tasks`).
+
+    Args:
+        store: artifact store, a folder or s3://bucket/prefix
+    """
+    from ecg_core.evaluate.tasks import list_tasks as tasks_in
+    from tasks.storage import open_store
+
+    rows = tasks_in(open_store(store))
+    if not rows:
+        return f"no tasks in {store}: build an instruction set (ecgflow instruct) or import ECGBench (ecgflow ingest ecgbench)"
+    lines = ["| task | title | metric | questions | without image |", "|---|---|---|---|---|"]
+    lines += [f"| {r['task']} | {r['title']} | {r['metric']} | {r['questions']} | {r['without_image']} |" for r in rows]
+    return "\n".join(lines)

@@ -116,7 +116,7 @@ def pipeline_flow(*, store: str, config: str = DEMO, overrides: dict | None = No
         eval_id=name,
         model=model,
         instruct=name,
-        run_id=name,
+        candidates=["base", f"run:{name}"],
         batch_size=settings.eval_batch_size,
         example_image=images[0]["image"],
         judge=settings.judge,

@@ -86,10 +86,9 @@ def retrain_flow(
         eval_id=run_id,
         model=model,
         instruct=run_id,
-        run_id=run_id,
+        candidates=[f"run:{run_id}"],
         batch_size=settings.eval_batch_size,
         judge=settings.judge,
-        baseline=False,
     )
     metrics = evaluation["abnormality_detection"]["finetuned"]
     decision = promotion_decision(store, metrics, metric, min_margin)

@@ -12,10 +12,8 @@ from tasks.storage import open_store
 
 
 @task(tags=["cpu"])
-def cnn_row(
-    store_uri: str, kind: str, datasets: list[str], name: str, eval_id: str, settings: dict, device: str = "cpu"
-) -> dict:
-    """Train `cnn-<kind>` on the records' splits; its test predictions go beside the VLM's in eval/<eval_id>/."""
+def cnn_row(store_uri: str, kind: str, datasets: list[str], name: str, settings: dict, device: str = "cpu") -> dict:
+    """Train `cnn-<kind>` on the records' splits: its row, test predictions in cnn/<name>/<kind>/."""
     store = open_store(store_uri)
     with Progress(f"training the {kind} CNN", "step") as progress:
 
@@ -23,9 +21,6 @@ def cnn_row(
             progress.update(step, total, loss=f"{loss:.3f}")
 
         row = train_cnn(store, kind, datasets, name, CnnConfig.from_mapping(settings), device, follow)
-    store.put_jsonl(
-        layout.predictions_key(eval_id, f"cnn-{kind}"), store.get_jsonl(layout.cnn_predictions_key(name, kind))
-    )
     curve = layout.cnn_loss_curve_key(name, kind)
     store.put_bytes(
         curve, loss_curve_png(store.get_jsonl(layout.cnn_history_key(name, kind)), f"training loss, {kind} CNN")

@@ -1,18 +1,23 @@
-"""Evaluation tasks: predictions per model (resumable), the report judge, then metrics.json, the Table-I
-report, ROC curves and their artifacts."""
+"""Evaluation tasks: each task's questions, each candidate's answers (resumable), the report judge, then the
+task metrics, the leaderboard, metrics.json with the Table-I report, ROC curves and their artifacts."""
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from ecg_core import layout
-from ecg_core.evaluate.detection import predict, predict_reports, resume, score
-from ecg_core.evaluate.judge import JudgeConfig, StoreCache, judge_reports
+from ecg_core.evaluate.api_model import ask_model
+from ecg_core.evaluate.candidates import Candidate
+from ecg_core.evaluate.detection import check_label_set, predict, resume
+from ecg_core.evaluate.endpoint import EndpointConfig, StoreCache, cost_usd
+from ecg_core.evaluate.grading import answer_tokens, prediction_row, question, task_metrics
+from ecg_core.evaluate.judge import JudgeConfig, judge_reports
+from ecg_core.evaluate.leaderboard import leaderboard, leaderboard_markdown, table_rows
+from ecg_core.evaluate.metrics import mean_interval
 from ecg_core.evaluate.privacy import is_credentialed
-from ecg_core.evaluate.report_score import report_scores
+from ecg_core.evaluate.questions import task_questions
 from ecg_core.evaluate.results import evaluation_metrics, roc_inputs, summary_rows
 from ecg_core.evaluate.table import report_table, table_one
-from ecg_core.instruct import is_detection_sample
-from ecg_core.instruct.dataset import read_split
+from ecg_core.evaluate.tasks import Task, resolve
 from ecg_core.labels import SUPERCLASSES
 from ecg_core.model import load_model_and_processor
 from ecg_core.model.pages import PagePreprocessing, checkpoint_tiles, evaluation_pages
@@ -20,19 +25,57 @@ from ecg_core.plots import per_label_f1_png, roc_curves_png
 from tasks.artifacts import stored_image
 from tasks.storage import open_store
 
+API_CHUNK = 32  # questions sent to an endpoint between two saves of the predictions
 
-def _resumed(store, key: str, samples: list[dict], predict_chunk) -> list[dict]:
-    done = store.get_jsonl(key) if store.exists(key) else []
-    if done:
-        get_run_logger().info("%s: %d of %d predictions already there, resuming", key, len(done), len(samples))
-    return resume(samples, done, predict_chunk, lambda rows: store.put_jsonl(key, rows))
+
+def _task(store, task_id: str) -> Task:
+    return resolve(store, [task_id], None)[0]
+
+
+def _keys(eval_id: str, task: Task) -> tuple[str, str, str]:
+    return eval_id, task.instruct, task.kind.name
+
+
+def _secret(block: str | None) -> str | None:
+    """The API key from a Prefect Secret block (else the client reads OPENAI_API_KEY); it goes to the client only."""
+    if not block:
+        return None
+    from prefect.blocks.system import Secret
+
+    return Secret.load(block).get()
+
+
+@task
+def prepare_tasks(store_uri: str, eval_id: str, task_ids: list[str], instruct: str | None) -> list[dict]:
+    """Each task's questions, with their pages, in eval/<eval_id>/<set>/<task>/questions.jsonl and those left
+    out, with the reason, in skipped.jsonl; returns the tasks' leaderboard entries."""
+    store = open_store(store_uri)
+    entries, tests = [], {}
+    for one in resolve(store, task_ids, instruct):
+        if one.instruct not in tests:
+            tests[one.instruct] = store.get_jsonl(layout.split_key(one.instruct, "test"))
+        questions, skipped = task_questions(store, one, tests[one.instruct])
+        store.put_jsonl(layout.questions_key(*_keys(eval_id, one)), questions)
+        store.put_jsonl(layout.task_skipped_key(*_keys(eval_id, one)), skipped)
+        if skipped:
+            get_run_logger().warning(
+                "%s: %d question(s) skipped, reasons in %s",
+                one.id,
+                len(skipped),
+                layout.task_skipped_key(*_keys(eval_id, one)),
+            )
+        entries.append(
+            {"task": one.id, "title": one.kind.title, "metric": one.kind.metric, "questions": len(questions)}
+            | {"skipped": len(skipped), "published_as": one.kind.name}
+        )
+    return entries
 
 
 @task
 def page_preprocessing(
     store_uri: str, eval_id: str, model_dir: str, run_id: str | None, max_tiles: int | None, page_fit: str | None
 ) -> dict:
-    """How evaluation fits pages to tiles: the run's (runs/<run_id>/config.json), for every row of the table.
+    """How evaluation fits pages to tiles: the run's (runs/<run_id>/config.json), for every Mllama row.
     Kept in eval/<eval_id>/preprocessing.json; predictions made there with other settings are refused."""
     store = open_store(store_uri)
     run_key = layout.run_config_key(run_id) if run_id else None
@@ -52,96 +95,141 @@ def page_preprocessing(
     return chosen
 
 
+def _answered(store, eval_id: str, one: Task, candidate: Candidate, predict_chunk, chunk: int) -> dict:
+    """The candidate's prediction rows on one task, resumed from what is stored (failed answers asked again),
+    and their metrics."""
+    key = layout.predictions_key(*_keys(eval_id, one), candidate.slug)
+    questions = store.get_jsonl(layout.questions_key(*_keys(eval_id, one)))
+    done = [r for r in (store.get_jsonl(key) if store.exists(key) else []) if not r.get("error")]
+    check_label_set(done, key, one.kind.name)
+    if done:
+        get_run_logger().info("%s: %d of %d answers already there, resuming", key, len(done), len(questions))
+    rows = resume(questions, done, predict_chunk, lambda rows: store.put_jsonl(key, rows), chunk)
+    metrics = task_metrics(one, rows)
+    get_run_logger().info("%s on %s: %s", candidate.row, one.id, _headline(metrics))
+    return metrics
+
+
+def _headline(metrics: dict) -> str:
+    shown = ("auc", "macro_f1", "hamming", "accuracy", "score", "n_unparsed", "n")
+    return ", ".join(
+        f"{k} {metrics[k]:.3f}" if isinstance(metrics[k], float) else f"{k} {metrics[k]}" for k in shown if k in metrics
+    )
+
+
 @task(tags=["gpu"])
-def evaluate_model(
+def answer_with_mllama(
     store_uri: str,
     eval_id: str,
-    model_name: str,
+    candidate: Candidate,
     model_dir: str,
-    adapter_dir: str | None,
-    instruct_name: str,
+    task_ids: list[str],
     preprocessing: dict,
     batch_size: int,
 ) -> dict:
-    """One model on the test split: detection answers + label scores, and reports; returns the detection
-    metrics and the deterministic report score. Predictions already in the store are not made again."""
+    """An Mllama candidate (base, or base + a run's adapter) on every task: {task id: metrics}. The model is
+    loaded once, and only when some answer is still missing."""
     store = open_store(store_uri)
     pages = PagePreprocessing(preprocessing["max_tiles"], preprocessing["page_fit"])
-    test = read_split(store, instruct_name, "test")
-    detection_samples = [s for s in test if is_detection_sample(s)]
-    report_samples = [s for s in test if s.get("topic") == "report"]
+    adapter = str(store.local_dir(layout.adapter_prefix(candidate.target))) if candidate.kind == "run" else None
     model, processor = None, None
+    root = store.local_dir("")
 
     def loaded():
         nonlocal model, processor
         if model is None:
-            model, processor = load_model_and_processor(model_dir, adapter=adapter_dir)
+            model, processor = load_model_and_processor(model_dir, adapter=adapter)
         return model, processor
 
-    root = store.local_dir("")
-    key = layout.predictions_key(eval_id, model_name)
-    predictions = _resumed(
-        store, key, detection_samples, lambda chunk: predict(*loaded(), chunk, root, pages=pages, batch_size=batch_size)
-    )
-    metrics = score(predictions, where=key)
-    reports = _resumed(
-        store,
-        layout.reports_key(eval_id, model_name),
-        report_samples,
-        lambda chunk: predict_reports(*loaded(), chunk, root, pages=pages, batch_size=batch_size),
-    )
-    _, report_summary = report_scores(reports)
-    get_run_logger().info(
-        "%s: macro F1 %.3f, AUC (scores) %s, AUC (hard) %s, Hamming %.3f, %d/%d unparsed; report score %s",
-        model_name,
-        metrics["macro_f1"],
-        metrics["auc_score"],
-        metrics["auc_hard"],
-        metrics["hamming"],
-        metrics["n_unparsed"],
-        metrics["n"],
-        report_summary["score"],
-    )
-    return {"detection": metrics, "report": report_summary}
+    results = {}
+    for task_id in task_ids:
+        one = _task(store, task_id)
+        results[task_id] = _answered(
+            store,
+            eval_id,
+            one,
+            candidate,
+            lambda chunk, one=one: predict(*loaded(), one, chunk, root, pages=pages, batch_size=batch_size),
+            chunk=64,
+        )
+    return results
+
+
+@task(tags=["api"])
+def answer_with_endpoint(
+    store_uri: str, eval_id: str, candidate: Candidate, endpoint: EndpointConfig, task_ids: list[str]
+) -> dict:
+    """An API candidate (a vision chat model at an OpenAI-compatible endpoint) on every task: {task id: metrics},
+    with its token and cost totals under "usage". Answers are cached in eval/answer-cache/."""
+    store = open_store(store_uri)
+    api_key = _secret(endpoint.api_key_block)
+    cache = StoreCache(store, layout.answer_cache_prefix())
+    usage = {"prompt_tokens": 0, "completion_tokens": 0, "n_asked": 0, "n_cached": 0, "n_failed": 0}
+    results = {}
+    for task_id in task_ids:
+        one = _task(store, task_id)
+        labels = one.kind.labels if one.kind.metric == "multilabel" else ()
+
+        def ask(chunk: list[dict], one=one, labels=labels) -> list[dict]:
+            items = [
+                {"id": s["id"], "question": question(s), "image": store.get_bytes(s["image"])}
+                | {"credentialed": is_credentialed(s)}
+                for s in chunk
+            ]
+            answers, summary = ask_model(
+                items,
+                model=candidate.target,
+                max_tokens=answer_tokens(one),
+                labels=labels,
+                base_url=endpoint.base_url,
+                api_key=api_key,
+                cache=cache,
+                allow_credentialed_remote=endpoint.allow_credentialed_remote,
+            )
+            usage.update(
+                {k: usage[k] + summary[k] for k in ("prompt_tokens", "completion_tokens", "n_cached", "n_failed")}
+            )
+            usage["n_asked"] += summary["n"]
+            return [
+                prediction_row(one, s, a["answer"], a["scores"]) | ({"error": a["error"]} if a["error"] else {})
+                for s, a in zip(chunk, answers)
+            ]
+
+        results[task_id] = _answered(store, eval_id, one, candidate, ask, chunk=API_CHUNK)
+    usage["cost_usd"] = cost_usd(candidate.target, usage["prompt_tokens"], usage["completion_tokens"])
+    get_run_logger().info("%s: %s", candidate.row, usage)
+    return results | {"usage": usage}
 
 
 @task(tags=["judge"])
-def judge_model_reports(store_uri: str, eval_id: str, model_name: str, judge: JudgeConfig) -> dict:
-    """The LLM judge over one model's generated reports: `judge-<model>.jsonl` and the summary. The key comes
-    from OPENAI_API_KEY or the judge's Prefect Secret block, and goes nowhere but the client."""
+def judge_task_reports(store_uri: str, eval_id: str, task_id: str, candidate: Candidate, judge: JudgeConfig) -> dict:
+    """The LLM judge over one candidate's reports on one task: judge-<row>.jsonl and the summary (with a 95%
+    interval of the mean). The key comes from OPENAI_API_KEY or the judge's Prefect Secret block."""
     store = open_store(store_uri)
-    rows = store.get_jsonl(layout.reports_key(eval_id, model_name))
+    one = _task(store, task_id)
+    rows = store.get_jsonl(layout.predictions_key(*_keys(eval_id, one), candidate.slug))
     items = [
-        {
-            "id": r["id"],
-            "report": r["answer"],
-            "reference": r["reference"],
-            "credentialed": is_credentialed(r),
-        }
+        {"id": r["id"], "report": r["answer"], "reference": r["truth"], "credentialed": is_credentialed(r)}
         | ({"image": store.get_bytes(r["image"])} if judge.vision else {})
         for r in rows
     ]
-    api_key = None
-    if judge.api_key_block:
-        from prefect.blocks.system import Secret
-
-        api_key = Secret.load(judge.api_key_block).get()
     result = judge_reports(
         items,
         model=judge.model,
         rubric=judge.rubric,
         base_url=judge.base_url,
-        api_key=api_key,
+        api_key=_secret(judge.api_key_block),
         cache=StoreCache(store, layout.judge_cache_prefix()),
         vision=judge.vision,
         allow_credentialed_remote=judge.allow_credentialed_remote,
     )
-    store.put_jsonl(layout.judgements_key(eval_id, model_name), result.results)
-    summary = result.summary
+    store.put_jsonl(layout.judgements_key(*_keys(eval_id, one), candidate.slug), result.results)
+    summary = result.summary | {"ci95": mean_interval([r["score"] for r in result.results if not r["failed"]])}
     get_run_logger().info(
-        "judge %s on %s: mean %s over %d, %d failed, %d cached, %d+%d tokens, cost %s USD",
+        "judge %s on %s, %s: mean %s over %d, %d failed, %d cached, %d+%d tokens, cost %s USD",
         summary["model"],
-        model_name,
+        candidate.row,
+        task_id,
         summary["mean_score"],
         summary["n_scored"],
         summary["n_failed"],
@@ -154,33 +242,67 @@ def judge_model_reports(store_uri: str, eval_id: str, model_name: str, judge: Ju
 
 
 @task
-def write_report(
-    store_uri: str, eval_id: str, detection: dict, reports: dict, example_image: str | None, preprocessing: dict
+def write_leaderboard(
+    store_uri: str, eval_id: str, tasks: list[dict], rows: dict, candidates: dict, usage: dict
 ) -> dict:
-    """metrics.json, table.md, ROC curves and per-label F1 under eval/<eval_id>/, mirrored as Prefect artifacts."""
+    """leaderboard.json and .md under eval/<eval_id>/, each task's metrics.json, and a Prefect table artifact."""
     store = open_store(store_uri)
-    metrics = evaluation_metrics(detection, reports, preprocessing, example_image)
+    for entry in tasks:
+        one = _task(store, entry["task"])
+        by_row = {row: by_task[entry["task"]] for row, by_task in rows.items() if entry["task"] in by_task}
+        store.put_json(layout.task_metrics_key(*_keys(eval_id, one)), {"task": entry, "rows": by_row})
+    board = leaderboard(eval_id, tasks, rows) | {"candidates": candidates, "api_usage": usage}
+    store.put_json(layout.leaderboard_key(eval_id), board)
+    markdown = leaderboard_markdown(board)
+    store.put_bytes(layout.leaderboard_md_key(eval_id), markdown.encode())
+    artifact_key = f"eval-{eval_id}".lower().replace("_", "-")
+    create_table_artifact(
+        table=table_rows(board),
+        key=f"{artifact_key}-leaderboard",
+        description=f"Leaderboard {eval_id}: candidates x tasks (measured here; published figures in leaderboard.md)",
+    )
+    return board
+
+
+@task
+def write_report(
+    store_uri: str,
+    eval_id: str,
+    detection: dict,
+    reports: dict,
+    example_image: str | None,
+    preprocessing: dict | None,
+    prediction_keys: dict,
+    board: dict,
+) -> dict:
+    """metrics.json (Table I: the PTB-XL superclass task and the report task), table.md, ROC curves and
+    per-label F1 under eval/<eval_id>/, mirrored as Prefect artifacts."""
+    store = open_store(store_uri)
+    metrics = evaluation_metrics(detection, reports, preprocessing, example_image, board)
     store.put_json(layout.metrics_key(eval_id), metrics)
     table = table_one(metrics) + "\n" + report_table(metrics)
     store.put_bytes(layout.table_key(eval_id), table.encode())
-    chart, roc = layout.per_label_f1_key(eval_id), layout.roc_curves_key(eval_id)
-    store.put_bytes(chart, per_label_f1_png(detection, "abnormality detection, per-label F1"))
-    predictions = {name: store.get_jsonl(layout.predictions_key(eval_id, name)) for name in detection}
-    store.put_bytes(
-        roc,
-        roc_curves_png(
-            roc_inputs(predictions, SUPERCLASSES),
-            list(SUPERCLASSES),
-            "ROC per label (scores from the answer likelihood)",
-        ),
-    )
+    pictures = []
+    if detection:
+        chart, roc = layout.per_label_f1_key(eval_id), layout.roc_curves_key(eval_id)
+        store.put_bytes(chart, per_label_f1_png(detection, "abnormality detection, per-label F1"))
+        predictions = {name: store.get_jsonl(key) for name, key in prediction_keys.items()}
+        with_scores = {name: rows for name, rows in predictions.items() if rows and all("scores" in r for r in rows)}
+        store.put_bytes(
+            roc,
+            roc_curves_png(
+                roc_inputs(with_scores, SUPERCLASSES),
+                list(SUPERCLASSES),
+                "ROC per label (scores from the answer likelihood)",
+            ),
+        )
+        pictures = [stored_image(store, roc, "ROC curves"), stored_image(store, chart, "per-label F1")]
     artifact_key = f"eval-{eval_id}".lower().replace("_", "-")
     create_table_artifact(
         table=summary_rows(detection, reports),
         key=f"{artifact_key}-table",
         description="Abnormality detection (PTB-XL superclasses) and report generation on the test split",
     )
-    pictures = [stored_image(store, roc, "ROC curves"), stored_image(store, chart, "per-label F1")]
     if example_image:
         pictures.append(stored_image(store, example_image, "example input image"))
     create_markdown_artifact(

@@ -10,15 +10,18 @@ from pathlib import Path
 
 import pytest
 
+from ecg_core.evaluate.endpoint import EndpointConfig
 from ecg_core.evaluate.judge import JudgeConfig
 from ecg_core.train.launch import Launch
-from flows.cli import COMMANDS, DEFAULT_STORE, call_arguments, main, parser_for
+from flows.cli import COMMANDS, DEFAULT_STORE, call_arguments, listing_arguments, main, parser_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def arguments(line: str) -> tuple[str, dict]:
     argv = shlex.split(line)
+    if (listing := listing_arguments(COMMANDS[argv[0]], argv)) is not None:
+        return argv[0], listing
     args = parser_for(argv[0]).parse_args(argv)
     return args.command, call_arguments(COMMANDS[args.command], args)
 
@@ -43,8 +46,17 @@ def test_flows_get_keywords_given_and_their_own_defaults_otherwise():
         "launch": Launch(launcher="deepspeed", num_gpus=2),
         "create_gpu_limit": True,
     }  # no config: the flow's default recipe (paper.yaml) applies
-    _, kwargs = arguments("judge --eval-id e --model M --instruct I --judge-rubric pulse --judge-vision")
+    _, kwargs = arguments(
+        "judge --eval-id e --model M --instruct I --candidates base run:r --judge-rubric pulse --judge-vision"
+    )
     assert kwargs["judge"] == JudgeConfig(rubric="pulse", vision=True) and "batch_size" not in kwargs
+    assert kwargs["candidates"] == ["base", "run:r"]
+    _, kwargs = arguments(
+        "evaluate --eval-id e --tasks demo/ptbxl-super ecgbench/ptbxl-report --candidates openai:gpt-4o "
+        "--endpoint-base-url http://127.0.0.1:8000/v1"
+    )
+    assert kwargs["endpoint"] == EndpointConfig(base_url="http://127.0.0.1:8000/v1")
+    assert kwargs["tasks"] == ["demo/ptbxl-super", "ecgbench/ptbxl-report"] and "model" not in kwargs
     _, kwargs = arguments("ingest ptbxl /data/ptb-xl --sampling-rate 100 --store s3://b/p")
     assert kwargs == {"store": "s3://b/p", "source": "ptbxl", "path": "/data/ptb-xl", "options": {"sampling_rate": 100}}
     _, kwargs = arguments("demo --set n_records=200")
@@ -56,7 +68,7 @@ def test_bad_options_are_refused_before_any_work(capsys):
         main("train --run-id r --model M".split())
     assert "the following arguments are required: --instruct" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        main("judge --eval-id e --model M --instruct I --judge-rubric x".split())
+        main("judge --eval-id e --model M --instruct I --candidates base --judge-rubric x".split())
     assert "unknown rubric 'x'; known: paper, pulse" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main("train --run-id r --model M --instruct I --num-gpus 2".split())

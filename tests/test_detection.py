@@ -2,7 +2,11 @@
 
 import pytest
 
-from ecg_core.evaluate.detection import LABEL_SET, resume, score
+from ecg_core.evaluate.detection import check_label_set, resume
+from ecg_core.evaluate.grading import task_metrics
+from ecg_core.evaluate.tasks import KIND_BY_NAME, Task
+
+LABEL_SET = "ptbxl-super"
 
 
 def _row(sample_id: str, label_set: str = LABEL_SET) -> dict:
@@ -41,5 +45,6 @@ def test_an_interrupted_prediction_resumes_where_it_stopped():
 def test_predictions_of_another_label_set_are_refused():
     rows = [_row("a"), _row("b", "code15")]
     with pytest.raises(ValueError, match=r"eval/x/predictions-baseline.jsonl: predictions for label set \['code15'\]"):
-        score(rows, where="eval/x/predictions-baseline.jsonl")
-    assert score([_row("a"), _row("b")])["auc_from"] == "scores"
+        check_label_set(rows, "eval/x/predictions-baseline.jsonl", LABEL_SET)
+    check_label_set([_row("a"), _row("b")], "eval/x/predictions-baseline.jsonl", LABEL_SET)  # its own: accepted
+    assert task_metrics(Task("demo", KIND_BY_NAME[LABEL_SET]), [_row("a"), _row("b")])["auc_from"] == "scores"

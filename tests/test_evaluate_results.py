@@ -2,7 +2,6 @@
 
 import numpy as np
 
-from ecg_core.evaluate.detection import LABEL_SET
 from ecg_core.evaluate.results import evaluation_metrics, report_entry, roc_inputs, summary_rows
 
 LABELS = {"scorer": "labels", "score": 60.0, "n": 4}
@@ -24,8 +23,8 @@ def test_a_report_entry_keeps_the_label_score_beside_a_judge_score():
 
 def test_metrics_json_and_the_summary_rows_name_every_model():
     reports = {"baseline": report_entry(LABELS)}
-    metrics = evaluation_metrics(DETECTION, reports, {"max_tiles": 1}, "images/x/0.png")
-    assert metrics["label_set"] == LABEL_SET and metrics["abnormality_detection"] is DETECTION
+    metrics = evaluation_metrics(DETECTION, reports, {"max_tiles": 1}, "images/x/0.png", {"rows": {}})
+    assert metrics["label_set"] == "ptbxl-super" and metrics["abnormality_detection"] is DETECTION
     assert metrics["report_generation"] is reports and metrics["example_image"] == "images/x/0.png"
     rows = summary_rows(DETECTION, reports)
     assert [r["model"] for r in rows] == ["baseline", "cnn-signal"]

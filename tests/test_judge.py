@@ -8,7 +8,8 @@ import json
 import openai
 import pytest
 
-from ecg_core.evaluate.judge import JudgeError, StoreCache, cost_usd, judge_reports
+from ecg_core.evaluate.endpoint import EndpointError, StoreCache, cost_usd
+from ecg_core.evaluate.judge import judge_reports
 from ecg_core.evaluate.privacy import PrivacyError, is_credentialed
 from ecg_core.evaluate.rubrics import RUBRICS, MalformedReply, parse_reply, pulse_score
 from ecg_core.instruct.build import build_samples
@@ -125,7 +126,7 @@ def test_a_bad_request_fails_the_item_without_retrying(judge):
 
 def test_a_rejected_key_stops_the_run_and_the_error_does_not_carry_the_key(judge):
     judge.enqueue(401, f"Incorrect API key provided: {API_KEY}")
-    with pytest.raises(JudgeError) as raised:
+    with pytest.raises(EndpointError) as raised:
         judge_reports([item(0)], base_url=judge.base_url, max_workers=1, **FAST)
     assert "AuthenticationError" in str(raised.value) and API_KEY not in str(raised.value)
     assert raised.value.__context__ is None and raised.value.__cause__ is None

@@ -17,10 +17,10 @@ import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol
 
 import openai
 
+from ecg_core.evaluate.endpoint import DEFAULT_BASE_URL, Cache, EndpointConfig, EndpointError, cost_usd, on_error, scrub
 from ecg_core.evaluate.privacy import LOOPBACK_HOSTS, check_credentialed_endpoint
 from ecg_core.evaluate.rubrics import (
     MalformedReply,
@@ -30,56 +30,20 @@ from ecg_core.evaluate.rubrics import (
     judge_messages,
     parse_reply,
 )
-from ecg_core.settings import Settings
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"  # what the openai client uses when nothing is configured
-# USD per 1M tokens (input, output), list prices. Dated snapshots are priced differently, so only exact names.
-PRICES_PER_M_TOKENS = {"gpt-4o": (2.50, 10.00), "gpt-4o-mini": (0.15, 0.60)}
-_RETRY_STATUS = {408, 409, 429}  # plus every 5xx
-_FATAL_STATUS = {401, 403, 404}  # bad key, no access or no such model: every other item would fail the same way
 _JUDGEMENT = ("score", "subscores", "rationale")  # what a cache entry keeps
 
 
 @dataclass(frozen=True)
-class JudgeConfig(Settings):
-    """An LLM judge of generated reports; the key comes from OPENAI_API_KEY or `api_key_block`, never from here."""
+class JudgeConfig(EndpointConfig):
+    """An LLM judge of generated reports at an OpenAI-compatible endpoint."""
 
     model: str = "gpt-4o"  # judge model name at the endpoint
     rubric: str = "paper"  # paper: 4 criteria -> 0-100; pulse: diagnosis, waveform, rhythm 0-10 each, x10
-    base_url: str | None = None  # OpenAI-compatible endpoint (default: OPENAI_BASE_URL, else OpenAI)
     vision: bool = False  # attach the ECG image (the endpoint must take images)
-    api_key_block: str | None = None  # Prefect Secret block holding the key (default: OPENAI_API_KEY)
-    allow_credentialed_remote: bool = False  # let MIMIC-IV-ECG records go to a non-loopback host (check your DUA)
 
     def __post_init__(self):
         get_rubric(self.rubric)  # refuses an unknown rubric now, not after the predictions
-
-
-class JudgeError(RuntimeError):
-    """The endpoint refuses every request (authentication, permission, unknown model)."""
-
-
-class Cache(Protocol):
-    def get(self, key: str) -> dict | None: ...
-
-    def put(self, key: str, value: dict) -> None: ...
-
-
-class StoreCache:
-    """Judgements in the artifact store, one JSON object per key at `<prefix>/<key>.json`."""
-
-    def __init__(self, store, prefix: str):
-        self.store = store
-        self.prefix = prefix.rstrip("/")
-
-    def _key(self, key: str) -> str:
-        return f"{self.prefix}/{key}.json"
-
-    def get(self, key: str) -> dict | None:
-        return self.store.get_json(self._key(key)) if self.store.exists(self._key(key)) else None
-
-    def put(self, key: str, value: dict) -> None:
-        self.store.put_json(self._key(key), value)
 
 
 @dataclass
@@ -102,28 +66,6 @@ def cache_key(model: str, rubric: Rubric, report: str, reference: str, image: by
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
 
 
-def cost_usd(model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
-    """What the tokens cost at list price; None for a model missing from the price table."""
-    if model not in PRICES_PER_M_TOKENS:
-        return None
-    price_in, price_out = PRICES_PER_M_TOKENS[model]
-    return (prompt_tokens * price_in + completion_tokens * price_out) / 1e6
-
-
-def _scrub(text: str | None, secret: str | None) -> str | None:
-    return text.replace(secret, "***") if text and secret else text
-
-
-def _on_error(exc: openai.APIError) -> str:
-    """'retry', 'fatal' (raise: the whole run would fail) or 'fail' (record this item as failed)."""
-    if isinstance(exc, openai.APIConnectionError):  # includes timeouts
-        return "retry"
-    status = getattr(exc, "status_code", None)
-    if status in _RETRY_STATUS or (status or 0) >= 500:
-        return "retry"
-    return "fatal" if status in _FATAL_STATUS else "fail"
-
-
 def _ask(
     client, rubric: Rubric, messages: list[dict], *, model: str, max_attempts: int, backoff_s: float, secret: str | None
 ) -> dict:
@@ -134,7 +76,7 @@ def _ask(
         try:
             response = client.chat.completions.create(model=model, messages=messages, temperature=0)
         except openai.APIError as exc:
-            action, error = _on_error(exc), _scrub(f"{type(exc).__name__}: {exc}", secret)
+            action, error = on_error(exc), scrub(f"{type(exc).__name__}: {exc}", secret)
         else:
             if response.usage is not None:
                 usage["prompt_tokens"] += response.usage.prompt_tokens or 0
@@ -149,7 +91,7 @@ def _ask(
         # Raised here, outside `except`, so no chained openai exception (which holds the request and its
         # Authorization header) travels with it.
         if action == "fatal":
-            raise JudgeError(error)
+            raise EndpointError(error)
         if action == "fail" or attempt == max_attempts - 1:
             break
         time.sleep(backoff_s * 2**attempt * random.uniform(0.5, 1.0))  # jitter: parallel workers spread out
@@ -158,7 +100,7 @@ def _ask(
         "subscores": {},
         "rationale": "",
         "failed": True,
-        "raw": _scrub(raw, secret),
+        "raw": scrub(raw, secret),
         "error": error,
         "usage": usage,
     }

@@ -67,6 +67,16 @@ def bootstrap_ci(y_true, y_pred, y_score, n_boot: int = N_BOOTSTRAP, seed: int =
     return {k: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] if v else None for k, v in draws.items()}
 
 
+def mean_interval(values, n_boot: int = N_BOOTSTRAP, seed: int = 0) -> list[float] | None:
+    """95% percentile bootstrap interval of a mean (accuracy over 0/1 outcomes, a mean report score)."""
+    values = np.asarray(values, dtype=float)
+    if not len(values):
+        return None
+    rng = np.random.default_rng(seed)
+    draws = values[rng.integers(0, len(values), (n_boot, len(values)))].mean(axis=1)
+    return [float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5))]
+
+
 def detection_metrics(
     truth: list, predicted: list, labels: tuple[str, ...], scores: np.ndarray | None = None, n_boot: int = N_BOOTSTRAP
 ) -> dict:

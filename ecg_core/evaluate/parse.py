@@ -10,6 +10,7 @@ answer with no label and no explicit "none" is *unparsed* (None): counted as suc
 
 from __future__ import annotations
 
+import functools
 import re
 
 from ecg_core.labels import SUPERCLASSES
@@ -54,6 +55,7 @@ OPTION = re.compile(r"\(?\b([A-F])\)?[.):]\s*([^\n()]+?)(?=\s*(?:\(?\b[A-F]\)?[.
 
 
 def _patterns(vocabulary: tuple[str, ...], synonyms: dict[str, tuple[str, ...]]) -> dict[str, re.Pattern]:
+    """Whole-token codes (case kept) or whole-phrase synonyms (any case), one pattern per code."""
     return {
         code: re.compile(
             rf"(?<![\w/-])(?:{re.escape(code)}(?![\w/-])|(?i:{'|'.join(synonyms.get(code, ()) or ('(?!)',))})(?![\w-]))"
@@ -62,7 +64,10 @@ def _patterns(vocabulary: tuple[str, ...], synonyms: dict[str, tuple[str, ...]])
     }
 
 
-_SUPERCLASS_PATTERNS = _patterns(SUPERCLASSES, SUPERCLASS_SYNONYMS)
+@functools.cache
+def vocabulary_patterns(vocabulary: tuple[str, ...]) -> dict[str, re.Pattern]:
+    """The patterns of a label set: the superclasses with their clinical phrases, any other set by its codes."""
+    return _patterns(vocabulary, SUPERCLASS_SYNONYMS if vocabulary == SUPERCLASSES else {})
 
 
 def negated_spans(text: str) -> list[tuple[int, int]]:
@@ -83,10 +88,9 @@ def parse_labels(
     text: str,
     vocabulary: tuple[str, ...] = SUPERCLASSES,
     question: str | None = None,
-    patterns: dict[str, re.Pattern] | None = None,
 ) -> frozenset[str] | None:
     """The labels of `vocabulary` the answer asserts; frozenset() for an explicit "none"; None if unparsed."""
-    patterns = patterns or (_SUPERCLASS_PATTERNS if vocabulary == SUPERCLASSES else _patterns(vocabulary, {}))
+    patterns = vocabulary_patterns(vocabulary)
     options = options_of(question) if question else {}
     letter = re.fullmatch(r"\s*\(?([A-F])\)?(?:[.):]|\s|$).*", text, re.DOTALL)
     if options and letter and letter[1] in options:
@@ -102,3 +106,22 @@ def parse_labels(
     if NONE_ANSWER.search(text) or (negated and any(p.search(text) for p in patterns.values())):
         return frozenset()  # "none", or every finding it names is negated ("no signs of infarction")
     return None
+
+
+def normalised(text: str) -> str:
+    """Lower case, words only: "Atrial fibrillation." and "atrial  fibrillation" read the same."""
+    return " ".join(re.findall(r"[\w%/+-]+", text.lower()))
+
+
+def chosen_option(question: str, answer: str) -> str | None:
+    """The option an answer to a multiple-choice question picks (its text, normalised): by its letter, else by
+    naming exactly one option. A question without lettered options (ECG-QA's open ones) takes the answer as it
+    is. None: no option can be read from the answer."""
+    options = options_of(question)
+    if not options:
+        return normalised(answer) or None
+    letter = re.match(r"\s*\(?([A-F])\)?(?:[.):,]|\s|$)", answer)
+    if letter and letter[1] in options:
+        return normalised(options[letter[1]])
+    named = {normalised(o) for o in options.values() if re.search(rf"\b{re.escape(o)}\b", answer, re.IGNORECASE)}
+    return named.pop() if len(named) == 1 else None

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ecg_core.evaluate.detection import LABEL_SET
 from ecg_core.evaluate.metrics import to_matrix
 from ecg_core.labels import SUPERCLASSES
 
@@ -22,18 +21,23 @@ def report_entry(label_summary: dict, judge_summary: dict | None = None) -> dict
             "score": judge_summary["mean_score"],
             "n": judge_summary["n_scored"],
             "judge": judge_summary,
+            "ci95": {"score": judge_summary.get("ci95")},
         }
     return entry
 
 
-def evaluation_metrics(detection: dict, reports: dict, preprocessing: dict, example_image: str | None) -> dict:
-    """metrics.json: per model, its abnormality-detection metrics and its report-generation entry."""
+def evaluation_metrics(
+    detection: dict, reports: dict, preprocessing: dict | None, example_image: str | None, board: dict
+) -> dict:
+    """metrics.json: per model, its PTB-XL superclass metrics and its report-generation entry (Table I), and the
+    leaderboard of every candidate on every task."""
     return {
-        "label_set": LABEL_SET,
+        "label_set": "ptbxl-super",
         "preprocessing": preprocessing,
         "abnormality_detection": detection,
         "report_generation": reports,
         "example_image": example_image,
+        "leaderboard": board,
     }
 
 

@@ -12,12 +12,13 @@ A reply that is not a JSON object, lacks a field or has a value out of range rai
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from ecg_core.evaluate.endpoint import image_data_url
 
 
 class MalformedReply(ValueError):
@@ -95,17 +96,6 @@ def get_rubric(name: str) -> Rubric:
     if name not in RUBRICS:
         raise ValueError(f"unknown rubric {name!r}; known: {', '.join(RUBRICS)}")
     return RUBRICS[name]
-
-
-_IMAGE_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
-
-
-def image_data_url(image: bytes) -> str:
-    """A base64 data URL, the form OpenAI-compatible endpoints accept for an inline image."""
-    mime = next((m for magic, m in _IMAGE_TYPES.items() if image.startswith(magic)), None)
-    if mime is None:
-        raise ValueError("the judge accepts PNG or JPEG images only")
-    return f"data:{mime};base64,{base64.b64encode(image).decode()}"
 
 
 def judge_messages(rubric: Rubric, report: str, reference: str, image: bytes | None = None) -> list[dict]:

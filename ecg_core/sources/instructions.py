@@ -256,12 +256,25 @@ def read_instruction_file(
 # --- into the store -----------------------------------------------------------------------------
 
 
-def import_instructions(store: Store, name: str, path: str | Path, split: str, *, ecgbench: bool | None = None) -> dict:
-    """Write the file's samples to instruct/<name>/<split>.jsonl and its rejects to quarantine.jsonl.
+def _copy_image(store: Store, name: str, root: Path, image: str) -> str:
+    """The page's store key when the published image lies beside the file (under `root`), else its path as
+    published (evaluation then draws it from the ingested record, or skips the question)."""
+    source = root / image
+    if not source.is_file():
+        return image
+    key = layout.imported_image_key(name, image)
+    if not store.exists(key):
+        store.put_bytes(key, source.read_bytes())
+    return key
 
-    Several files can go into one set: samples and rejects from *other* files already there are kept,
-    those from this file (same `origin`) are replaced, so re-importing a file is idempotent. Identical
-    (image, first question) pairs are kept once (the first wins, earlier files first).
+
+def import_instructions(store: Store, name: str, path: str | Path, split: str, *, ecgbench: bool | None = None) -> dict:
+    """Write the file's samples to instruct/<name>/<split>.jsonl and its rejects to quarantine.jsonl; images
+    found beside the file (the published layout: paths relative to its folder) are copied into the set.
+
+        Several files can go into one set: samples and rejects from *other* files already there are kept,
+        those from this file (same `origin`) are replaced, so re-importing a file is idempotent. Identical
+        (image, first question) pairs are kept once (the first wins, earlier files first).
     """
     path = Path(path)
     split_key, quarantine_key = layout.split_key(name, split), layout.instruct_quarantine_key(name)
@@ -277,6 +290,7 @@ def import_instructions(store: Store, name: str, path: str | Path, split: str, *
         if isinstance(item, Rejected):
             rejected.append({"id": item.record_id, "reason": item.reason, "origin": path.name})
             continue
+        item["image"] = _copy_image(store, name, path.parent, item["image"])
         key = (item["image"], item["conversations"][0]["value"])
         if key in seen:
             duplicates += 1

@@ -3,13 +3,21 @@
 
 import asyncio
 import json
+from pathlib import Path
 
+import pytest
 from prefect.client.orchestration import get_client
 
+from ecg_core.evaluate.endpoint import EndpointConfig
+from ecg_core.evaluate.tasks import list_tasks
 from ecg_core.store import open_store
 from flows.cli import main
+from flows.evaluate import evaluate_flow
+from flows.instruct import instruct_flow
 from flows.pipeline import pipeline_flow
-from tests.openai_server import FakeJudge
+from tests.openai_server import FakeJudge, vision_answer
+
+ECGBENCH_REPORTS = Path(__file__).resolve().parents[3] / "shared/realdata/reports/ptbxl_report_generation_test.json"
 
 
 def _artifacts() -> dict[str, object]:
@@ -20,11 +28,13 @@ def _artifacts() -> dict[str, object]:
     return asyncio.run(read())
 
 
-def test_pipeline_end_to_end(tmp_path, monkeypatch):
-    store_uri = str(tmp_path / "store")
-    with FakeJudge() as judge:  # a real OpenAI-compatible HTTP endpoint on loopback
-        monkeypatch.setenv("OPENAI_BASE_URL", judge.base_url)
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-secret")
+@pytest.fixture(scope="module")
+def pipeline_run(tmp_path_factory):
+    """The pipeline once for this module: (store uri, its metrics, the judge requests it made)."""
+    store_uri = str(tmp_path_factory.mktemp("pipeline") / "store")
+    with FakeJudge() as judge, pytest.MonkeyPatch.context() as env:  # a real OpenAI-compatible HTTP endpoint
+        env.setenv("OPENAI_BASE_URL", judge.base_url)
+        env.setenv("OPENAI_API_KEY", "sk-test-not-a-secret")
         metrics = pipeline_flow(
             store=store_uri,
             overrides={
@@ -37,7 +47,11 @@ def test_pipeline_end_to_end(tmp_path, monkeypatch):
                 "cnns": {"signal": {"width": 16, "blocks": [1, 1, 1, 1], "epochs": 2, "n_boot": 20}},
             },
         )
-        judged = len(judge.requests)
+        return store_uri, metrics, len(judge.requests)
+
+
+def test_pipeline_end_to_end(pipeline_run, monkeypatch):
+    store_uri, metrics, judged = pipeline_run
     store = open_store(store_uri)
     assert store.get_json("eval/e2e/metrics.json") == json.loads(json.dumps(metrics))
     rows = metrics["abnormality_detection"]
@@ -61,7 +75,7 @@ def test_pipeline_end_to_end(tmp_path, monkeypatch):
     for name, report in reports.items():
         assert report["scorer"] == "judge:gpt-4o:paper" and report["judge"]["n_failed"] == 0
         assert report["n"] == n_reports and 0 <= report["score"] <= 100 and "score" in report["labels"]
-        assert len(store.get_jsonl(f"eval/e2e/judge-{name}.jsonl")) == n_reports
+        assert len(store.get_jsonl(f"eval/e2e/e2e/report/judge-{name}.jsonl")) == n_reports
     log = store.get_jsonl("runs/e2e/train_log.jsonl")
     losses = [r["loss"] for r in log if "loss" in r]
     assert len(losses) >= 5 and losses[-1] < losses[0] / 2
@@ -82,7 +96,7 @@ def test_pipeline_end_to_end(tmp_path, monkeypatch):
     # Judging again (the CLI's `judge`) reuses every prediction and every cached judgement: no new requests.
     with FakeJudge() as judge:
         monkeypatch.setenv("OPENAI_BASE_URL", judge.base_url)
-        model = str(tmp_path / "store" / "models" / "tiny-mllama")
+        model = str(open_store(store_uri).local_dir("models/tiny-mllama"))
         assert (
             main(
                 [
@@ -95,13 +109,98 @@ def test_pipeline_end_to_end(tmp_path, monkeypatch):
                     model,
                     "--instruct",
                     "e2e",
-                    "--run-id",
-                    "e2e",
+                    "--candidates",
+                    "base",
+                    "run:e2e",
                 ]
             )
             == 0
         )
         assert judge.requests == []
+
+
+def test_a_leaderboard_of_base_run_and_api_models_on_three_kinds_of_task(pipeline_run, monkeypatch):
+    store_uri, _, _ = pipeline_run
+    store = open_store(store_uri)
+    # Beside the demo set: a multiple-choice set on the same pages, and ECGBench's real PTB-XL report file.
+    overrides = {"families": ["rhythm", "morphology"], "styles": ["choice"], "export_hf": False}
+    instruct_flow(store=store_uri, name="mc", overrides=overrides)
+    assert main(["ingest", "ecgbench", str(ECGBENCH_REPORTS), "--name", "ecgbench", "--store", store_uri]) == 0
+    listed = {row["task"]: row for row in list_tasks(store)}
+    assert listed["ecgbench/ptbxl-report"] | {"without_image": 500} == {
+        "task": "ecgbench/ptbxl-report",
+        "title": "PTB-XL report",
+        "metric": "report",
+        "questions": 500,
+        "without_image": 500,  # images are not published with the file; no PTB-XL record is ingested here
+    }
+    tasks = ["e2e/ptbxl-super", "mc/choice", "e2e/report"]
+    assert {listed[t]["metric"] for t in tasks} == {"multilabel", "choice", "report"}
+    n_questions = sum(listed[t]["questions"] for t in tasks)
+    model = str(store.local_dir("models/tiny-mllama"))
+    candidates = ["base", "run:e2e", "openai:vlm"]
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-secret")
+    with FakeJudge(reply=vision_answer, logprobs=True) as vlm, FakeJudge(reply=vision_answer) as plain:
+        monkeypatch.setenv("OPENAI_BASE_URL", vlm.base_url)
+        vlm.enqueue(429)
+        vlm.enqueue_body({"choices": []})  # a reply without an answer: retried like a 5xx
+        metrics = evaluate_flow(
+            store=store_uri, eval_id="board", model=model, candidates=candidates, tasks=tasks, batch_size=8
+        )
+        assert len(vlm.requests) == n_questions + 2  # every question once, plus the two retried
+        asked = [r["body"] for r in vlm.requests]
+        assert all(b["temperature"] == 0 and b["model"] == "vlm" for b in asked)
+        pages = [p for b in asked for p in b["messages"][0]["content"] if p["type"] == "image_url"]
+        assert len(pages) == len(asked) and all(
+            p["image_url"]["url"].startswith("data:image/png;base64,") for p in pages
+        )
+        assert sum(bool(b.get("logprobs")) for b in asked) >= listed["e2e/ptbxl-super"]["questions"]
+
+        # An endpoint without log-probabilities: the hard-label AUC only, marked so.
+        plain_board = evaluate_flow(
+            store=store_uri,
+            eval_id="board-plain",
+            candidates=["openai:plain-vlm"],
+            tasks=tasks,
+            endpoint=EndpointConfig(base_url=plain.base_url),
+        )["leaderboard"]
+        assert set(plain_board["rows"]["openai:plain-vlm"]["e2e/ptbxl-super"]) >= {"AUC*", "F1", "HL"}
+
+        # The same candidates in another evaluation: every API answer comes from the store's cache.
+        vlm.requests.clear()
+        again = evaluate_flow(
+            store=store_uri, eval_id="board-again", model=model, candidates=candidates, tasks=tasks, batch_size=8
+        )
+        assert vlm.requests == []
+    board = metrics["leaderboard"]
+    assert store.get_json("eval/board/leaderboard.json") == json.loads(json.dumps(board))
+    assert again["leaderboard"]["rows"]["openai:vlm"] == board["rows"]["openai:vlm"]
+    assert set(board["rows"]) == {"baseline", "finetuned", "openai:vlm"}
+    assert board["candidates"] == {"baseline": "base", "finetuned": "run:e2e", "openai:vlm": "openai:vlm"}
+    for row in board["rows"].values():
+        assert set(row) == set(tasks)
+        assert set(row["e2e/ptbxl-super"]) == {
+            "AUC",
+            "F1",
+            "HL",
+            "n",
+            "n_unparsed",
+        }  # scores: the likelihood, or logprobs
+        assert row["mc/choice"]["n"] == listed["mc/choice"]["questions"]
+        accuracy = row["mc/choice"]["accuracy"]
+        assert 0 <= accuracy["value"] <= 100 and accuracy["ci95"][0] <= accuracy["value"] <= accuracy["ci95"][1]
+        assert row["e2e/report"]["n"] == listed["e2e/report"]["questions"]
+    predictions = store.get_jsonl("eval/board/e2e/ptbxl-super/predictions-openai-vlm.jsonl")
+    assert len(predictions) == listed["e2e/ptbxl-super"]["questions"] and all("scores" in p for p in predictions)
+    usage = board["api_usage"]["openai:vlm"]
+    assert usage["prompt_tokens"] == 100 * n_questions and usage["n_failed"] == 0 and usage["cost_usd"] is None
+    markdown = store.get_bytes("eval/board/leaderboard.md").decode()
+    measured, published = markdown.split("## Published, not measured here")
+    assert "| openai:vlm |" in measured and "PULSE-7B" not in measured
+    assert "| PULSE-7B | 82.4 | 74.8 | 11.0 |" in published and "arXiv:2410.19008" in published
+    for key in store.list("eval/board"):
+        assert "sk-test-not-a-secret" not in store.get_bytes(key).decode(errors="ignore")
+    assert "eval-board-leaderboard" in _artifacts()
 
 
 def test_cli_runs_a_stage_with_store_option(tmp_path, capsys):

@@ -1,0 +1,88 @@
+"""What every call to an OpenAI-compatible endpoint shares (the judge's and an API candidate's): where it goes,
+which failures are retried, what tokens cost, how a page travels, and where answers are cached.
+
+The API key is passed to the client and nowhere else: it never appears in results, cache entries or errors.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Protocol
+
+import openai
+
+from ecg_core.settings import Settings
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"  # what the openai client uses when nothing is configured
+# USD per 1M tokens (input, output), list prices. Dated snapshots are priced differently, so only exact names.
+PRICES_PER_M_TOKENS = {"gpt-4o": (2.50, 10.00), "gpt-4o-mini": (0.15, 0.60)}
+_RETRY_STATUS = {408, 409, 429}  # plus every 5xx
+_FATAL_STATUS = {401, 403, 404}  # bad key, no access or no such model: every other item would fail the same way
+_IMAGE_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+
+
+@dataclass(frozen=True)
+class EndpointConfig(Settings):
+    """Where an OpenAI-compatible endpoint is; the key comes from OPENAI_API_KEY or `api_key_block`, never from here."""
+
+    base_url: str | None = None  # OpenAI-compatible endpoint (default: OPENAI_BASE_URL, else OpenAI)
+    api_key_block: str | None = None  # Prefect Secret block holding the key (default: OPENAI_API_KEY)
+    allow_credentialed_remote: bool = False  # let MIMIC-IV-ECG records go to a non-loopback host (check your DUA)
+
+
+class EndpointError(RuntimeError):
+    """The endpoint refuses every request (authentication, permission, unknown model)."""
+
+
+class Cache(Protocol):
+    def get(self, key: str) -> dict | None: ...
+
+    def put(self, key: str, value: dict) -> None: ...
+
+
+class StoreCache:
+    """Replies in the artifact store, one JSON object per key at `<prefix>/<key>.json`."""
+
+    def __init__(self, store, prefix: str):
+        self.store = store
+        self.prefix = prefix.rstrip("/")
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}/{key}.json"
+
+    def get(self, key: str) -> dict | None:
+        return self.store.get_json(self._key(key)) if self.store.exists(self._key(key)) else None
+
+    def put(self, key: str, value: dict) -> None:
+        self.store.put_json(self._key(key), value)
+
+
+def cost_usd(model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
+    """What the tokens cost at list price; None for a model missing from the price table."""
+    if model not in PRICES_PER_M_TOKENS:
+        return None
+    price_in, price_out = PRICES_PER_M_TOKENS[model]
+    return (prompt_tokens * price_in + completion_tokens * price_out) / 1e6
+
+
+def scrub(text: str | None, secret: str | None) -> str | None:
+    return text.replace(secret, "***") if text and secret else text
+
+
+def on_error(exc: openai.APIError) -> str:
+    """'retry', 'fatal' (raise: the whole run would fail) or 'fail' (record this item as failed)."""
+    if isinstance(exc, openai.APIConnectionError):  # includes timeouts
+        return "retry"
+    status = getattr(exc, "status_code", None)
+    if status in _RETRY_STATUS or (status or 0) >= 500:
+        return "retry"
+    return "fatal" if status in _FATAL_STATUS else "fail"
+
+
+def image_data_url(image: bytes) -> str:
+    """A base64 data URL, the form OpenAI-compatible endpoints accept for an inline image."""
+    mime = next((m for magic, m in _IMAGE_TYPES.items() if image.startswith(magic)), None)
+    if mime is None:
+        raise ValueError("an endpoint is sent PNG or JPEG images only")
+    return f"data:{mime};base64,{base64.b64encode(image).decode()}"
