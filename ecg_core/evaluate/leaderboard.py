@@ -1,7 +1,7 @@
 """One leaderboard: candidates x tasks, each cell the task's ECGBench metric with its 95% interval, in
 ECGBench's units (percent); published figures of other models in a block of their own, never mixed in.
 
-    multilabel   AUC (from scores; "AUC*" from hard labels when the candidate gave no scores), macro F1, Hamming
+    multilabel   AUC (from scores; marked * when from hard labels: the candidate gave no scores), macro F1, Hamming
     choice       accuracy
     report       report score 0-100 (the judge's when one scored, else the label-based score)
 """
@@ -23,16 +23,16 @@ def cell(kind: str, metrics: dict) -> dict:
     """The headline figures of one candidate on one task, in percent: {column: {value, ci95}} + counts."""
     out = {}
     for key, column, interval in HEADLINES[kind]:
-        if key == "auc":  # the score-based AUC where the candidate gave scores, else the hard-label one, marked
-            interval = "auc_score" if metrics.get("auc_from") == "scores" else "auc_hard"
-            column = "AUC" if interval == "auc_score" else "AUC*"
+        hard = key == "auc" and metrics.get("auc_from") != "scores"  # no scores: the hard-label AUC, marked
+        if key == "auc":
+            interval = "auc_hard" if hard else "auc_score"
         value = metrics.get(key)
         bounds = (metrics.get("ci95") or {}).get(interval)
         scale = 1.0 if kind == "report" else 100.0
         out[column] = {
             "value": None if value is None else value * scale,
             "ci95": None if not bounds else [b * scale for b in bounds],
-        }
+        } | ({"from_hard_labels": True} if hard else {})
     return out | {"n": metrics.get("n"), "n_unparsed": metrics.get("n_unparsed")}
 
 
@@ -57,18 +57,13 @@ def _figure(entry: dict) -> str:
     if entry["value"] is None:
         return "-"
     bounds = entry["ci95"]
-    return f"{entry['value']:.1f}" + (f" [{bounds[0]:.1f}-{bounds[1]:.1f}]" if bounds else "")
+    mark = "*" if entry.get("from_hard_labels") else ""
+    return f"{entry['value']:.1f}{mark}" + (f" [{bounds[0]:.1f}-{bounds[1]:.1f}]" if bounds else "")
 
 
 def leaderboard_markdown(board: dict) -> str:
     """Measured rows first (one table: a column per task and figure), then the published block."""
-    columns = []
-    for task in board["tasks"]:
-        any_row = next((r[task["task"]] for r in board["rows"].values() if task["task"] in r), None)
-        figures = [k for k in (any_row or {}) if k not in ("n", "n_unparsed")] or [
-            h[1] for h in HEADLINES[task["metric"]]
-        ]
-        columns += [(task["task"], figure) for figure in figures]
+    columns = [(task["task"], h[1]) for task in board["tasks"] for h in HEADLINES[task["metric"]]]
     lines = [
         f"# Leaderboard `{board['eval_id']}`",
         "",
@@ -84,12 +79,10 @@ def leaderboard_markdown(board: dict) -> str:
         lines.append(f"| {row} | " + " | ".join(values) + " |")
     lines += ["", "| task | questions | skipped | metric |", "|---|---|---|---|"]
     lines += [f"| {t['task']} | {t['questions']} | {t['skipped']} | {t['metric']} |" for t in board["tasks"]]
-    if any(column[1] == "AUC*" for column in columns) or any(
-        "AUC*" in c for r in board["rows"].values() for c in r.values()
-    ):
+    if any(c.get("AUC", {}).get("from_hard_labels") for r in board["rows"].values() for c in r.values()):
         lines += [
             "",
-            "AUC*: from hard labels (the candidate gave no scores: no log-probabilities), as ECGBench scores it.",
+            "*: AUC from hard labels (the candidate gave no scores: no log-probabilities), as ECGBench scores it.",
         ]
     if board["published"]:
         lines += ["", "## Published, not measured here", "", *published_markdown(board["published"])]

@@ -32,10 +32,10 @@ def test_paper_recipe_trains_and_evaluates_the_real_files(shrunk_mllama_dir, tmp
     assert len([line for line in store.get_jsonl("runs/r/train_log.jsonl") if "loss" in line]) == 2
 
     with pytest.raises(ValueError, match="trained with max_tiles=2"):
-        main("evaluate --eval-id bad --run-id r --max-tiles 4".split() + common)
-    assert main("evaluate --eval-id e --run-id r --batch-size 4".split() + common) == 0
+        main("evaluate --eval-id bad --candidates base run:r --max-tiles 4".split() + common)
+    assert main("evaluate --eval-id e --candidates base run:r --batch-size 4".split() + common) == 0
     with pytest.raises(ValueError, match="predictions there were made with"):  # the base model alone: 4 padded tiles
-        main("evaluate --eval-id e".split() + common)
+        main("evaluate --eval-id e --candidates base".split() + common)
     metrics = store.get_json("eval/e/metrics.json")
     assert metrics["preprocessing"] == {
         "image_size": 560,
@@ -48,5 +48,5 @@ def test_paper_recipe_trains_and_evaluates_the_real_files(shrunk_mllama_dir, tmp
     reports = [s for s in test if s.get("topic") == "report"]
     for row in ("baseline", "finetuned"):
         assert metrics["abnormality_detection"][row]["n"] == len(questions) > 0
-        assert len(store.get_jsonl(f"eval/e/reports-{row}.jsonl")) == len(reports) > 0
+        assert len(store.get_jsonl(f"eval/e/real/report/predictions-{row}.jsonl")) == len(reports) > 0
     assert "finetuned" in capsys.readouterr().out  # the table is printed

@@ -72,7 +72,7 @@ def test_ablation_flow_compares_ranks_tuning_modes_and_sources(small_store):
     assert (
         by_variant["lora-r16"]["trainable_parameters"] < by_variant["only-ptbxl"]["trainable_parameters"]
     )  # r16 < r64
-    n_test = {len(store.get_jsonl(f"eval/abl-{v}/predictions-finetuned.jsonl")) for v in by_variant}
+    n_test = {len(store.get_jsonl(f"eval/abl-{v}/small/ptbxl-super/predictions-finetuned.jsonl")) for v in by_variant}
     assert len(n_test) == 1  # every variant scored on the same test questions
     assert store.get_json("eval/abl/ablation.json") == rows
     assert "| lora-r16 | lora | 16 |" in store.get_bytes("eval/abl/ablation.md").decode()
