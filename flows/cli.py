@@ -368,10 +368,11 @@ def run_command(command: Command, kwargs: dict, settings: Settings | None = None
     started = time.time()
     print(command.show(target(command)(**kwargs)))
     if command.target == PIPELINE:
-        from ecg_core.layout import metrics_key
+        from ecg_core.layout import leaderboard_md_key, metrics_key
 
         print(
-            f"\npipeline took {time.time() - started:.0f} s; metrics: {metrics_key(settings.name)} in {kwargs['store']}"
+            f"\npipeline took {time.time() - started:.0f} s; metrics: {metrics_key(settings.name)}, leaderboard: "
+            f"{leaderboard_md_key(settings.name)} in {kwargs['store']}"
         )
     return 0
 

@@ -88,13 +88,14 @@ def evaluate_flow(
     preprocessing = (
         page_preprocessing(store, eval_id, model, runs[0] if runs else None, max_tiles, page_fit) if mllama else None
     )
-    rows = {
+    answered = {
         c.row: answer_with_mllama(store, eval_id, c, model, task_ids, preprocessing, batch_size)
         if c.is_mllama
         else answer_with_endpoint(store, eval_id, c, endpoint or EndpointConfig(), task_ids)
         for c in chosen
     }
-    usage = {row: results.pop("usage") for row, results in rows.items() if "usage" in results}
+    rows = {row: out["tasks"] for row, out in answered.items()}
+    usage = {row: out["usage"] for row, out in answered.items() if out["usage"]}
     report_tasks = [e["task"] for e in entries if e["metric"] == "report"]
     for c in chosen:  # the label-based score stays beside the judge's, under "labels"
         for task_id in report_tasks:
@@ -102,7 +103,7 @@ def evaluate_flow(
             rows[c.row][task_id] = report_entry(rows[c.row][task_id], judged)
 
     # The paper's Table I: the PTB-XL superclass task (beside it the reference CNNs) and the first report task.
-    detection_task = next((e["task"] for e in entries if e["published_as"] == "ptbxl-super"), None)
+    detection_task = next((e["task"] for e in entries if e["kind"] == "ptbxl-super"), None)
     prediction_keys = {
         c.row: layout.predictions_key(eval_id, *detection_task.split("/"), c.slug) for c in chosen if detection_task
     }

@@ -36,6 +36,11 @@ def _keys(eval_id: str, task: Task) -> tuple[str, str, str]:
     return eval_id, task.instruct, task.kind.name
 
 
+def _artifact_key(eval_id: str) -> str:
+    """Prefect artifact keys take lower-case letters, digits and dashes."""
+    return f"eval-{eval_id}".lower().replace("_", "-")
+
+
 def _secret(block: str | None) -> str | None:
     """The API key from a Prefect Secret block (else the client reads OPENAI_API_KEY); it goes to the client only."""
     if not block:
@@ -66,7 +71,7 @@ def prepare_tasks(store_uri: str, eval_id: str, task_ids: list[str], instruct: s
             )
         entries.append(
             {"task": one.id, "title": one.kind.title, "metric": one.kind.metric, "questions": len(questions)}
-            | {"skipped": len(skipped), "published_as": one.kind.name}
+            | {"skipped": len(skipped), "kind": one.kind.name}
         )
     return entries
 
@@ -127,8 +132,8 @@ def answer_with_mllama(
     preprocessing: dict,
     batch_size: int,
 ) -> dict:
-    """An Mllama candidate (base, or base + a run's adapter) on every task: {task id: metrics}. The model is
-    loaded once, and only when some answer is still missing."""
+    """An Mllama candidate (base, or base + a run's adapter) on every task: {"tasks": {task id: metrics}}. The
+    model is loaded once, and only when some answer is still missing."""
     store = open_store(store_uri)
     pages = PagePreprocessing(preprocessing["max_tiles"], preprocessing["page_fit"])
     adapter = str(store.local_dir(layout.adapter_prefix(candidate.target))) if candidate.kind == "run" else None
@@ -152,15 +157,15 @@ def answer_with_mllama(
             lambda chunk, one=one: predict(*loaded(), one, chunk, root, pages=pages, batch_size=batch_size),
             chunk=64,
         )
-    return results
+    return {"tasks": results, "usage": None}
 
 
 @task(tags=["api"])
 def answer_with_endpoint(
     store_uri: str, eval_id: str, candidate: Candidate, endpoint: EndpointConfig, task_ids: list[str]
 ) -> dict:
-    """An API candidate (a vision chat model at an OpenAI-compatible endpoint) on every task: {task id: metrics},
-    with its token and cost totals under "usage". Answers are cached in eval/answer-cache/."""
+    """An API candidate (a vision chat model at an OpenAI-compatible endpoint) on every task: {"tasks": {task id:
+    metrics}, "usage": token and cost totals}. Answers are cached in eval/answer-cache/."""
     store = open_store(store_uri)
     api_key = _secret(endpoint.api_key_block)
     cache = StoreCache(store, layout.answer_cache_prefix())
@@ -198,7 +203,7 @@ def answer_with_endpoint(
         results[task_id] = _answered(store, eval_id, one, candidate, ask, chunk=API_CHUNK)
     usage["cost_usd"] = cost_usd(candidate.target, usage["prompt_tokens"], usage["completion_tokens"])
     get_run_logger().info("%s: %s", candidate.row, usage)
-    return results | {"usage": usage}
+    return {"tasks": results, "usage": usage}
 
 
 @task(tags=["judge"])
@@ -255,10 +260,9 @@ def write_leaderboard(
     store.put_json(layout.leaderboard_key(eval_id), board)
     markdown = leaderboard_markdown(board)
     store.put_bytes(layout.leaderboard_md_key(eval_id), markdown.encode())
-    artifact_key = f"eval-{eval_id}".lower().replace("_", "-")
     create_table_artifact(
         table=table_rows(board),
-        key=f"{artifact_key}-leaderboard",
+        key=f"{_artifact_key(eval_id)}-leaderboard",
         description=f"Leaderboard {eval_id}: candidates x tasks (measured here; published figures in leaderboard.md)",
     )
     return board
@@ -297,7 +301,7 @@ def write_report(
             ),
         )
         pictures = [stored_image(store, roc, "ROC curves"), stored_image(store, chart, "per-label F1")]
-    artifact_key = f"eval-{eval_id}".lower().replace("_", "-")
+    artifact_key = _artifact_key(eval_id)
     create_table_artifact(
         table=summary_rows(detection, reports),
         key=f"{artifact_key}-table",

@@ -143,7 +143,7 @@ def test_images_beside_an_imported_file_are_copied_into_the_set(tmp_path):
 def test_the_leaderboard_marks_hard_label_auc_and_keeps_published_figures_apart():
     tasks = [
         {"task": "mine/ptbxl-super", "title": "PTB-XL super", "metric": "multilabel", "questions": 2}
-        | {"skipped": 0, "published_as": "ptbxl-super"}
+        | {"skipped": 0, "kind": "ptbxl-super"}
     ]
     scored = {"auc": 0.8, "auc_from": "scores", "macro_f1": 0.5, "hamming": 0.2, "n": 2, "n_unparsed": 0}
     scored["ci95"] = {"auc_score": [0.7, 0.9], "auc_hard": [0.5, 0.6], "macro_f1": [0.4, 0.6], "hamming": [0.1, 0.3]}

@@ -37,10 +37,10 @@ def cell(kind: str, metrics: dict) -> dict:
 
 
 def leaderboard(eval_id: str, tasks: list[dict], rows: dict[str, dict[str, dict]]) -> dict:
-    """leaderboard.json: `tasks` [{task, title, metric, questions, skipped, published_as}], `rows` {row: {task:
+    """leaderboard.json: `tasks` [{task, title, metric, questions, skipped, kind}], `rows` {row: {task:
     metrics}} -> cells per row and task, and the published figures for the tasks evaluated."""
     kinds = {t["task"]: t["metric"] for t in tasks}
-    names = {t["published_as"] for t in tasks}
+    names = {t["kind"] for t in tasks}
     return {
         "eval_id": eval_id,
         "tasks": tasks,
