@@ -24,7 +24,7 @@ from pathlib import Path
 from flows.local_server import ROOT, STATE, alive, ensure_server, prefect, running, start
 
 POOLS = ("cpu", "gpu")  # process work pools the deployments in prefect.yaml target
-GPU_LIMIT = "gpu"  # the global concurrency limit fine-tuning holds one slot of per GPU (tasks/train.py)
+GPU_LIMIT = "gpu"  # the global concurrency limit GPU work holds one slot of per GPU (tasks/gpu.py)
 PROCESSES = ("server", *(f"worker-{pool}" for pool in POOLS))
 
 

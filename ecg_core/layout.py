@@ -56,6 +56,12 @@ else, so stages and tools find each other's output through these functions, neve
         champion.json                           champion_key
         models/<run_id>/adapter/                registry_adapter_prefix
         decisions/<name>.json                   decision_key
+    predictions/<batch>/                        batch_prefix
+        pages/<page>                            batch_page_key
+        pages.jsonl                             batch_pages_key
+        readings.jsonl                          readings_key
+        rejected.jsonl                          batch_rejected_key
+        report.md                               batch_report_key
     models/<name>/                              model_prefix
         config.json                             model_config_key
     prefect-results/                            results_prefix
@@ -314,6 +320,34 @@ def registry_adapter_prefix(run_id: str) -> str:
 
 def decision_key(name: str) -> str:
     return f"registry/decisions/{name}.json"
+
+
+# predictions/: readings of new ECG images by a trained model (ecg_core.interpret)
+
+
+def batch_prefix(batch: str) -> str:
+    return f"predictions/{batch}"
+
+
+def batch_page_key(batch: str, page: str) -> str:
+    return f"{batch_prefix(batch)}/pages/{page}"
+
+
+def batch_pages_key(batch: str) -> str:
+    """Every input read so far, with the pages it gave: a re-run decodes only the rest."""
+    return f"{batch_prefix(batch)}/pages.jsonl"
+
+
+def readings_key(batch: str) -> str:
+    return f"{batch_prefix(batch)}/readings.jsonl"
+
+
+def batch_rejected_key(batch: str) -> str:
+    return f"{batch_prefix(batch)}/rejected.jsonl"
+
+
+def batch_report_key(batch: str) -> str:
+    return f"{batch_prefix(batch)}/report.md"
 
 
 # models/: base checkpoints built in the store (the tiny Mllama of the demo and CPU runs)

@@ -30,6 +30,7 @@ from flows.local_server import LOST_API_EXIT, ApiWatchdog, prefect_api
 
 DEFAULT_STORE = "./demo-store"
 ROOT = Path(__file__).resolve().parents[1]
+REJECTED_EXIT = 3  # `ecgflow interpret`: done, but some inputs were rejected (listed with their reasons)
 OVERRIDES = "overrides"  # the parameter every configurable stage takes; `--set KEY=VALUE` on the command line
 
 
@@ -49,6 +50,10 @@ def _leaderboard(metrics: dict) -> str:
     from ecg_core.evaluate.leaderboard import leaderboard_markdown
 
     return leaderboard_markdown(metrics["leaderboard"]) + "\n" + _table(metrics)
+
+
+def _readings(result: dict) -> str:
+    return f"{result['table']}\nreadings, rejected inputs and report.md: {result['store']}"
 
 
 def _rows(rows: dict) -> str:
@@ -75,6 +80,7 @@ class Command:
     orchestrated: bool = True  # runs through the Prefect API (tracked, resumable)
     settings: str | None = None  # "module:Class" read from `config` + `overrides`: checked before any work
     listing: tuple[str, str] | None = None  # (flag, "module:function"): a plain listing the flag runs instead
+    status: Callable[[Any], int] = lambda result: 0  # the exit status its result means
 
 
 PIPELINE = "flows.pipeline:pipeline_flow"
@@ -135,6 +141,13 @@ COMMANDS = {
         show=_report_only,
     ),
     "cnn": Command("flows.cnn:cnn_flow", show=_rows, settings="ecg_core.cnn:CnnConfig"),
+    "interpret": Command(
+        "flows.interpret:interpret_flow",
+        positional=("inputs",),
+        fixed={"create_gpu_limit": True},
+        show=_readings,
+        status=lambda result: REJECTED_EXIT if result["rejected"] else 0,
+    ),
 }
 
 
@@ -244,7 +257,8 @@ def _add(parser: argparse.ArgumentParser, option: Option, flag: str | None, dest
     else:
         return False
     if flag is None:  # positional
-        parser.add_argument(dest, nargs=None if required else "?", default=argparse.SUPPRESS, **spec)
+        spec.setdefault("nargs", None if required else "?")  # a list stays "+": one or more
+        parser.add_argument(dest, default=argparse.SUPPRESS, **spec)
     else:
         parser.add_argument(flag, dest=dest, required=required, default=argparse.SUPPRESS, **spec)
     return True
@@ -322,6 +336,9 @@ def parser_for(command_name: str | None) -> argparse.ArgumentParser:
 
 
 def _interrupt(signum, frame):
+    from ecg_core.train.launch import STOP_REQUESTED
+
+    STOP_REQUESTED.set()  # also seen by a running training, should the KeyboardInterrupt be swallowed on its way
     raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
 
 
@@ -344,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM (kill, a scheduler, a closing terminal) stops a command the way Ctrl-C does: the flow run is
     # marked, the training processes are stopped, GPU slots go back, and the same command resumes.
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     with prefect_api() as api_url:
         lost = (
             f"\necgflow {args.command}: lost the Prefect API at {api_url} (server stopped?); the work so far is "
@@ -366,7 +384,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_command(command: Command, kwargs: dict, settings: Settings | None = None) -> int:
     started = time.time()
-    print(command.show(target(command)(**kwargs)))
+    result = target(command)(**kwargs)
+    print(command.show(result))
     if command.target == PIPELINE:
         from ecg_core.layout import leaderboard_md_key, metrics_key
 
@@ -374,7 +393,7 @@ def run_command(command: Command, kwargs: dict, settings: Settings | None = None
             f"\npipeline took {time.time() - started:.0f} s; metrics: {metrics_key(settings.name)}, leaderboard: "
             f"{leaderboard_md_key(settings.name)} in {kwargs['store']}"
         )
-    return 0
+    return command.status(result)
 
 
 if __name__ == "__main__":

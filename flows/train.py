@@ -10,7 +10,8 @@ checkpoints and loss curve under `runs/<run_id>/`. Re-running a run id resumes f
 from prefect import flow
 
 from ecg_core.train.launch import Launch
-from tasks.train import ensure_gpu_limit, fine_tune
+from tasks.gpu import ensure_gpu_limit
+from tasks.train import fine_tune
 
 
 @flow(name="train", flow_run_name="train {run_id}")

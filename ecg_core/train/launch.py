@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,6 +115,11 @@ def launch_environment(launch: Launch) -> dict[str, str]:
     return env
 
 
+# Set by the command's Ctrl-C / SIGTERM handler beside the KeyboardInterrupt it raises: a streaming run stops at
+# its next output line even when the interrupt landed inside library code that swallowed it.
+STOP_REQUESTED = threading.Event()
+
+
 def run_streaming(
     cmd: list[str], on_line: Callable[[str], None], cwd: str | Path | None = None, env: dict[str, str] | None = None
 ) -> int:
@@ -136,6 +142,8 @@ def run_streaming(
         pending = b""
         assert proc.stdout is not None
         while chunk := proc.stdout.read1(65536):
+            if STOP_REQUESTED.is_set():
+                raise KeyboardInterrupt("stop requested")
             pending += chunk
             *lines, pending = re.split(rb"[\r\n]", pending)
             for line in lines:

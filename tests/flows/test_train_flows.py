@@ -9,8 +9,8 @@ from flows.ingest import ingest_flow
 from flows.instruct import instruct_flow
 from flows.render import render_flow
 from flows.train import train_flow
+from tasks.gpu import GPU_LIMIT
 from tasks.model import build_tiny_model
-from tasks.train import GPU_LIMIT
 
 FEW_STEPS = {"max_steps": 4, "logging_steps": 1, "save_strategy": "no"}
 NO_LIMIT_RUN = {"run_id": "no-limit", "config": "tiny-cpu.yaml", "instruct": "small", "overrides": FEW_STEPS}

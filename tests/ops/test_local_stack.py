@@ -1,7 +1,8 @@
 """`make up` for real: a `prefect server`, process workers on the `cpu` and `gpu` pools, every deployment, and
 `prefect deployment run pipeline/pipeline` on the tiny model and synthetic data with the store in S3 (moto's
-server over HTTP); then 10 flow runs submitted at once all complete on the stack's SQLite database without two
-trainings ever holding the single `gpu` slot. Then `make down` stops it all."""
+server over HTTP); then 11 flow runs submitted at once (8 ingests, 2 trainings, the interpret deployment reading
+images under an S3 prefix) all complete on the stack's SQLite database without two trainings ever holding the
+single `gpu` slot. Then `make down` stops it all."""
 
 import json
 import os
@@ -128,7 +129,8 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, tmp_path):
         )
         seen = json.loads(_run([sys.executable, "-c", probe, flow_run_id], env, timeout=60).stdout)
 
-        # Load: 10 runs submitted at once, 8 small ingests on the cpu pool and 2 trainings through the gpu queue.
+        # Load: 11 runs submitted at once, 8 small ingests on the cpu pool, 2 trainings and a batch of new images
+        # to read through the gpu queue.
         [model] = [str(p.parent) for p in Path(env["ECGFLOW_S3_CACHE"]).rglob("models/tiny-mllama/config.json")]
         ingest = {"source": "synthetic", "options": {"n_records": 4, "fs": 100.0}}
         train = {
@@ -141,6 +143,12 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, tmp_path):
         }
         jobs = [["ingest/ingest", ingest | {"store": str(tmp_path / f"ingest-{i}")}] for i in range(8)]
         jobs += [["train/train", train | {"run_id": f"load-{i}"}] for i in range(2)]
+        # New images under an S3 prefix, read by the pipeline's run through the interpret deployment.
+        for scan in sorted((ROOT.parent / "shared/realdata/images").glob("*.jpg"))[:2]:
+            client.put_object(Bucket=bucket, Key=f"incoming/{scan.name}", Body=scan.read_bytes())
+        client.put_object(Bucket=bucket, Key="incoming/notes.txt", Body=b"not an image")
+        reading = {"inputs": [f"s3://{bucket}/incoming/"], "model": model, "run_id": "ops", "batch": "incoming"}
+        jobs += [["interpret/interpret", reading | {"store": store}]]
         load = json.loads(_run([sys.executable, "-c", SUBMIT_AND_WAIT, json.dumps(jobs)], env, timeout=720).stdout)
     finally:
         _run([*stack, "down"], env, timeout=60)
@@ -154,6 +162,7 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, tmp_path):
         "evaluate": "gpu",
         "ablate": "gpu",
         "cnn": "gpu",
+        "interpret": "gpu",
         "pipeline": "gpu",
         "retrain-weekly": "gpu",
     }
@@ -183,7 +192,15 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, tmp_path):
     metrics = json.loads(client.get_object(Bucket=bucket, Key="ops/eval/ops/metrics.json")["Body"].read())
     assert set(metrics["abnormality_detection"]) == {"baseline", "finetuned"}
 
-    assert [state for _, state, _ in load] == ["COMPLETED"] * 10, load
+    assert [state for _, state, _ in load] == ["COMPLETED"] * 11, load
+    readings = client.get_object(Bucket=bucket, Key="ops/predictions/incoming/readings.jsonl")["Body"].read()
+    assert len(readings.decode().splitlines()) == 2 and "ops/predictions/incoming/report.md" in _bucket_keys(
+        client, bucket
+    )
+    rejected = json.loads(
+        client.get_object(Bucket=bucket, Key="ops/predictions/incoming/rejected.jsonl")["Body"].read()
+    )
+    assert rejected["name"].endswith("incoming/notes.txt") and "not an image" in rejected["reason"]
     # Training time of each run, from its config.json (written as training starts, the slot held) to the last
     # line of its log: the single gpu slot was never held twice.
     mirror = Path(env["ECGFLOW_S3_CACHE"])
@@ -195,7 +212,7 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, tmp_path):
         .read_text()
         .count("OperationalError) database is locked")
     )
-    print(f"10 runs at once: all completed; the server retried {locked} SQLite lock(s) of its own bookkeeping")
+    print(f"11 runs at once: all completed; the server retried {locked} SQLite lock(s) of its own bookkeeping")
 
     status = _run([*stack, "status"], env, timeout=60).stdout
     assert status.count("stopped") == 3, status

@@ -1,0 +1,74 @@
+"""What moves the demo's fine-tuned row: the demo pipeline run once per variant of its settings (the mix of
+detection and report samples, training steps, learning rate, tile size ...), on one store so ingest and
+rendering are done once; per variant the fine-tuned macro F1 (with its interval), AUC, report score and the
+pipeline's wall time. CNNs are left out (they do not depend on these settings).
+
+    .venv/bin/python benchmarks/demo_levers.py --store /tmp/levers                     # every variant below
+    .venv/bin/python benchmarks/demo_levers.py --store /tmp/levers --only base steps-1200
+
+Each variant takes the time of a demo pipeline (~4-6 min on 2 cores); run it on an otherwise idle machine.
+Last line: one JSON object, variant -> figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+from report import save_and_print
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_INSTRUCT = yaml.safe_load((ROOT / "configs/instruct/demo.yaml").read_text())
+
+# variant -> (instruct-set keys replacing configs/instruct/demo.yaml's, pipeline `--set` pairs)
+VARIANTS: dict[str, tuple[dict, list[str]]] = {
+    "base": ({}, []),
+    "reports-150": ({"per_family": {"report_generation": 150}}, []),
+    "reports-600": ({"per_family": {"report_generation": 600}}, []),
+    "steps-1200": ({}, ["train_overrides={max_steps: 1200}"]),
+    "lr-2e-3": ({}, ["train_overrides={lr: 2.0e-3}"]),
+    "detection-only": ({"families": ["abnormality_detection"], "topics": ["superclass"]}, []),
+}
+
+
+def run_variant(store: str, name: str, instruct: dict, sets: list[str], folder: Path) -> dict:
+    config = folder / f"instruct-{name}.yaml"
+    config.write_text(yaml.safe_dump(DEMO_INSTRUCT | instruct))
+    command = [sys.executable, "-m", "flows.cli", "pipeline", "--store", store, "--set", f"name={name}"]
+    command += [f"instruct_config={config}", "cnns={}", *sets]
+    started = time.perf_counter()
+    subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
+    seconds = time.perf_counter() - started
+    metrics = json.loads((Path(store) / "eval" / name / "metrics.json").read_text())
+    tuned = metrics["abnormality_detection"]["finetuned"]
+    report = metrics["report_generation"]["finetuned"]
+    return {
+        "macro_f1": round(tuned["macro_f1"], 3),
+        "macro_f1_ci95": [round(x, 3) for x in tuned["ci95"]["macro_f1"]],
+        "auc_score": round(tuned["auc_score"], 3),
+        "report_score": round(report["score"], 1),
+        "pipeline_s": round(seconds),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--store", required=True, help="a scratch store shared by the variants")
+    parser.add_argument("--only", nargs="+", choices=list(VARIANTS), help="run these variants only")
+    args = parser.parse_args()
+    results = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for name in args.only or VARIANTS:
+            results[name] = run_variant(args.store, name, *VARIANTS[name], Path(folder))
+            print(name, results[name], flush=True)
+    save_and_print("demo_levers", results)
+
+
+if __name__ == "__main__":
+    main()

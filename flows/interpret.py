@@ -1,0 +1,79 @@
+"""Interpret: new ECG images (PNG/JPEG scans and photos, PDF pages; files, folders or an s3:// prefix) read by a
+trained model -> `predictions/<batch>/` (readings.jsonl, rejected.jsonl, report.md with thumbnails). The
+registry's champion answers unless a run (or the base model) is named. Resumable: a re-run reads only what is new.
+
+    ecgflow interpret scans/ photo.jpg export.pdf --model ./demo-store/models/tiny-mllama --run-id demo \
+        --out readings.jsonl
+    ecgflow interpret s3://bucket/incoming/ --model /models/Llama-3.2-11B-Vision-Instruct --store s3://bucket/ecg
+"""
+
+import hashlib
+import json
+from pathlib import Path
+
+from prefect import flow
+
+from ecg_core import layout
+from ecg_core.interpret.answering import answering_model, preprocessing_of
+from ecg_core.interpret.report import terminal_table
+from ecg_core.model.pages import checkpoint_tiles
+from tasks.gpu import ensure_gpu_limit
+from tasks.interpret import collect_pages, publish_readings, read_batch
+from tasks.storage import open_store
+
+
+@flow(name="interpret", flow_run_name="interpret {model}")
+def interpret_flow(
+    *,
+    store: str,
+    inputs: list[str],
+    model: str,
+    run_id: str | None = None,
+    champion: bool = True,
+    batch: str | None = None,
+    batch_size: int = 8,
+    out: str | None = None,
+    create_gpu_limit: bool = False,
+) -> dict:
+    """Read new ECG images with the trained model, output under predictions/<batch>/; returns the readings, the
+    rejected inputs and a table for the terminal.
+
+    Args:
+        store: artifact store, a folder or s3://bucket/prefix
+        inputs: image files (PNG, JPEG, a photo or a scan), PDFs (every page), folders of them, or s3:// prefixes
+        model: base Mllama checkpoint folder
+        run_id: read with this training run's adapter (runs/<run_id>/adapter) instead of the champion
+        champion: without run_id, the registry's champion adapter reads; off: the base model, untrained for ECGs
+        batch: names the output, predictions/<batch>/; default: one name per set of inputs and model
+        batch_size: pages per forward pass
+        out: also write the readings to this local JSONL file, and its report beside it (.md)
+        create_gpu_limit: make the `gpu` concurrency limit when absent (the CLI does; a deployment expects the
+            operator's, `make up` makes one)
+    """
+    stored = open_store(store)
+    chosen = answering_model(stored, model, run_id, champion)
+    tile, checkpoint_max_tiles = checkpoint_tiles(model)
+    pages = preprocessing_of(chosen["run_config"], checkpoint_max_tiles)
+    info = {k: v for k, v in chosen.items() if k != "run_config"} | {"preprocessing": pages.describe(tile)}
+    batch = batch or default_batch(inputs, info)
+    if create_gpu_limit:
+        ensure_gpu_limit()
+    collected = collect_pages(store, batch, inputs)
+    readings = read_batch(store, batch, collected["pages"], model, info, pages.max_tiles, pages.page_fit, batch_size)
+    report = publish_readings(store, batch, readings, collected["rejected"])
+    if out:
+        Path(out).write_text("".join(json.dumps(r) + "\n" for r in readings))
+        Path(out).with_suffix(".md").write_text(report)
+    return {
+        "batch": batch,
+        "readings": readings,
+        "rejected": collected["rejected"],
+        "store": stored.url(layout.batch_prefix(batch)),
+        "table": terminal_table(readings, collected["rejected"]),
+    }
+
+
+def default_batch(inputs: list[str], model: dict) -> str:
+    """The same inputs read by the same model land in the same batch (so a re-run resumes it)."""
+    digest = hashlib.sha1(json.dumps([sorted(inputs), model["adapter"], model["base"]]).encode()).hexdigest()[:8]
+    return f"{Path(inputs[0].rstrip('/')).name or 'inputs'}-{digest}"
