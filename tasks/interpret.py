@@ -18,6 +18,7 @@ from tasks.progress import Progress
 from tasks.storage import open_store
 
 READ_CHUNK = 16  # pages read between two saves of readings.jsonl
+ARTIFACT_PAGES = 50  # thumbnails in the Prefect report artifact (report.md in the store has every page)
 
 
 def _inputs(sources: list[str]):
@@ -109,7 +110,8 @@ def publish_readings(store_uri: str, batch: str, readings: list[dict], rejected:
     """report.md under predictions/<batch>/, and the readings as Prefect table and markdown artifacts."""
     store = open_store(store_uri)
     thumbnails = {r["id"]: thumbnail_png(store.get_bytes(r["image"])) for r in readings}
-    report = markdown_report(f"Readings `{batch}`", readings, rejected, thumbnails)
+    title = f"Readings `{batch}`"
+    report = markdown_report(title, readings, rejected, thumbnails)
     store.put_bytes(layout.batch_report_key(batch), report.encode())
     key = f"interpret-{batch}".lower().replace("_", "-")
     create_table_artifact(
@@ -120,5 +122,9 @@ def publish_readings(store_uri: str, batch: str, readings: list[dict], rejected:
         key=f"{key}-table",
         description=f"Readings of batch {batch}: {len(readings)} pages, {len(rejected)} inputs rejected",
     )
-    create_markdown_artifact(markdown=report, key=f"{key}-report")
+    shown = report
+    if len(readings) > ARTIFACT_PAGES:  # the UI gets the first pages; report.md in the store has them all
+        shown = markdown_report(title, readings[:ARTIFACT_PAGES], rejected, thumbnails)
+        shown += f"\nFirst {ARTIFACT_PAGES} of {len(readings)} pages; all in `{store.url(layout.batch_report_key(batch))}`.\n"
+    create_markdown_artifact(markdown=shown, key=f"{key}-report")
     return report
