@@ -209,3 +209,16 @@ def _png() -> bytes:
 def test_unknown_family_lists_the_allowed_ones(family):
     with pytest.raises(ValueError, match="allowed: abnormality_detection, report_generation"):
         build_samples(_records(), [family], _images(_records()))
+
+
+def test_template_reports_can_leave_out_the_measurements():
+    measured = {"heart_rate_bpm": 72.0, "pr_ms": 160.0, "qrs_ms": 90.0, "qt_ms": 380.0}
+    record = make_record("m", labels={"CLBBB": 100.0, "SR": 0.0}, superclasses=["CD"], extra={"measurements": measured})
+    images = _images([record])
+    [full] = build_samples([record], ["report_generation"], images).samples
+    [short] = build_samples([record], ["report_generation"], images, report_measurements=False).samples
+    assert full["conversations"][1]["value"] == (
+        "Sinus rhythm. Complete left bundle branch block. Heart rate 72 bpm. PR 160 ms, QRS 90 ms, QT 380 ms."
+    )
+    assert short["conversations"][1]["value"] == "Sinus rhythm. Complete left bundle branch block."
+    assert short["labels"] == full["labels"] and short["conversations"][0] == full["conversations"][0]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ecg_core.instruct.facts import facts_of
 from ecg_core.instruct.families import FAMILIES, report
@@ -24,22 +24,29 @@ class Built:
 
 
 def build_samples(
-    records: list[ECGRecord], families: list[str], images: Mapping[str, list[str]], seed: int = 0
+    records: list[ECGRecord],
+    families: list[str],
+    images: Mapping[str, list[str]],
+    seed: int = 0,
+    report_measurements: bool = True,
 ) -> Built:
     """Samples for every image of every record (`images`: record id -> image keys, one per rendered
     variant) and family. Phrasing is drawn from (seed, family, record id, variant), so the result does
-    not depend on record order or on which other records are present."""
+    not depend on record order or on which other records are present. Without `report_measurements`, template
+    reports state the rhythm and the statements only (no rate or intervals)."""
     unknown = sorted(set(families) - set(FAMILIES))
     if unknown:
         raise ValueError(f"unknown task famil(ies) {', '.join(unknown)}; allowed: {', '.join(FAMILIES)}")
     built = Built()
     for record in records:
         facts = facts_of(record)
+        unmeasured = replace(facts, heart_rate_bpm=None, pr_ms=None, qrs_ms=None, qt_ms=None)
         for family in families:
             for variant, image in enumerate(images[record.record_id]):
                 rng = random.Random(f"{seed}:{family}:{record.record_id}" + (f":{variant}" if variant else ""))
                 try:
-                    qas = FAMILIES[family].questions(facts, rng)
+                    told = unmeasured if family == report.NAME and not report_measurements else facts
+                    qas = FAMILIES[family].questions(told, rng)
                 except report.OutsideVocabulary as error:
                     built.skipped.append(Rejected(record.record_id, f"{family}: {error}"))
                     break

@@ -16,6 +16,9 @@ class InstructConfig(Settings):
     styles: list[str] | None = None  # keep only these answer styles (close, open, fill, choice); None = all
     per_family: dict[str, int | None] = field(default_factory=dict)  # cap on training samples per family
     per_source: dict[str, int | None] = field(default_factory=dict)  # cap per source dataset (data-source ablation)
+    report_measurements: bool = (
+        True  # template reports end with heart rate and PR/QRS/QT; off: rhythm and statements only
+    )
     export_hf: bool = True  # also write a Hugging Face `datasets` copy with the image column
 
     def __post_init__(self):

@@ -30,7 +30,9 @@ def write_instruction_set(
                 images[record.record_id] = rendered[record.record_id]
             else:
                 skipped.append(Rejected(record.record_id, "no rendered image"))
-    built = build_samples(records, config.families, images, seed=config.seed)
+    built = build_samples(
+        records, config.families, images, seed=config.seed, report_measurements=config.report_measurements
+    )
     samples = [
         s
         for s in built.samples
