@@ -14,7 +14,6 @@ Last line: one JSON object, variant -> figures.
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,10 @@ from pathlib import Path
 
 import yaml
 from report import save_and_print
+
+from ecg_core import layout
+from ecg_core.store import open_store
+from flows.pipeline import TINY_MODEL
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_INSTRUCT = yaml.safe_load((ROOT / "configs/instruct/demo.yaml").read_text())
@@ -60,21 +63,21 @@ def run_variant(store: str, name: str, instruct: dict, sets: list[str], folder: 
 
 def validation(store: str, name: str) -> dict:
     """The run evaluated on its set's validation split (as the test split of set <name>-val): what a choice rests on.
-    Right after the variant's pipeline, so models/tiny-mllama is still the base this run trained."""
-    root = Path(store) / "instruct"
-    (root / f"{name}-val").mkdir(exist_ok=True)
-    (root / f"{name}-val" / "test.jsonl").write_bytes((root / name / "val.jsonl").read_bytes())
-    samples = [json.loads(line) for line in (root / name / "val.jsonl").read_text().splitlines()]
+    Right after the variant's pipeline, so the store's tiny model is still the base this run trained."""
+    local = open_store(store)
+    samples = local.get_jsonl(layout.split_key(name, "val"))
+    local.put_jsonl(layout.split_key(f"{name}-val", "test"), samples)
     has_reports = any(sample["topic"] == "report" for sample in samples)
     tasks = [f"{name}-val/ptbxl-super"] + ([f"{name}-val/report"] if has_reports else [])
+    model = str(local.local_dir(layout.model_prefix(TINY_MODEL)))
     command = [sys.executable, "-m", "flows.cli", "evaluate", "--store", store, "--eval-id", f"{name}-val"]
-    command += ["--model", str(Path(store) / "models/tiny-mllama"), "--candidates", f"run:{name}", "--tasks", *tasks]
+    command += ["--model", model, "--candidates", f"run:{name}", "--tasks", *tasks]
     subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
     return figures(store, f"{name}-val")
 
 
 def figures(store: str, eval_id: str) -> dict:
-    metrics = json.loads((Path(store) / "eval" / eval_id / "metrics.json").read_text())
+    metrics = open_store(store).get_json(layout.metrics_key(eval_id))
     tuned = metrics["abnormality_detection"]["finetuned"]
     report = metrics["report_generation"].get("finetuned", {"score": None})
     return {
