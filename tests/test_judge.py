@@ -106,7 +106,7 @@ def test_rate_limits_and_server_errors_are_retried(judge, status):
 
 def test_exhausted_retries_record_a_failure_and_the_run_finishes(judge, monkeypatch):
     sleeps = []
-    monkeypatch.setattr("ecg_core.evaluate.judge.time.sleep", sleeps.append)
+    monkeypatch.setattr("ecg_core.evaluate.endpoint.time.sleep", sleeps.append)
     for _ in range(4):
         judge.enqueue(429)
     out = judge_reports([item(0)], base_url=judge.base_url, max_attempts=4, api_key=API_KEY, backoff_s=1.0)

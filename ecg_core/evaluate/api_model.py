@@ -2,7 +2,7 @@
 another VLM) answering the same questions, with the same pages, as the Mllama rows.
 
 Each question is one chat call at temperature 0 with the page inline (base64), retried with backoff on
-408/409/429/5xx and connection errors and on a reply without an answer; after `max_attempts` the question is
+408/409/429/5xx and connection errors, and at once on a reply without an answer (endpoint.complete); after `max_attempts` the question is
 recorded as failed (unparsed) and the rest go on. Answers are cached by (model, prompt, image hash, answer
 length, log-probabilities asked), so a re-run sends only what is new or failed before.
 
@@ -18,13 +18,11 @@ import hashlib
 import json
 import math
 import os
-import random
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import openai
 
-from ecg_core.evaluate.endpoint import DEFAULT_BASE_URL, Cache, EndpointError, cost_usd, image_data_url, on_error, scrub
+from ecg_core.evaluate.endpoint import DEFAULT_BASE_URL, Cache, Unreadable, complete, cost_usd, image_data_url
 from ecg_core.evaluate.privacy import LOOPBACK_HOSTS, check_credentialed_endpoint
 
 TOP_LOGPROBS = 5  # alternatives per answer token: OpenAI allows up to 20; 5 covers a label list's contenders
@@ -73,38 +71,28 @@ def label_scores(alternatives: list[list[tuple[str, float]]], labels: tuple[str,
     return scores
 
 
+def _read(response) -> dict:
+    choice = response.choices[0] if response.choices else None
+    answer = choice.message.content if choice is not None and choice.message is not None else None
+    if not isinstance(answer, str):
+        raise Unreadable("no answer text")
+    return {"answer": answer.strip(), "alternatives": token_alternatives(choice)}
+
+
 def _ask(client, messages, *, model, max_tokens, logprobs, max_attempts, backoff_s, secret) -> dict:
-    usage = {"prompt_tokens": 0, "completion_tokens": 0}
-    error = None
     extra = {"logprobs": True, "top_logprobs": TOP_LOGPROBS} if logprobs else {}
-    for attempt in range(max_attempts):
-        try:
-            response = client.chat.completions.create(
-                model=model, messages=messages, temperature=0, max_tokens=max_tokens, **extra
-            )
-        except openai.APIError as exc:
-            action, error = on_error(exc), scrub(f"{type(exc).__name__}: {exc}", secret)
-        else:
-            if response.usage is not None:
-                usage["prompt_tokens"] += response.usage.prompt_tokens or 0
-                usage["completion_tokens"] += response.usage.completion_tokens or 0
-            choice = response.choices[0] if response.choices else None
-            answer = choice.message.content if choice is not None and choice.message is not None else None
-            if isinstance(answer, str):
-                return {
-                    "answer": answer.strip(),
-                    "alternatives": token_alternatives(choice),
-                    "error": None,
-                    "usage": usage,
-                }
-            action, error = "retry", "malformed reply: no answer text"
-        # Raised outside `except`: no chained openai exception (it holds the Authorization header) travels with it.
-        if action == "fatal":
-            raise EndpointError(error)
-        if action == "fail" or attempt == max_attempts - 1:
-            break
-        time.sleep(backoff_s * 2**attempt * random.uniform(0.5, 1.0))
-    return {"answer": "", "alternatives": None, "error": error, "usage": usage}
+    out = complete(
+        client,
+        messages,
+        _read,
+        max_attempts=max_attempts,
+        backoff_s=backoff_s,
+        secret=secret,
+        model=model,
+        max_tokens=max_tokens,
+        **extra,
+    )
+    return (out["value"] or {"answer": "", "alternatives": None}) | {"error": out["error"], "usage": out["usage"]}
 
 
 def ask_model(

@@ -7,6 +7,9 @@ The API key is passed to the client and nowhere else: it never appears in result
 from __future__ import annotations
 
 import base64
+import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -86,3 +89,45 @@ def image_data_url(image: bytes) -> str:
     if mime is None:
         raise ValueError("an endpoint is sent PNG or JPEG images only")
     return f"data:{mime};base64,{base64.b64encode(image).decode()}"
+
+
+class Unreadable(ValueError):
+    """A reply `complete`'s reader cannot use: asked again, with `follow_up` messages added to the conversation."""
+
+    def __init__(self, reason: str, raw: str | None = None, follow_up: list[dict] | None = None):
+        super().__init__(reason)
+        self.raw, self.follow_up = raw, follow_up or []
+
+
+def complete(
+    client, messages: list[dict], read: Callable, *, max_attempts: int, backoff_s: float, secret: str | None, **request
+) -> dict:
+    """One answer in at most `max_attempts` chat calls at temperature 0, retried with exponential backoff on
+    408/409/429/5xx and connection errors and at once on a reply `read` raises Unreadable for; 401/403/404 raise
+    EndpointError (every other call would fail the same way). Returns {"value": read(response) or None, "error",
+    "raw" (the last unusable reply), "usage"}; the key (`secret`) is scrubbed from every error and reply kept."""
+    usage = {"prompt_tokens": 0, "completion_tokens": 0}
+    raw = error = None
+    for attempt in range(max_attempts):
+        try:
+            response = client.chat.completions.create(messages=messages, temperature=0, **request)
+        except openai.APIError as exc:
+            action, error = on_error(exc), scrub(f"{type(exc).__name__}: {exc}", secret)
+        else:
+            if response.usage is not None:
+                usage["prompt_tokens"] += response.usage.prompt_tokens or 0
+                usage["completion_tokens"] += response.usage.completion_tokens or 0
+            try:
+                return {"value": read(response), "error": None, "raw": None, "usage": usage}
+            except Unreadable as exc:
+                raw, error = exc.raw, f"malformed reply: {exc}"
+                messages = [*messages, *exc.follow_up]
+                continue
+        # Raised here, outside `except`, so no chained openai exception (which holds the request and its
+        # Authorization header) travels with it.
+        if action == "fatal":
+            raise EndpointError(error)
+        if action == "fail" or attempt == max_attempts - 1:
+            break
+        time.sleep(backoff_s * 2**attempt * random.uniform(0.5, 1.0))  # jitter: parallel workers spread out
+    return {"value": None, "error": error, "raw": scrub(raw, secret), "usage": usage}

@@ -13,14 +13,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import random
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import openai
 
-from ecg_core.evaluate.endpoint import DEFAULT_BASE_URL, Cache, EndpointConfig, EndpointError, cost_usd, on_error, scrub
+from ecg_core.evaluate.endpoint import DEFAULT_BASE_URL, Cache, EndpointConfig, Unreadable, complete, cost_usd
 from ecg_core.evaluate.privacy import LOOPBACK_HOSTS, check_credentialed_endpoint
 from ecg_core.evaluate.rubrics import (
     MalformedReply,
@@ -69,40 +67,21 @@ def cache_key(model: str, rubric: Rubric, report: str, reference: str, image: by
 def _ask(
     client, rubric: Rubric, messages: list[dict], *, model: str, max_attempts: int, backoff_s: float, secret: str | None
 ) -> dict:
-    """One judgement in at most `max_attempts` calls: the parsed reply, or a failure with the last raw reply."""
-    usage = {"prompt_tokens": 0, "completion_tokens": 0}
-    raw = error = None
-    for attempt in range(max_attempts):
+    """One judgement in at most `max_attempts` calls: the parsed reply, or a failure with the last raw reply;
+    a malformed reply is asked again with a note saying what was wrong."""
+
+    def read(response) -> dict:
+        raw = (response.choices[0].message.content if response.choices else None) or ""
         try:
-            response = client.chat.completions.create(model=model, messages=messages, temperature=0)
-        except openai.APIError as exc:
-            action, error = on_error(exc), scrub(f"{type(exc).__name__}: {exc}", secret)
-        else:
-            if response.usage is not None:
-                usage["prompt_tokens"] += response.usage.prompt_tokens or 0
-                usage["completion_tokens"] += response.usage.completion_tokens or 0
-            raw = (response.choices[0].message.content if response.choices else None) or ""
-            try:
-                return {**parse_reply(rubric, raw), "failed": False, "raw": None, "error": None, "usage": usage}
-            except MalformedReply as exc:
-                error = f"malformed reply: {exc}"
-                messages = [*messages, {"role": "assistant", "content": raw}, correction_message(str(exc))]
-                continue
-        # Raised here, outside `except`, so no chained openai exception (which holds the request and its
-        # Authorization header) travels with it.
-        if action == "fatal":
-            raise EndpointError(error)
-        if action == "fail" or attempt == max_attempts - 1:
-            break
-        time.sleep(backoff_s * 2**attempt * random.uniform(0.5, 1.0))  # jitter: parallel workers spread out
-    return {
-        "score": None,
-        "subscores": {},
-        "rationale": "",
-        "failed": True,
-        "raw": scrub(raw, secret),
-        "error": error,
-        "usage": usage,
+            return parse_reply(rubric, raw)
+        except MalformedReply as exc:
+            raise Unreadable(str(exc), raw, [{"role": "assistant", "content": raw}, correction_message(str(exc))])
+
+    out = complete(client, messages, read, max_attempts=max_attempts, backoff_s=backoff_s, secret=secret, model=model)
+    if out["value"] is not None:
+        return {**out["value"], "failed": False, "raw": None, "error": None, "usage": out["usage"]}
+    return {"score": None, "subscores": {}, "rationale": "", "failed": True} | {
+        k: out[k] for k in ("raw", "error", "usage")
     }
 
 
