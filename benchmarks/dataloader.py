@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 import torch
-from report import LLAMA_FILES, save_and_print
+from report import llama_files, save_and_print
 from transformers import MllamaProcessor
 
 from ecg_core.instruct.printed import printed_samples
@@ -49,7 +49,7 @@ def samples_per_second(collate: InstructionCollator, samples: list[dict]) -> flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--llama-files", default=str(LLAMA_FILES), help="tokenizer + processor folder (default %(default)s)"
+        "--llama-files", help="tokenizer + processor folder (default: the test fixture, tests/fixtures/llama32-vision)"
     )
     parser.add_argument("--samples", type=int, default=48, help="samples per case (default %(default)s)")
     parser.add_argument(
@@ -61,7 +61,7 @@ def main() -> None:
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     torch.set_num_threads(1)
 
-    processor = MllamaProcessor.from_pretrained(args.llama_files)
+    processor = MllamaProcessor.from_pretrained(args.llama_files or llama_files())
     figures = {}
     with tempfile.TemporaryDirectory() as tmp:
         samples = printed_samples(tmp, n // 2 + 1, dpi=200.0)[:n]  # two samples (question, report) per page

@@ -15,8 +15,8 @@
 Needs torch, transformers, peft, accelerate and datasets, not prefect. DeepSpeed is used where it imports
 (benchmarks/gpu_wheels.sh gathers its wheels for a host without network) and otherwise replaced by plain
 AdamW, which the JSON says
-(`deepspeed_zero2` per case). The real files travel only inside the checkout: copy ../shared/llama32-vision
-into an ignored folder and pass it as --llama-files. Last line: the JSON, as written to --out.
+(`deepspeed_zero2` per case). The real files come from the checkout's test fixture
+(tests/fixtures/llama32-vision), or --llama-files. Last line: the JSON, as written to --out.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 import torch
-from report import LLAMA_FILES
+from report import llama_files
 
 from ecg_core.evaluate.detection import predict
 from ecg_core.evaluate.grading import task_metrics
@@ -169,7 +169,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", required=True, help="JSON file to write")
     parser.add_argument(
-        "--llama-files", default=str(LLAMA_FILES), help="the real non-weight files (default %(default)s)"
+        "--llama-files", help="the real non-weight files (default: the test fixture, tests/fixtures/llama32-vision)"
     )
     parser.add_argument("--smoke", action="store_true", help="small and on whatever device there is: the path only")
     args = parser.parse_args()
@@ -182,11 +182,11 @@ def main() -> None:
         "smoke": args.smoke,
         "throughput": throughput(args.smoke),
     }
-    llama_files = Path(args.llama_files)
+    files = Path(args.llama_files) if args.llama_files else llama_files()
     result["real_files"] = (
-        real_files_run(llama_files, args.smoke, device)
-        if llama_files.is_dir()
-        else {"skipped": f"no real Llama 3.2 Vision files at {llama_files}"}
+        real_files_run(files, args.smoke, device)
+        if files.is_dir()
+        else {"skipped": f"no real Llama 3.2 Vision files at {files}"}
     )
     result["wall_seconds"] = round(time.perf_counter() - started, 1)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")

@@ -4,7 +4,7 @@
 # pure-Python wheel; its CUDA ops compile just in time there) and its missing needs, `datasets` for the
 # training recipe, and the real Llama 3.2 Vision files. Everything lands in .gpu/ (git-ignored).
 #
-#   bash benchmarks/gpu_wheels.sh [LLAMA_FILES]       # default ../shared/llama32-vision
+#   bash benchmarks/gpu_wheels.sh [LLAMA_FILES]       # default: the test fixture tests/fixtures/llama32-vision
 #   then on the GPU host, in a copy of the checkout with .gpu/:
 #   python3 -m pip install -q --no-index --no-deps --target .gpu/site .gpu/wheels/*.whl && export PYTHONPATH=.gpu/site:$PWD
 #   python3 benchmarks/gpu_check.py --llama-files .gpu/llama --out gpu_check.json
@@ -17,5 +17,6 @@ $PIP wheel -q --no-deps -w .gpu/wheels "deepspeed==$(.venv/bin/python -c 'from i
 $PIP download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
     --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 -d .gpu/wheels \
     pydantic pydantic-core annotated-types typing-inspection typing-extensions datasets dill multiprocess
-cp -r "${1:-../shared/llama32-vision}" .gpu/llama
+if [[ -n ${1:-} ]]; then cp -r "$1" .gpu/llama
+else .venv/bin/python -c "from tests.fixtures import llama32_vision_files; llama32_vision_files('.gpu/llama')"; fi
 du -sh .gpu

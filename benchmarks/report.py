@@ -4,11 +4,20 @@ last line, one JSON object."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
-# The real Llama 3.2 11B Vision Instruct files but the weights (tokenizer, template, processor), beside the project.
-LLAMA_FILES = Path(__file__).resolve().parents[2] / "shared" / "llama32-vision"
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results"
+
+
+def llama_files() -> Path:
+    """The real Llama 3.2 11B Vision Instruct files but the weights (tokenizer, template, processor): the
+    repository's test fixture, written out once as a model folder under .cache/ (git-ignored)."""
+    sys.path.append(str(REPO))  # a benchmark runs as a script; the fixtures live in tests/
+    from tests.fixtures import llama32_vision_files
+
+    return llama32_vision_files(REPO / ".cache" / "llama32-vision")
 
 
 def save_and_print(name: str, figures: dict) -> None:

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from PIL import Image
-from report import LLAMA_FILES, save_and_print
+from report import llama_files, save_and_print
 
 from ecg_core.instruct.printed import printed_samples
 from ecg_core.model import InstructionCollator, apply_lora, load_model_and_processor
@@ -37,7 +37,7 @@ BUDGETS = [(1, "pad"), (1, "stretch"), (2, "pad"), (2, "stretch"), (4, "pad"), (
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--llama-files", default=str(LLAMA_FILES), help="the real non-weight files (default %(default)s)"
+        "--llama-files", help="the real non-weight files (default: the test fixture, tests/fixtures/llama32-vision)"
     )
     parser.add_argument("--steps", type=int, default=3, help="timed steps per case (default %(default)s)")
     parser.add_argument("--quick", action="store_true", help="1 timed step per case")
@@ -46,7 +46,9 @@ def main() -> None:
     figures = {}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        model, processor = load_model_and_processor(build_shrunk_mllama(args.llama_files, root / "model"))
+        model, processor = load_model_and_processor(
+            build_shrunk_mllama(args.llama_files or llama_files(), root / "model")
+        )
         model.train()
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         checkpoint_vision_layers(model)

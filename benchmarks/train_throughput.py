@@ -9,8 +9,7 @@ DeepSpeed ZeRO-2 when deepspeed is installed) on real rendered ECG pages with th
 
 Pages: synthetic 12-lead records drawn as 3x4+1 printouts at 100 dpi; samples: the 5-superclass question
 and the report (the longest answers). With `--shapes` the tokenizer, chat template and image processor are
-the real checkpoint's (`--llama-files`, default ../shared/llama32-vision), else a BPE trained on these texts
-and an 11B-like processor. `--tiles` / `--page-fit` set the tile budget (default: the recipe's). MFU is the
+the real checkpoint's (`--llama-files`, default the test fixture tests/fixtures/llama32-vision). `--tiles` / `--page-fit` set the tile budget (default: the recipe's). MFU is the
 plan's training FLOPs per sample (ecg_core/train/plan.py: linear layers, attention, recomputed forwards,
 every tile slot) over the time and the GPU's dense bf16 peak. Last line: one JSON object with samples_per_s,
 tokens_per_s, peak_mem_gb, mfu, device.
@@ -29,14 +28,13 @@ import time
 from pathlib import Path
 
 import torch
-from report import LLAMA_FILES, save_and_print
-from transformers import MllamaConfig, MllamaForConditionalGeneration, MllamaImageProcessorPil, MllamaProcessor
+from report import llama_files, save_and_print
+from transformers import MllamaConfig, MllamaForConditionalGeneration, MllamaProcessor
 
 from ecg_core.instruct.printed import printed_samples
 from ecg_core.model import InstructionCollator, apply_lora, build_tiny_mllama, load_model_and_processor
 from ecg_core.model.checkpointing import checkpoint_vision_layers
 from ecg_core.model.pages import PAGE_FITS, PagePreprocessing
-from ecg_core.model.tiny import CHAT_TEMPLATE, CLIP_MEAN, CLIP_STD, train_tokenizer
 from ecg_core.train import TrainConfig
 from ecg_core.train.plan import plan_training
 
@@ -46,26 +44,11 @@ PEAK_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L40S": 362.0, 
 
 
 def shaped_model(
-    shapes: Path,
-    corpus: list[str],
-    device: str,
-    llama_files: Path | None,
+    shapes: Path, device: str, llama_files: Path
 ) -> tuple[MllamaForConditionalGeneration, MllamaProcessor]:
     """The published architecture with random bf16 weights, built on the device, and the real checkpoint's
-    processor (`llama_files`), or else an 11B-like one around a BPE trained on the samples."""
-    if llama_files:
-        processor = MllamaProcessor.from_pretrained(llama_files)
-    else:
-        vision = json.loads(shapes.read_text())["vision_config"]  # the 11B: tiles of 560 px, up to 4 per page
-        image_processor = MllamaImageProcessorPil(
-            size={"height": vision["image_size"], "width": vision["image_size"]},
-            max_image_tiles=vision["max_num_tiles"],
-            image_mean=CLIP_MEAN,
-            image_std=CLIP_STD,
-        )
-        processor = MllamaProcessor(
-            image_processor, train_tokenizer(corpus, vocab_size=4096), chat_template=CHAT_TEMPLATE
-        )
+    processor (`llama_files`)."""
+    processor = MllamaProcessor.from_pretrained(llama_files)
     tokenizer = processor.tokenizer
     values = {
         k: v
@@ -118,8 +101,7 @@ def main() -> None:
     parser.add_argument("--no-deepspeed", action="store_true", help="plain AdamW instead of the ZeRO-2 engine")
     parser.add_argument(
         "--llama-files",
-        default=str(LLAMA_FILES) if LLAMA_FILES.is_dir() else None,
-        help="with --shapes: the real checkpoint's tokenizer and processor (default %(default)s)",
+        help="with --shapes: the real checkpoint's tokenizer and processor (default: the test fixture)",
     )
     parser.add_argument(
         "--tiles", type=int, help="tile budget per page (default: the recipe's, paper.yaml or tiny-cpu.yaml)"
@@ -147,7 +129,7 @@ def main() -> None:
                 args.model, dtype=torch.bfloat16 if bf16 else None, device=device
             )
         elif args.shapes:
-            model, processor = shaped_model(Path(args.shapes), corpus, device, args.llama_files)
+            model, processor = shaped_model(Path(args.shapes), device, args.llama_files or llama_files())
         else:
             model, processor = load_model_and_processor(build_tiny_mllama(root / "tiny", corpus=corpus), device=device)
         recipe = TrainConfig.load(CONFIGS / ("paper.yaml" if args.model or args.shapes else "tiny-cpu.yaml")).pages

@@ -9,6 +9,7 @@ Values given as text (command-line overrides, and YAML's reading of `1e-3`) are 
 from __future__ import annotations
 
 import dataclasses
+import importlib.resources
 import inspect
 import io
 import tokenize
@@ -20,7 +21,8 @@ from typing import Any, Literal
 
 import yaml
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+# The settings files the project ships: the `configs` package, installed with the code (a wheel or a checkout).
+CONFIGS = Path(str(importlib.resources.files("configs")))
 
 
 class SettingsError(ValueError):
@@ -28,15 +30,15 @@ class SettingsError(ValueError):
 
 
 def config_path(name: str | Path) -> Path:
-    """A settings file given as a path, by its name under configs/ (`render/plain.yaml`), or from the project
-    root (`configs/paper.yaml`, as the docs write it, from any working directory)."""
+    """A settings file given as a path (a user's file wins), else a shipped one by its name (`render/plain.yaml`),
+    also written as the docs write it (`configs/paper.yaml`), from any working directory."""
     path = Path(name)
     if path.exists() or path.is_absolute():
         return path
-    for base in (CONFIGS, CONFIGS.parent):
-        if (base / path).exists():
-            return base / path
-    raise SettingsError(f"settings file {name}: not found (as a path, under {CONFIGS.name}/, or in the project)")
+    shipped = CONFIGS / (path.relative_to("configs") if path.parts[0] == "configs" else path)
+    if shipped.exists():
+        return shipped
+    raise SettingsError(f"settings file {name}: not found (as a path, or among the shipped configs/)")
 
 
 def parse_assignments(pairs: Sequence[str]) -> dict[str, str]:

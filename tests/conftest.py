@@ -16,6 +16,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from ecg_core.model.tiny import build_tiny_mllama
+from tests.fixtures import llama32_vision_files
 
 CLASSES = ("NORM", "MI", "STTC", "CD", "HYP")
 STRIPE_PERIOD_PX = dict(zip(CLASSES, (20, 34, 50, 72, 104)))
@@ -142,20 +143,19 @@ def s3_env(s3_endpoint, monkeypatch, tmp_path):
     return client, bucket
 
 
-LLAMA_FILES = Path(__file__).resolve().parents[2] / "shared" / "llama32-vision"
-needs_llama_files = pytest.mark.skipif(
-    not LLAMA_FILES.is_dir(),
-    reason=f"the real Llama 3.2 Vision files not found at {LLAMA_FILES} (../shared/llama32-vision)",
-)
+@pytest.fixture(scope="session")
+def llama_files(tmp_path_factory) -> Path:
+    """The real Llama 3.2 11B Vision Instruct folder but the weights (tests/fixtures/llama32-vision)."""
+    return llama32_vision_files(tmp_path_factory.mktemp("llama32-vision") / "files")
 
 
 @pytest.fixture(scope="session")
-def shrunk_mllama_dir(tmp_path_factory) -> Path:
+def shrunk_mllama_dir(llama_files, tmp_path_factory) -> Path:
     """The real 11B's tokenizer, chat template, image processor and generation config around small random
     weights saved under the hub's key names (ecg_core.model.shrunk)."""
     from ecg_core.model.shrunk import build_shrunk_mllama
 
-    return build_shrunk_mllama(LLAMA_FILES, tmp_path_factory.mktemp("shrunk-mllama"))
+    return build_shrunk_mllama(llama_files, tmp_path_factory.mktemp("shrunk-mllama"))
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,8 @@
 import csv
+import gzip
 import json
 import re
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,8 +13,7 @@ from ecg_core.evaluate.parse import parse_labels
 from ecg_core.evaluate.table import table_one
 from ecg_core.labels import SUPERCLASSES
 from ecg_core.sources.ptbxl import parse_scp_codes, read_scp_statements, report_language, superclasses_for
-
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+from tests.fixtures import PTBXL_DATABASE_SUBSET, REALDATA
 
 
 @pytest.mark.parametrize(
@@ -58,7 +57,7 @@ def test_parser_on_real_ptbxl_reports():
     parser reads is mostly right (the reports are machine statements and do not state every coded label)."""
     statements = read_scp_statements(REALDATA / "meta/scp_statements.csv")
     hits, asserted = Counter(), Counter()
-    with open(REALDATA / "meta/ptbxl_database_subset.csv", newline="", encoding="utf-8") as f:
+    with gzip.open(PTBXL_DATABASE_SUBSET, "rt", newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
             if report_language(row["report"]) != "en":
                 continue

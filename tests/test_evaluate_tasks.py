@@ -4,7 +4,6 @@ imported questions come from, and the leaderboard that keeps published figures a
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -17,9 +16,8 @@ from ecg_core.record_store import write_records
 from ecg_core.sources.instructions import import_instructions
 from ecg_core.store import LocalStore
 from tests.factories import make_record
+from tests.fixtures import ECGBENCH_REPORTS
 
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
-ECGBENCH_REPORTS = REALDATA / "reports/ptbxl_report_generation_test.json"
 CHOICE = "Which rhythm does this ECG show?\nA. sinus rhythm\nB. atrial fibrillation\nAnswer with the letter."
 
 

@@ -8,13 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import needs_llama_files
-
 REPO = Path(__file__).resolve().parents[1]
 
 
-@needs_llama_files
-def test_gpu_check_runs_without_deepspeed_or_prefect(tmp_path):
+def test_gpu_check_runs_without_deepspeed_or_prefect(llama_files, tmp_path):
     hidden = tmp_path / "hide"
     hidden.mkdir()
     # site imports sitecustomize at start-up, in every process gpu_check starts too
@@ -22,7 +19,7 @@ def test_gpu_check_runs_without_deepspeed_or_prefect(tmp_path):
     env = os.environ | {"PYTHONPATH": f"{hidden}{os.pathsep}{REPO}"}
     out = tmp_path / "gpu_check.json"
     subprocess.run(
-        [sys.executable, "benchmarks/gpu_check.py", "--smoke", "--out", str(out)],
+        [sys.executable, "benchmarks/gpu_check.py", "--smoke", "--llama-files", str(llama_files), "--out", str(out)],
         cwd=REPO,
         env=env,
         check=True,

@@ -3,15 +3,11 @@
 import shutil
 from pathlib import Path
 
-import pytest
-
 from ecg_core.ingest import ingest_source
 from ecg_core.record_store import read_records
 from ecg_core.sources import make_source
 from ecg_core.store import open_store
-
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
-pytestmark = pytest.mark.skipif(not REALDATA.is_dir(), reason="needs ../shared/realdata beside the project")
+from tests.fixtures import REALDATA
 
 
 def _copy(names, folder: Path) -> None:

@@ -10,8 +10,7 @@ import pytest
 from PIL import Image
 
 from ecg_core.interpret.pages import Rejected, decode, local_inputs, page_file_name
-
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+from tests.fixtures import REALDATA
 
 
 def png(width: int, height: int) -> bytes:

@@ -28,9 +28,7 @@ from ecg_core.model.tiny import CHAT_TEMPLATE
 from ecg_core.train import TrainConfig
 from ecg_core.train.launch import Launch
 from ecg_core.train.preflight import PreflightError, preflight
-from tests.conftest import needs_llama_files
 
-pytestmark = needs_llama_files
 PAPER = Path(__file__).resolve().parents[1] / "configs" / "paper.yaml"
 PAPER_PAGES = TrainConfig.load(PAPER).pages  # 4 tiles, padded
 

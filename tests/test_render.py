@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,9 +11,9 @@ from ecg_core.records import LEADS
 from ecg_core.render import LAYOUTS, PrintSettings, encode, render_ecg
 from ecg_core.render.geometry import sidecar_json
 from ecg_core.render.paper import PAPER_COLOURS
+from tests.fixtures import REALDATA
 
 SECONDS = 10.0
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 
 
 def zeros(fs: float, seconds: float = SECONDS) -> np.ndarray:
@@ -268,7 +267,6 @@ def test_extreme_amplitudes_run_off_the_page():
     assert r.image.size == (r.geometry["width_px"], r.geometry["height_px"])
 
 
-@pytest.mark.skipif(not REALDATA.is_dir(), reason=f"real ECG data not found at {REALDATA}")
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_real_records_render_in_every_layout(layout):
     from ecg_core.sources.base import Input

@@ -1,4 +1,4 @@
-"""Code15Source on a CODE-15%-layout folder built in tmp_path from REAL recordings (../shared/realdata).
+"""Code15Source on a CODE-15%-layout folder built in tmp_path from REAL recordings (tests/fixtures/realdata).
 
 Real 500 Hz recordings are resampled to 400 Hz, cut to 10 s or 7 s, zero-padded symmetrically to 4096 and
 written as `exams_part0.hdf5` + `exams.csv`, exactly as published; the reader must undo all of it.
@@ -21,11 +21,7 @@ from ecg_core.records import LEADS, ECGRecord, validate
 from ecg_core.sources.code15 import Code15Source, active_window
 from ecg_core.splits import assign_splits
 from ecg_core.store import open_store
-
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
-pytestmark = pytest.mark.skipif(
-    not REALDATA.is_dir(), reason=f"real ECG data not found at {REALDATA} (expected ../shared/realdata beside the repo)"
-)
+from tests.fixtures import REALDATA
 
 SOURCES = ["HR06000", "HR06001", "HR06002", "HR06003", "E07500", "E07501", "JS20000", "JS20002"]
 COLUMNS = [

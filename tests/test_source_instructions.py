@@ -7,20 +7,17 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
 from ecg_core.record_store import Rejected
 from ecg_core.sources.instructions import import_instructions, read_instruction_file
 from ecg_core.store import LocalStore
-
-ECGBENCH_REPORTS = Path(__file__).resolve().parents[1] / "../shared/realdata/reports/ptbxl_report_generation_test.json"
+from tests.fixtures import ECGBENCH_REPORTS
 
 
 def turns(question, answer, roles=("human", "gpt")):
     return [{"from": roles[0], "value": question}, {"from": roles[1], "value": answer}]
 
 
-@pytest.mark.skipif(not ECGBENCH_REPORTS.exists(), reason="ECGBench report file not available")
 def test_real_ecgbench_report_file(tmp_path):
     original = json.loads(ECGBENCH_REPORTS.read_text())
     store = LocalStore(tmp_path / "store")

@@ -1,4 +1,4 @@
-"""MimicSource on a MIMIC-IV-ECG-layout folder built in tmp_path from REAL recordings (../shared/realdata).
+"""MimicSource on a MIMIC-IV-ECG-layout folder built in tmp_path from REAL recordings (tests/fixtures/realdata).
 
 Real 500 Hz recordings are written with wfdb.wrsamp under files/pNNNN/pNNNNNNNN/sNNNNNNNN/ in MIMIC's
 lead order (aVF before aVL, gain 200/mV as MIMIC stores them), with record_list.csv and
@@ -19,11 +19,7 @@ from ecg_core.records import LEADS, ECGRecord, validate
 from ecg_core.sources.base import Input
 from ecg_core.sources.mimic import MimicSource, join_report
 from ecg_core.splits import assign_splits
-
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
-pytestmark = pytest.mark.skipif(
-    not REALDATA.is_dir(), reason=f"real ECG data not found at {REALDATA} (expected ../shared/realdata beside the repo)"
-)
+from tests.fixtures import REALDATA
 
 MIMIC_LEADS = ["I", "II", "III", "aVR", "aVF", "aVL", "V1", "V2", "V3", "V4", "V5", "V6"]
 MM_COLUMNS = [

@@ -1,10 +1,11 @@
 """PTBXLSource on a PTB-XL folder built in tmp_path, in the published layout, from the real pieces in
-../shared/realdata (read in place): database rows, scp_statements.csv, and WFDB signals of ecg_id 1 and
+tests/fixtures/realdata: database rows, scp_statements.csv, and WFDB signals of ecg_id 1 and
 6000-6009; plus the superclass aggregation over 8,988 real metadata rows."""
 
 from __future__ import annotations
 
 import csv
+import gzip
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -26,11 +27,8 @@ from ecg_core.sources.ptbxl import (
     subclasses_for,
     superclasses_for,
 )
+from tests.fixtures import PTBXL_DATABASE_SUBSET, REALDATA
 
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
-pytestmark = pytest.mark.skipif(
-    not REALDATA.is_dir(), reason=f"real ECG data not found at {REALDATA} (expected ../shared/realdata beside the repo)"
-)
 PTBXL_NAMES = ["I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6"]  # as in PTB-XL headers
 IDS = range(6000, 6010)
 
@@ -242,7 +240,7 @@ def test_superclass_aggregation_over_real_metadata():
     counts: Counter[str] = Counter()
     langs: Counter[str] = Counter()
     n = empty = with_form = 0
-    with open(REALDATA / "meta/ptbxl_database_subset.csv", newline="", encoding="utf-8") as f:
+    with gzip.open(PTBXL_DATABASE_SUBSET, "rt", newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
             n += 1
             scp = parse_scp_codes(row["scp_codes"])

@@ -1,4 +1,4 @@
-"""WFDBSource on the real recordings in ../shared/realdata (read in place) and on broken copies of them."""
+"""WFDBSource on the real recordings in tests/fixtures/realdata and on broken copies of them."""
 
 from __future__ import annotations
 
@@ -13,11 +13,7 @@ from ecg_core.record_store import Rejected
 from ecg_core.records import LEADS, ECGRecord, validate
 from ecg_core.sources.base import Input
 from ecg_core.sources.wfdb_source import WFDBSource
-
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
-pytestmark = pytest.mark.skipif(
-    not REALDATA.is_dir(), reason=f"real ECG data not found at {REALDATA} (expected ../shared/realdata beside the repo)"
-)
+from tests.fixtures import REALDATA
 
 
 def read(rel: str, source: WFDBSource | None = None) -> list[ECGRecord | Rejected]:

@@ -5,14 +5,13 @@ determinism."""
 from __future__ import annotations
 
 import csv
+import gzip
 import re
-from pathlib import Path
 
 import pytest
 
 from ecg_core.instruct.translate import is_german, translate_report, untranslated_words
-
-REAL_FILE = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "meta" / "ptbxl_database_subset.csv"
+from tests.fixtures import PTBXL_DATABASE_SUBSET
 
 # Real PTB-XL reports (as written, spacing included) and their translation.
 REAL_REPORTS = [
@@ -156,9 +155,7 @@ GERMAN_TABLE_WORDS = {
 
 
 def _real_reports() -> list[str]:
-    if not REAL_FILE.exists():
-        pytest.skip("real PTB-XL metadata not available")
-    with REAL_FILE.open(newline="", encoding="utf-8") as f:
+    with gzip.open(PTBXL_DATABASE_SUBSET, "rt", newline="", encoding="utf-8") as f:
         return [row["report"] for row in csv.DictReader(f)]
 
 

@@ -25,8 +25,9 @@ from transformers import MllamaConfig, MllamaForConditionalGeneration
 from transformers.models.mllama.image_processing_pil_mllama import get_all_supported_aspect_ratios
 
 from ecg_core.model.tiny import open_image_path
+from ecg_core.settings import CONFIGS
 
-ELEVEN_B_SHAPES = Path(__file__).resolve().parents[2] / "configs" / "models" / "llama-3.2-11b-vision.json"
+ELEVEN_B_SHAPES = CONFIGS / "models" / "llama-3.2-11b-vision.json"
 # What a real checkpoint folder holds besides weights and config.json.
 CHECKPOINT_FILES = (
     "tokenizer.json",

@@ -7,12 +7,10 @@ to agree); the model and data paths have no default.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-from ecg_core.settings import Settings
+from ecg_core.settings import Settings, config_path
 
 TUNING_MODES = ("lora", "partial")
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -53,7 +51,7 @@ class TrainConfig(Settings):
     checkpoint_vision: bool = True  # with gradient_checkpointing: the vision tower too (transformers skips it)
     dataloader_num_workers: int = 4
     group_by_length: bool = True  # batch samples of similar token length together: less padding
-    deepspeed: str | None = "configs/deepspeed/zero2.json"  # ZeRO-2 config, from the project root; None: no DeepSpeed
+    deepspeed: str | None = "deepspeed/zero2.json"  # ZeRO-2 config: a path, or a shipped one; None: no DeepSpeed
     # bookkeeping
     logging_steps: int = 10
     eval_strategy: str = "epoch"
@@ -65,8 +63,8 @@ class TrainConfig(Settings):
     seed: int = 42
 
     def __post_init__(self):
-        if self.deepspeed and not Path(self.deepspeed).is_absolute():
-            self.deepspeed = str(PROJECT_ROOT / self.deepspeed)  # recipes name it from the project root
+        if self.deepspeed:
+            self.deepspeed = str(config_path(self.deepspeed).resolve())  # the launcher's ranks start elsewhere
 
     def check(self) -> None:
         missing = [k for k in ("model", "train_jsonl", "image_root", "output_dir") if not getattr(self, k)]

@@ -1,10 +1,8 @@
 """Ingest -> render -> instruct through real Prefect flows on a real (test) Prefect API."""
 
 import asyncio
-from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
 from prefect.client.orchestration import get_client
 
@@ -16,6 +14,7 @@ from ecg_core.store import open_store
 from flows.ingest import ingest_flow
 from flows.instruct import instruct_flow
 from flows.render import render_flow
+from tests.fixtures import ECGBENCH_REPORTS, REALDATA
 
 
 def _artifact_keys() -> set[str]:
@@ -138,10 +137,6 @@ def test_rejected_records_are_reported_and_the_rest_goes_on(tmp_path, monkeypatc
     assert reject["id"] == "synth-000002" and "NaN/inf" in reject["reason"] and "aVF" in reject["reason"]
 
 
-REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata"
-
-
-@pytest.mark.skipif(not REALDATA.is_dir(), reason="needs ../shared/realdata beside the project")
 def test_real_files_go_through_the_ingest_flow(tmp_path):
     store_uri = str(tmp_path / "store")
     report = ingest_flow(store=store_uri, source="challenge", path=str(REALDATA / "ningbo"))
@@ -153,7 +148,7 @@ def test_real_files_go_through_the_ingest_flow(tmp_path):
     counts = ingest_flow(
         store=store_uri,
         source="ecgbench",
-        path=str(REALDATA / "reports" / "ptbxl_report_generation_test.json"),
+        path=str(ECGBENCH_REPORTS),
         name="bench",
     )
     assert counts["n"] == 500 and counts["per_family"] == {"report_generation": 500}
@@ -161,7 +156,6 @@ def test_real_files_go_through_the_ingest_flow(tmp_path):
     assert first["conversations"][0]["value"].startswith("<image>\n") and first["source"] == "ptbxl"
 
 
-@pytest.mark.skipif(not REALDATA.is_dir(), reason="needs ../shared/realdata beside the project")
 def test_ingest_and_synthesis_on_a_local_dask_cluster_match_the_threaded_run(tmp_path):
     """Chunks of inputs read by 2 Dask worker processes give the records, splits and quarantine of one
     sequential read; their shards then render as parallel batches to the same images as with threads."""

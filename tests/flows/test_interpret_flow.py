@@ -20,8 +20,7 @@ from ecg_core.store import open_store
 from flows.cli import REJECTED_EXIT, main
 from flows.interpret import interpret_flow
 from tests.factories import make_record
-
-REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata"
+from tests.fixtures import REALDATA
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 
 import asyncio
 import json
-from pathlib import Path
 
 import pytest
 from prefect.client.orchestration import get_client
@@ -15,9 +14,8 @@ from flows.cli import main
 from flows.evaluate import evaluate_flow
 from flows.instruct import instruct_flow
 from flows.pipeline import pipeline_flow
+from tests.fixtures import ECGBENCH_REPORTS
 from tests.openai_server import FakeJudge, vision_answer
-
-ECGBENCH_REPORTS = Path(__file__).resolve().parents[3] / "shared/realdata/reports/ptbxl_report_generation_test.json"
 
 
 def _artifacts() -> dict[str, object]:

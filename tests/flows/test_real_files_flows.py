@@ -8,9 +8,7 @@ from flows.cli import main
 from flows.ingest import ingest_flow
 from flows.instruct import instruct_flow
 from flows.render import render_flow
-from tests.conftest import needs_llama_files
 
-pytestmark = needs_llama_files
 # The paper recipe, cut to a few steps a CPU can take: no DeepSpeed (one process; tests/test_train_distributed.py
 # runs ZeRO-2), no dataloader workers, no checkpoints.
 FEW_STEPS = "max_steps=2 per_device_train_batch_size=2 logging_steps=1 dataloader_num_workers=0 deepspeed=null"

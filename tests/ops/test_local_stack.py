@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.fixtures import REALDATA
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -144,7 +146,7 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, tmp_path):
         jobs = [["ingest/ingest", ingest | {"store": str(tmp_path / f"ingest-{i}")}] for i in range(8)]
         jobs += [["train/train", train | {"run_id": f"load-{i}"}] for i in range(2)]
         # New images under an S3 prefix, read by the pipeline's run through the interpret deployment.
-        for scan in sorted((ROOT.parent / "shared/realdata/images").glob("*.jpg"))[:2]:
+        for scan in sorted((REALDATA / "images").glob("*.jpg"))[:2]:
             client.put_object(Bucket=bucket, Key=f"incoming/{scan.name}", Body=scan.read_bytes())
         client.put_object(Bucket=bucket, Key="incoming/notes.txt", Body=b"not an image")
         reading = {"inputs": [f"s3://{bucket}/incoming/"], "model": model, "run_id": "ops", "batch": "incoming"}
