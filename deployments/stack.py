@@ -8,6 +8,7 @@
 (re)applied. The server's database lives under PREFECT_HOME (default ~/.prefect), so run history survives
 `down`. Process ids and logs go to $PREFECT_HOME/ecgflow-stack/. `up` points the active Prefect profile
 at this server (PREFECT_API_URL), so `prefect deployment run ...` in any shell reaches it; `down` unsets it.
+While the workers run, the server does not stop for idleness (flows/server_guard.py).
 """
 
 from __future__ import annotations
@@ -15,15 +16,14 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from flows.local_server import ROOT, STATE, alive, ensure_server, prefect, running, start
+from flows.local_server import STATE, ensure_server, prefect, running, start, stop
 
 POOLS = ("cpu", "gpu")  # process work pools the deployments in prefect.yaml target
+ROOT = Path(__file__).resolve().parents[1]  # the checkout the deployments run from (ECGFLOW_HOME)
 GPU_LIMIT = "gpu"  # the global concurrency limit GPU work holds one slot of per GPU (tasks/gpu.py)
 PROCESSES = ("server", *(f"worker-{pool}" for pool in POOLS))
 
@@ -88,17 +88,8 @@ def up(port: int, gpus: int | None, store: str) -> None:
 
 def down() -> None:
     for name in reversed(PROCESSES):  # workers first: their flow runs report to the server as they stop
-        pid = running(name)
-        if pid is None:
-            continue
-        os.killpg(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 15.0
-        while alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if alive(pid):
-            os.killpg(pid, signal.SIGKILL)
-        (STATE / f"{name}.pid").unlink(missing_ok=True)
-        print(f"{name}: stopped")
+        if stop(name):
+            print(f"{name}: stopped")
     subprocess.run(prefect("config", "unset", "PREFECT_API_URL"), capture_output=True)
 
 

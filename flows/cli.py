@@ -12,6 +12,7 @@ import ast
 import dataclasses
 import functools
 import importlib
+import importlib.util
 import inspect
 import json
 import os
@@ -29,7 +30,6 @@ from ecg_core.settings import Settings, is_union, parse_assignments
 from flows.local_server import LOST_API_EXIT, ApiWatchdog, prefect_api
 
 DEFAULT_STORE = "./demo-store"
-ROOT = Path(__file__).resolve().parents[1]
 REJECTED_EXIT = 3  # `ecgflow interpret`: done, but some inputs were rejected (listed with their reasons)
 OVERRIDES = "overrides"  # the parameter every configurable stage takes; `--set KEY=VALUE` on the command line
 
@@ -119,6 +119,7 @@ COMMANDS = {
         settings=TRAIN_CONFIG,
     ),
     "plan": Command("flows.offline:plan", show=str, orchestrated=False, settings=TRAIN_CONFIG),
+    "server": Command("flows.server_command:server", positional=("action",), show=str, orchestrated=False),
     "ablate": Command(
         "flows.ablation:ablate_flow",
         groups=LAUNCH_GROUP,
@@ -173,7 +174,7 @@ def _summary(command: Command) -> str:
     if command.help:
         return command.help
     module, name = command.target.split(":")
-    tree = ast.parse((ROOT / (module.replace(".", "/") + ".py")).read_text())
+    tree = ast.parse(Path(importlib.util.find_spec(module).origin).read_text())
     fn = next(node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == name)
     return re.split(r"; |\. ", " ".join(ast.get_docstring(fn).split("\n\n")[0].split()))[0].rstrip(".")
 
@@ -258,7 +259,8 @@ def _add(parser: argparse.ArgumentParser, option: Option, flag: str | None, dest
         return False
     if flag is None:  # positional
         spec.setdefault("nargs", None if required else "?")  # a list stays "+": one or more
-        parser.add_argument(dest, default=argparse.SUPPRESS, **spec)
+        # argparse checks an absent optional positional's default against its choices: give it the target's own
+        parser.add_argument(dest, default=default if "choices" in spec else argparse.SUPPRESS, **spec)
     else:
         parser.add_argument(flag, dest=dest, required=required, default=argparse.SUPPRESS, **spec)
     return True

@@ -2,9 +2,13 @@
 
 A command uses the API configured for it (PREFECT_API_URL from the environment or the active profile, as
 `make up` sets it). Without one it uses the local server of its PREFECT_HOME: one `prefect server` shared by
-every ecgflow command there, started by the first that needs it and left running (`make down` stops it).
-So commands side by side share one database instead of racing temporary servers over it, a command after
-the first spends no time starting a server, and every run shows in the UI at the printed address.
+every ecgflow command there, started by the first that needs it and kept running while it is used. So
+commands side by side share one database instead of racing temporary servers over it, a command after the
+first spends no time starting a server, and every run shows in the UI at the printed address.
+
+The server runs under a guard (flows/server_guard.py) that stops it when its PREFECT_HOME is gone or after
+ECGFLOW_SERVER_IDLE_S without use; the next command starts it again. `ecgflow server` shows or stops it,
+`make down` stops it with the workers.
 
 The server runs with analytics off (nothing reaches for the internet), concurrency leases kept on disk (a
 `gpu` slot whose holder died comes back when its lease expires, whichever server process is up by then),
@@ -16,7 +20,9 @@ from __future__ import annotations
 import _thread
 import contextlib
 import fcntl
+import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -30,9 +36,10 @@ from pathlib import Path
 
 from ecg_core.train.launch import free_port
 
-ROOT = Path(__file__).resolve().parents[1]
 PREFECT_HOME = Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser()
 STATE = PREFECT_HOME / "ecgflow-stack"  # pid files, logs and the server's address, beside its database
+LAST_USED = STATE / "last-used"  # touched as a command starts and ends using the local server (its mtime counts)
+IDLE_S = float(os.environ.get("ECGFLOW_SERVER_IDLE_S", 3600))  # unused this long, the server stops; 0: never
 DEFAULT_PORT = int(os.environ.get("ECGFLOW_PREFECT_PORT", 4200))
 SERVER_ENV = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",  # no telemetry: a local run reaches for no internet
@@ -44,6 +51,8 @@ START_TIMEOUT_S = 180.0  # creating and migrating a fresh database takes 20-60 s
 CHECK_EVERY_S = 5.0  # how often a running command checks that its Prefect API answers
 API_GRACE_S = float(os.environ.get("ECGFLOW_API_GRACE_S", 20))  # how long it may not answer before the command ends
 LOST_API_EXIT = 75  # EX_TEMPFAIL: try again later
+STOP_TIMEOUT_S = 15.0  # how long a stopped process may take before SIGKILL
+ACTIVE_RUNS = {"state": {"type": {"any_": ["PENDING", "RUNNING", "CANCELLING"]}}}  # a FlowRunFilter: runs at work
 
 
 def prefect(*args: str) -> list[str]:
@@ -78,7 +87,7 @@ def start(name: str, command: list[str], env: dict[str, str]) -> int:
     with open(STATE / f"{name}.log", "ab") as log:
         process = subprocess.Popen(
             command,
-            cwd=ROOT,
+            cwd=STATE,  # a directory of its own: an installed ecgflow has no checkout to run in
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -87,6 +96,29 @@ def start(name: str, command: list[str], env: dict[str, str]) -> int:
         )
     (STATE / f"{name}.pid").write_text(str(process.pid))
     return process.pid
+
+
+def stop(name: str) -> int | None:
+    """Stop a process started here with its process group (SIGTERM, then SIGKILL after STOP_TIMEOUT_S); its pid,
+    or None when it was not running."""
+    pid = running(name)
+    if pid is None:
+        return None
+    with contextlib.suppress(ProcessLookupError):  # it may exit on its own meanwhile (the server's guard does)
+        os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if alive(pid):
+            os.killpg(pid, signal.SIGKILL)
+    (STATE / f"{name}.pid").unlink(missing_ok=True)
+    return pid
+
+
+def mark_used() -> None:
+    """Tell the server's guard that a command uses the server now (a home deleted meanwhile has no guard to tell)."""
+    with contextlib.suppress(FileNotFoundError):
+        LAST_USED.touch()
 
 
 def health_status(api_url: str) -> int | None:
@@ -98,6 +130,17 @@ def health_status(api_url: str) -> int | None:
         return error.code
     except OSError:
         return None
+
+
+def count_flow_runs(api_url: str, flow_runs: dict | None = None) -> int:
+    """How many flow runs the server holds that match a FlowRunFilter (its REST API: the guard imports no Prefect)."""
+    request = urllib.request.Request(
+        f"{api_url}/flow_runs/count",
+        data=json.dumps({"flow_runs": flow_runs or {}}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        return json.load(reply)
 
 
 def wait_healthy(api_url: str, timeout_s: float = START_TIMEOUT_S) -> None:
@@ -114,6 +157,8 @@ def wait_healthy(api_url: str, timeout_s: float = START_TIMEOUT_S) -> None:
 
 def _port_free(port: int) -> bool:
     with socket.socket() as probe:
+        # as the server binds: a port held only by a stopped server's closing connections (TIME_WAIT) is free
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
             return True
@@ -127,6 +172,7 @@ def ensure_server(port: int | None = None) -> str:
     STATE.mkdir(parents=True, exist_ok=True)
     with open(STATE / "server.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        mark_used()  # under the lock the guard takes to stop an idle server: it sees this command, or is gone
         url_file = STATE / "server.url"
         if running("server") and url_file.exists():
             api_url = url_file.read_text().strip()
@@ -134,17 +180,19 @@ def ensure_server(port: int | None = None) -> str:
             port = port or (DEFAULT_PORT if _port_free(DEFAULT_PORT) else free_port())
             api_url = f"http://127.0.0.1:{port}/api"
             env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"} | SERVER_ENV
-            start("server", prefect("server", "start", "--host", "127.0.0.1", "--port", str(port)), env)
+            server = prefect("server", "start", "--host", "127.0.0.1", "--port", str(port))
+            start("server", [sys.executable, "-m", "flows.server_guard", api_url, *server], env)
             url_file.write_text(api_url)
         wait_healthy(api_url)
     return api_url
 
 
-def _is_stopped_local_server(api_url: str) -> bool:
-    """The profile still points at this PREFECT_HOME's local server, which no longer runs (a reboot, a kill):
-    start it again rather than fail on a dead address."""
+def _is_local_server(api_url: str) -> bool:
+    """The profile points at this PREFECT_HOME's local server (`make up` sets it): the command goes through
+    ensure_server too, which tells the guard it is used and starts the server again when it stopped (idle, a
+    reboot, a kill) rather than fail on a dead address."""
     url_file = STATE / "server.url"
-    return url_file.exists() and url_file.read_text().strip() == api_url and not running("server")
+    return url_file.exists() and url_file.read_text().strip() == api_url
 
 
 @contextlib.contextmanager
@@ -153,7 +201,7 @@ def prefect_api() -> Iterator[str]:
     from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
     configured = get_current_settings().api.url
-    if configured and not _is_stopped_local_server(configured):
+    if configured and not _is_local_server(configured):
         yield configured
         return
     api_url = ensure_server(urllib.parse.urlparse(configured).port if configured else None)  # the profile's port
@@ -163,6 +211,7 @@ def prefect_api() -> Iterator[str]:
             yield api_url
     finally:
         os.environ.pop("PREFECT_API_URL", None)
+        mark_used()  # the idle period counts from the end of the last command
 
 
 class ApiWatchdog:
