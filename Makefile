@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 STORE  ?= ./demo-store
 
-.PHONY: setup demo test up down clean
+.PHONY: setup demo demo-figures test check lint up down clean
 
 setup: $(STAMP)
 
@@ -20,11 +20,23 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(VENV)/bin/ecgflow demo --store $(STORE)
 
+# The demo's figures in README.md and docs/demo.md, rewritten from the store the demo just wrote (docs/demo_figures.py).
+demo-figures: demo
+	$(PY) docs/demo_figures.py --store $(STORE)
+
 # Formatting and lint first (ruff, configured in pyproject.toml): a violation fails the run, as a test would.
-test: setup
+# Three workers on two cores, a test file each at a time (module fixtures are built once): many tests wait on servers,
+# leases and timers, and a third worker computes meanwhile. tests/conftest.py starts the long files first.
+test: setup lint
+	$(VENV)/bin/pytest -q -n 3 --dist loadfile --durations=10
+
+# The edit-test loop: lint and the tests not marked slow (no servers, no training runs), in under 2 minutes.
+check: setup lint
+	$(VENV)/bin/pytest -q -n 2 -m "not slow"
+
+lint: setup
 	$(VENV)/bin/ruff format --check --quiet .
 	$(VENV)/bin/ruff check --quiet .
-	$(VENV)/bin/pytest -q
 
 # A local Prefect stack (UI at http://127.0.0.1:4200): server, pools cpu/gpu, the gpu limit, every deployment,
 # one worker per pool. Deployments default to STORE (a folder or s3://bucket/prefix); GPUS sizes the gpu limit.

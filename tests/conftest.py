@@ -3,20 +3,34 @@
 The pages are wide (550 x 300, the aspect of an ECG printout) with dark vertical stripes; the class sets
 the stripe period, a random phase the position. The model must read the picture: classes are balanced,
 so answering from the question alone scores 20%.
+
+The suite runs on xdist workers (`make test`): each process computes on one thread (workers of two threads each
+on two cores spend more time waiting for each other than computing: measured, 1.5x the wall time), the files
+with slow tests start first so that their waits overlap the rest, and what several workers need is built once
+for the whole run.
 """
 
 from __future__ import annotations
 
-import json
-import random
-from dataclasses import dataclass
-from pathlib import Path
+import os
 
-import pytest
-from PIL import Image, ImageDraw
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch is imported; inherited by every process a test starts
 
-from ecg_core.model.tiny import build_tiny_mllama
-from tests.fixtures import llama32_vision_files
+import fcntl  # noqa: E402
+import json  # noqa: E402
+import random  # noqa: E402
+import shutil  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+from PIL import Image, ImageDraw  # noqa: E402
+
+from ecg_core.model.tiny import build_tiny_mllama  # noqa: E402
+from tests.fixtures import llama32_vision_files  # noqa: E402
+
+SLOW_FIRST = ("ops", "flows")  # directories whose tests wait on servers and processes: scheduled first
 
 CLASSES = ("NORM", "MI", "STTC", "CD", "HYP")
 STRIPE_PERIOD_PX = dict(zip(CLASSES, (20, 34, 50, 72, 104)))
@@ -71,22 +85,58 @@ class StripePages:
         return sum(a == r["labels"][0] for a, r in zip(answers, records, strict=True)) / len(records)
 
 
+def pytest_collection_modifyitems(items):
+    """Every test under tests/flows (a Prefect API) and tests/ops (real servers, processes, signals) is slow. Files
+    with slow tests run first: xdist hands out files in this order, so the long ones start early and the quick
+    ones fill in at the end."""
+
+    def directory(item) -> str:
+        parts = item.path.relative_to(Path(__file__).parent).parts
+        return parts[0] if len(parts) > 1 else ""
+
+    for item in items:
+        if directory(item) in SLOW_FIRST:
+            item.add_marker(pytest.mark.slow)
+    order = {name: rank for rank, name in enumerate(SLOW_FIRST)}
+    with_slow_tests = {item.path for item in items if item.get_closest_marker("slow")}
+    # ops, flows, then the other files that hold a slow test, then the rest: file order kept within each
+    items.sort(key=lambda item: (order.get(directory(item), len(order)), item.path not in with_slow_tests))
+
+
+def built_once(tmp_path_factory, name: str, build: Callable[[Path], object]) -> tuple[Path, object]:
+    """`build(folder)` run once for the whole test run, by whichever xdist worker asks first (the others wait
+    for it, then reuse the folder): (folder, what build returned, as JSON)."""
+    root = tmp_path_factory.getbasetemp()
+    root = root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root  # the run's folder, above the workers'
+    folder, result = root / name, root / f"{name}.json"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not result.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            result.write_text(json.dumps(build(folder), default=str))
+    return folder, json.loads(result.read_text())
+
+
 @pytest.fixture(scope="session")
 def stripe_pages(tmp_path_factory) -> StripePages:
     """240 training, 20 validation and 50 test pages, classes balanced."""
-    root = tmp_path_factory.mktemp("stripe-pages")
-    (root / "images").mkdir()
-    splits = [
-        write_split(root, split, n, seed) for split, n, seed in [("train", 240, 1), ("val", 20, 2), ("test", 50, 3)]
-    ]
-    return StripePages(root, *splits)
+
+    def draw(root: Path) -> dict:
+        (root / "images").mkdir(parents=True)
+        splits = [("train", 240, 1), ("val", 20, 2), ("test", 50, 3)]
+        return {split: write_split(root, split, n, seed) for split, n, seed in splits}
+
+    root, splits = built_once(tmp_path_factory, "stripe-pages", draw)
+    return StripePages(root, **splits)
 
 
 @pytest.fixture(scope="session")
 def tiny_mllama_dir(tmp_path_factory) -> Path:
     """A tiny random Mllama checkpoint whose tokenizer was trained on the fixture questions and answers."""
     corpus = [QUESTION, *CLASSES, REPORT, "Is the rhythm regular?"]
-    return build_tiny_mllama(tmp_path_factory.mktemp("tiny-mllama"), corpus=corpus, seed=0)
+    return built_once(
+        tmp_path_factory, "tiny-mllama", lambda folder: build_tiny_mllama(folder, corpus=corpus, seed=0) and None
+    )[0]
 
 
 @pytest.fixture(scope="session")
@@ -95,20 +145,14 @@ def tuned_run(tiny_mllama_dir, stripe_pages, tmp_path_factory) -> tuple[dict, Pa
     from ecg_core.train import TrainConfig
     from ecg_core.train.recipe import run_training
 
-    root, run = stripe_pages.root, tmp_path_factory.mktemp("tuned") / "run"
-    config = TrainConfig.load(
-        Path(__file__).resolve().parents[1] / "configs" / "tiny-cpu.yaml",
-        {
-            "model": str(tiny_mllama_dir),
-            "train_jsonl": str(root / "train.jsonl"),
-            "val_jsonl": str(root / "val.jsonl"),
-            "image_root": str(root),
-            "output_dir": str(run),
-            "max_steps": "80",
-            "save_strategy": "no",
-        },
-    )
-    return run_training(config), run
+    def train(run: Path) -> dict:
+        root = stripe_pages.root
+        overrides = {"train_jsonl": root / "train.jsonl", "val_jsonl": root / "val.jsonl", "image_root": root}
+        overrides |= {"model": tiny_mllama_dir, "output_dir": run, "max_steps": 80, "save_strategy": "no"}
+        return run_training(TrainConfig.load("tiny-cpu.yaml", {k: str(v) for k, v in overrides.items()}))
+
+    run, metrics = built_once(tmp_path_factory, "tuned-run", train)
+    return metrics, run
 
 
 @pytest.fixture(scope="session")
@@ -146,7 +190,7 @@ def s3_env(s3_endpoint, monkeypatch, tmp_path):
 @pytest.fixture(scope="session")
 def llama_files(tmp_path_factory) -> Path:
     """The real Llama 3.2 11B Vision Instruct folder but the weights (tests/fixtures/llama32-vision)."""
-    return llama32_vision_files(tmp_path_factory.mktemp("llama32-vision") / "files")
+    return built_once(tmp_path_factory, "llama32-vision", llama32_vision_files)[0]
 
 
 @pytest.fixture(scope="session")
@@ -155,7 +199,9 @@ def shrunk_mllama_dir(llama_files, tmp_path_factory) -> Path:
     weights saved under the hub's key names (ecg_core.model.shrunk)."""
     from ecg_core.model.shrunk import build_shrunk_mllama
 
-    return build_shrunk_mllama(llama_files, tmp_path_factory.mktemp("shrunk-mllama"))
+    return built_once(
+        tmp_path_factory, "shrunk-mllama", lambda folder: build_shrunk_mllama(llama_files, folder) and None
+    )[0]
 
 
 @pytest.fixture(scope="session")

@@ -36,6 +36,7 @@ def _losses(store, kind: str) -> list[float]:
     return [r["loss"] for r in store.get_jsonl(f"cnn/t/{kind}/history.jsonl") if "loss" in r]
 
 
+@pytest.mark.slow
 def test_signal_cnn_separates_the_superclasses_and_reports_shared_rows(synthetic_store):
     row = train_cnn(
         synthetic_store, "signal", ["synthetic"], "t", CnnConfig.from_mapping(SMALL | {"width": 32, "epochs": 10})
@@ -51,6 +52,7 @@ def test_signal_cnn_separates_the_superclasses_and_reports_shared_rows(synthetic
     assert synthetic_store.exists("cnn/t/signal/model.pt")
 
 
+@pytest.mark.slow
 def test_image_cnn_learns_from_the_pages_and_repeats_by_seed(synthetic_store):
     settings = SMALL | {"max_steps": 24, "image_size": [96, 192], "batch_size": 16}
     first = train_cnn(synthetic_store, "image", ["synthetic"], "t", CnnConfig.from_mapping(settings))

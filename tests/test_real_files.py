@@ -143,6 +143,7 @@ def test_generation_stops_at_every_stop_id_of_the_generation_config(shrunk_mllam
     assert len(tokens) == 1  # one forward: the stop id came first and ended the answer
 
 
+@pytest.mark.slow
 def test_label_scores_encode_each_page_once_and_score_as_one_pass_per_label(shrunk, ecg_pages):
     model, processor = shrunk
     root, samples = ecg_pages
@@ -217,6 +218,7 @@ def test_generation_stops_at_the_end_of_turn_when_the_config_names_end_of_text_o
     assert stop_token_ids(model, processor) == [128001, 128009]
 
 
+@pytest.mark.slow
 def test_vision_layers_are_recomputed_in_backward_with_unchanged_gradients(shrunk_mllama_dir, ecg_pages):
     """transformers checkpoints the text layers only; checkpoint_vision_layers adds the vision tower's."""
     root, samples = ecg_pages

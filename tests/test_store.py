@@ -64,6 +64,7 @@ def test_s3_publishes_atomically_and_leaves_no_temporary_objects(s3_env):
     assert store.url("big.bin") == f"s3://{bucket}/p/big.bin"
 
 
+@pytest.mark.slow
 def test_s3_configuration_errors_are_clear_before_any_work(s3_env, s3_endpoint, monkeypatch):
     with pytest.raises(ValueError, match="s3://no-such-bucket/x: the bucket does not exist"):
         open_store("s3://no-such-bucket/x")

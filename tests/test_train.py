@@ -66,6 +66,7 @@ def test_command_line_overrides_are_typed_by_the_config():
         config.check()
 
 
+@pytest.mark.slow
 def test_entry_point_writes_adapter_log_and_config(tiny_mllama_dir, stripe_pages, tmp_path):
     root = stripe_pages.root
     command = [
@@ -105,6 +106,7 @@ def test_entry_point_writes_adapter_log_and_config(tiny_mllama_dir, stripe_pages
     assert isinstance(PeftModel.from_pretrained(model, run / "adapter"), PeftModel)
 
 
+@pytest.mark.slow
 def test_lora_training_learns_to_read_the_pages(tiny_mllama_dir, stripe_pages, tuned_run):
     """~80 steps: the tuned model names the class of held-out pages; the base cannot."""
     root, test = stripe_pages.root, stripe_pages.test

@@ -40,6 +40,7 @@ def _log(run: Path) -> list[dict]:
     return [json.loads(line) for line in (run / "train_log.jsonl").read_text().splitlines()]
 
 
+@pytest.mark.slow
 def test_deepspeed_zero2_on_two_gloo_ranks_learns_a_repeated_batch(tiny_mllama_dir, stripe_pages, tmp_path):
     # 8 samples = one global batch (2 ranks x 4): every step sees the same batch, so the loss must fall.
     train = tmp_path / "train.jsonl"
@@ -107,6 +108,7 @@ def test_partial_tuning_trains_only_the_projector_and_cross_attention(tiny_mllam
     assert all((tuned.state_dict()[n] == trained[n]).all() for n in trained)
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_to_the_same_steps_and_losses(tiny_mllama_dir, stripe_pages, tmp_path):
     def command(run: Path) -> list[str]:
         return training_command(

@@ -27,6 +27,19 @@ def table_one(metrics: dict) -> str:
     return "\n".join(rows) + "\n"
 
 
+def headline_table(metrics: dict) -> str:
+    """The short Table I: AUC, macro F1 and Hamming loss of each model, its report score beside them."""
+    reports = metrics.get("report_generation", {})
+    rows = ["| model | AUC (scores) | macro F1 | Hamming | report score (0-100) |", "|---|---|---|---|---|"]
+    for model, m in metrics["abnormality_detection"].items():
+        score = reports.get(model, {}).get("score")
+        rows.append(
+            f"| {model} | {_ci(m, 'auc_score')} | {_ci(m, 'macro_f1')} | {_fmt(m['hamming'])} "
+            f"| {'-' if score is None else f'{score:.1f}'} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
 def report_table(metrics: dict) -> str:
     """Report-generation rows: mean score 0-100 with its scorer (labels, or judge:model:rubric)."""
     rows = ["| model | report score (0-100) | scorer | n | judge failures |", "|---|---|---|---|---|"]
