@@ -8,12 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.slow
 def test_gpu_check_runs_without_deepspeed_or_prefect(llama_files, tmp_path):
     hidden = tmp_path / "hide"
     hidden.mkdir()
