@@ -17,6 +17,7 @@ import pytest
 
 from ecg_core.train.launch import free_port
 from flows.local_server import health_status
+from tests.ops.waits import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 IDLE_S = 20
@@ -68,14 +69,6 @@ def _group(proc: Path) -> int | None:
     except (FileNotFoundError, ValueError):
         return None
     return int(group) if state != "Z" else None
-
-
-def wait_for(condition, timeout: float, what: str) -> float:
-    started = time.monotonic()
-    while not condition():
-        assert time.monotonic() - started < timeout, f"{what}: not within {timeout} s"
-        time.sleep(0.2)
-    return time.monotonic() - started
 
 
 def test_status_of_a_home_without_a_server_says_so_and_starts_nothing(home):

@@ -16,6 +16,7 @@ import pytest
 
 from ecg_core.model.tiny import build_tiny_mllama
 from ecg_core.train.launch import free_port
+from tests.ops.waits import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 ECGFLOW = [sys.executable, "-m", "flows.cli"]
@@ -48,14 +49,6 @@ def start(command: str, env: dict, log: Path) -> subprocess.Popen:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-
-
-def wait_for(condition, timeout: float, what: str) -> float:
-    started = time.monotonic()
-    while not condition():
-        assert time.monotonic() - started < timeout, f"{what}: not within {timeout} s"
-        time.sleep(0.5)
-    return time.monotonic() - started
 
 
 def training_processes(output_dir: Path) -> list[str]:
