@@ -25,13 +25,20 @@ REPO = Path(__file__).resolve().parents[1]
 DEMO_EVAL = "demo"  # the demo's eval id (configs/demo.yaml)
 
 
+CODE = [
+    ".",
+    ":!docs",
+    ":!README.md",
+    ":!tests",
+]  # what the demo runs: a commit of docs or tests alone changes none of it
+
+
 def commit() -> str:
-    """HEAD's short id, marked when the code (anything but the docs) differs from it."""
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
-    changed = subprocess.run(
-        ["git", "status", "--porcelain", "--", ".", ":!docs", ":!README.md"], cwd=REPO, capture_output=True, text=True
-    )
-    return head.stdout.strip() + (" + uncommitted changes" if changed.stdout.strip() else "")
+    """The last commit that changed the code the demo runs, marked when the working tree's code differs from it."""
+    git = ["git", "-C", str(REPO)]
+    last = subprocess.run([*git, "log", "-1", "--format=%h", "--", *CODE], capture_output=True, text=True)
+    changed = subprocess.run([*git, "status", "--porcelain", "--", *CODE], capture_output=True, text=True)
+    return last.stdout.strip() + (" + uncommitted changes" if changed.stdout.strip() else "")
 
 
 def machine() -> str:
@@ -67,6 +74,10 @@ def main() -> None:
     args = parser.parse_args()
     store = open_store(args.store)
     metrics = store.get_json(metrics_key(DEMO_EVAL))
+    rows = metrics["abnormality_detection"]  # stored sorted by name: the models first, as the demo prints them
+    metrics["abnormality_detection"] = {
+        name: rows[name] for name in sorted(rows, key=lambda n: (n.startswith("cnn"), n))
+    }
     leaderboard = store.get_bytes(leaderboard_md_key(DEMO_EVAL)).decode()
     made = f"Made by `make demo` at commit {commit()} on {machine()}, {date.today().isoformat()}.\n"
 
