@@ -1,4 +1,4 @@
-"""Ingest speed and memory on PTB-XL-layout input built from the real PTB-XL records beside the project.
+"""Ingest speed and memory on PTB-XL-layout input built from the real PTB-XL records in tests/fixtures.
 
     .venv/bin/python benchmarks/ingest.py            # 600 records (the 10 real 500 Hz records, repeated)
     .venv/bin/python benchmarks/ingest.py --quick    # 150 records
@@ -20,13 +20,13 @@ import time
 from pathlib import Path
 
 import wfdb
-from report import save_and_print
+from report import save_and_print, test_fixtures
 
 from ecg_core.ingest import ingest_source
 from ecg_core.sources import make_source
 from ecg_core.store import open_store
 
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+REALDATA = test_fixtures().REALDATA
 
 
 def build_ptbxl_folder(root: Path, n_records: int) -> None:

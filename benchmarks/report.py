@@ -11,13 +11,18 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 
 
+def test_fixtures():
+    """The repository's real files (tests/fixtures): a benchmark runs as a script, beside the tests' package."""
+    sys.path.append(str(REPO))
+    import tests.fixtures
+
+    return tests.fixtures
+
+
 def llama_files() -> Path:
     """The real Llama 3.2 11B Vision Instruct files but the weights (tokenizer, template, processor): the
     repository's test fixture, written out once as a model folder under .cache/ (git-ignored)."""
-    sys.path.append(str(REPO))  # a benchmark runs as a script; the fixtures live in tests/
-    from tests.fixtures import llama32_vision_files
-
-    return llama32_vision_files(REPO / ".cache" / "llama32-vision")
+    return test_fixtures().llama32_vision_files(REPO / ".cache" / "llama32-vision")
 
 
 def save_and_print(name: str, figures: dict) -> None:
