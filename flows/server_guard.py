@@ -38,7 +38,7 @@ def in_use(api_url: str) -> bool:
         return True
 
 
-def stop(server: subprocess.Popen) -> None:
+def stop_child(server: subprocess.Popen) -> None:
     server.terminate()
     try:
         server.wait(STOP_TIMEOUT_S)
@@ -63,7 +63,7 @@ def watch(server: subprocess.Popen, api_url: str) -> str:
             with open(STATE / "server.lock", "w") as lock:
                 fcntl.flock(lock, fcntl.LOCK_EX)  # the lock a command takes to use the server: none starts now
                 if time.time() - last_used() >= IDLE_S:  # and none came in while this one waited for the lock
-                    stop(server)
+                    stop_child(server)
                     (STATE / "server.pid").unlink(missing_ok=True)  # the next command starts a server at once
                     return f"unused for {IDLE_S:.0f} s (ECGFLOW_SERVER_IDLE_S)"
 
@@ -82,7 +82,7 @@ def main() -> None:
     except KeyboardInterrupt as signalled:
         reason = str(signalled)
     finally:
-        stop(server)
+        stop_child(server)
     print(f"ecgflow server guard: {reason}; the Prefect server has stopped", flush=True)
 
 

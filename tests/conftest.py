@@ -134,9 +134,8 @@ def stripe_pages(tmp_path_factory) -> StripePages:
 def tiny_mllama_dir(tmp_path_factory) -> Path:
     """A tiny random Mllama checkpoint whose tokenizer was trained on the fixture questions and answers."""
     corpus = [QUESTION, *CLASSES, REPORT, "Is the rhythm regular?"]
-    return built_once(
-        tmp_path_factory, "tiny-mllama", lambda folder: build_tiny_mllama(folder, corpus=corpus, seed=0) and None
-    )[0]
+    folder, _ = built_once(tmp_path_factory, "tiny-mllama", lambda out: build_tiny_mllama(out, corpus=corpus, seed=0))
+    return folder
 
 
 @pytest.fixture(scope="session")
@@ -199,9 +198,7 @@ def shrunk_mllama_dir(llama_files, tmp_path_factory) -> Path:
     weights saved under the hub's key names (ecg_core.model.shrunk)."""
     from ecg_core.model.shrunk import build_shrunk_mllama
 
-    return built_once(
-        tmp_path_factory, "shrunk-mllama", lambda folder: build_shrunk_mllama(llama_files, folder) and None
-    )[0]
+    return built_once(tmp_path_factory, "shrunk-mllama", lambda folder: build_shrunk_mllama(llama_files, folder))[0]
 
 
 @pytest.fixture(scope="session")
