@@ -3,8 +3,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 STORE  ?= ./demo-store
+SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: setup demo demo-figures test check lint up down clean
+.PHONY: setup browser demo demo-figures test check lint up down clean
 
 setup: $(STAMP)
 
@@ -30,8 +31,12 @@ demo-figures: demo
 # Formatting and lint first (ruff, configured in pyproject.toml): a violation fails the run, as a test would.
 # Three workers on two cores, a test file each at a time (module fixtures are built once): many tests wait on servers,
 # leases and timers, and a third worker computes meanwhile. tests/conftest.py starts the long files first.
-test: setup lint
+test: setup lint browser
 	$(VENV)/bin/pytest -q -n 3 --dist loadfile --durations=10
+
+# The UI test renders the Prefect UI in Debian's chromium, headless: installed once with apt (root, or sudo).
+browser:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
 
 # The edit-test loop: lint and the tests not marked slow (no servers, no training runs), in under 2 minutes.
 check: setup lint

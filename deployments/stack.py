@@ -20,7 +20,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from flows.local_server import STATE, ensure_server, prefect, running, start, stop
+from flows.local_server import STATE, ensure_server, prefect, running, start, stop, ui_url
 
 POOLS = ("cpu", "gpu")  # process work pools the deployments in prefect.yaml target
 ROOT = Path(__file__).resolve().parents[1]  # the checkout the deployments run from (ECGFLOW_HOME)
@@ -67,6 +67,7 @@ def ensure_pools_and_limit(api_url: str, gpu_slots: int) -> None:
 
 def up(port: int, gpus: int | None, store: str) -> None:
     api_url = ensure_server(port)  # the server ecgflow commands share, if one already runs
+    print(f"Prefect UI: {ui_url(api_url)}", flush=True)
     base_env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     gpu_slots = max(gpus if gpus is not None else detect_gpus(), 1)  # a CPU-only machine trains one run at a time
     ensure_pools_and_limit(api_url, gpu_slots)
@@ -82,7 +83,7 @@ def up(port: int, gpus: int | None, store: str) -> None:
     subprocess.run(
         prefect("config", "set", f"PREFECT_API_URL={api_url}"), env=base_env, check=True, capture_output=True
     )
-    print(f"\nPrefect UI: {api_url.removesuffix('/api')}   (this profile's PREFECT_API_URL is now {api_url})")
+    print(f"\nPrefect UI: {ui_url(api_url)}   (this profile's PREFECT_API_URL is now {api_url})")
     print("""run:  prefect deployment run pipeline/pipeline -p overrides='{"n_records": 200}'""")
 
 

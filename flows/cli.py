@@ -384,9 +384,21 @@ def main(argv: list[str] | None = None) -> int:
             return 130
 
 
+def announced(flow):
+    """The flow, printing first where its run shows in the Prefect UI (Prefect's own address for it)."""
+    from prefect.utilities.urls import url_for
+
+    def announce(flow, flow_run, state) -> None:
+        print(f"ecgflow: flow run {flow_run.name!r} at {url_for(flow_run) or flow_run.id}", flush=True)
+
+    return flow.with_options(on_running=[*flow.on_running_hooks, announce])
+
+
 def run_command(command: Command, kwargs: dict, settings: Settings | None = None) -> int:
+    """Run the command's target; a flow announces its run."""
     started = time.time()
-    result = target(command)(**kwargs)
+    call = announced(target(command)) if command.orchestrated else target(command)
+    result = call(**kwargs)
     print(command.show(result))
     if command.target == PIPELINE:
         from ecg_core.layout import leaderboard_md_key, metrics_key

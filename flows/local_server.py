@@ -155,6 +155,22 @@ def wait_healthy(api_url: str, timeout_s: float = START_TIMEOUT_S) -> None:
         time.sleep(0.5)
 
 
+def served_at(api_url: str) -> dict[str, str]:
+    """The server's own address for its UI: without it the UI's pages call port 4200 whatever port the server
+    got, and show "Can't connect to Server API" (the UI asks /ui-settings where its API is)."""
+    address = urllib.parse.urlparse(api_url)
+    return {
+        "PREFECT_SERVER_API_HOST": address.hostname,
+        "PREFECT_SERVER_API_PORT": str(address.port),
+        "PREFECT_UI_API_URL": api_url,
+        "PREFECT_UI_URL": ui_url(api_url),
+    }
+
+
+def ui_url(api_url: str) -> str:
+    return api_url.removesuffix("/api")
+
+
 def _port_free(port: int) -> bool:
     with socket.socket() as probe:
         # as the server binds: a port held only by a stopped server's closing connections (TIME_WAIT) is free
@@ -179,7 +195,7 @@ def ensure_server(port: int | None = None) -> str:
         else:
             port = port or (DEFAULT_PORT if _port_free(DEFAULT_PORT) else free_port())
             api_url = f"http://127.0.0.1:{port}/api"
-            env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"} | SERVER_ENV
+            env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"} | SERVER_ENV | served_at(api_url)
             server = prefect("server", "start", "--host", "127.0.0.1", "--port", str(port))
             start("server", [sys.executable, "-m", "flows.server_guard", api_url, *server], env)
             url_file.write_text(api_url)

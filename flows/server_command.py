@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Literal
 
-from flows.local_server import ACTIVE_RUNS, PREFECT_HOME, STATE, count_flow_runs, running, stop
+from flows.local_server import ACTIVE_RUNS, PREFECT_HOME, STATE, count_flow_runs, running, stop, ui_url
 
 
 def server(action: Literal["status", "stop"] = "status") -> str:
@@ -32,7 +32,7 @@ def status() -> str:
         runs = "unknown: the server does not answer yet"
     since = (STATE / "server.pid").stat().st_mtime  # written as the server started
     rows = {
-        "URL": api_url.removesuffix("/api"),
+        "URL": ui_url(api_url),
         "PID": pid,
         "PREFECT_HOME": PREFECT_HOME,
         "uptime": duration(time.time() - since),

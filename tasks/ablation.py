@@ -6,6 +6,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from ecg_core import layout
 from ecg_core.instruct.dataset import read_split, training_sources, write_source_subset
 from ecg_core.train.ablation import ablation_markdown, ablation_row
+from tasks.artifacts import artifact_key, publishing
 from tasks.storage import open_store
 
 
@@ -35,7 +36,11 @@ def write_ablation_table(store_uri: str, name: str, rows: list[dict]) -> list[di
     table = ablation_markdown(rows)
     store.put_json(layout.ablation_rows_key(name), rows)
     store.put_bytes(layout.ablation_table_key(name), table.encode())
-    key = f"ablation-{name}".lower().replace("_", "-")
-    create_table_artifact(table=rows, key=key, description=f"Ablation {name}: one row per training variant")
-    create_markdown_artifact(markdown=f"# Ablation `{name}`\n\n{table}", key=f"{key}-report")
+    with publishing(f"the ablation table of {name}", store.url(layout.ablation_table_key(name))):
+        create_table_artifact(
+            table=rows, key=artifact_key("ablation", name), description=f"Ablation {name}: one row per training variant"
+        )
+        create_markdown_artifact(
+            markdown=f"# Ablation `{name}`\n\n{table}", key=artifact_key("ablation", name, "report")
+        )
     return rows

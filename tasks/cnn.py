@@ -6,7 +6,7 @@ from prefect.artifacts import create_markdown_artifact
 from ecg_core import layout
 from ecg_core.cnn import CnnConfig, train_cnn
 from ecg_core.plots import loss_curve_png
-from tasks.artifacts import stored_image
+from tasks.artifacts import artifact_key, publishing, stored_image
 from tasks.progress import Progress
 from tasks.storage import open_store
 
@@ -25,11 +25,12 @@ def cnn_row(store_uri: str, kind: str, datasets: list[str], name: str, settings:
     store.put_bytes(
         curve, loss_curve_png(store.get_jsonl(layout.cnn_history_key(name, kind)), f"training loss, {kind} CNN")
     )
-    create_markdown_artifact(
-        markdown=f"# {kind} CNN `{name}`\n\nmacro AUC {row['auc']:.3f}, macro F1 {row['macro_f1']:.3f}, "
-        f"{row['steps']} steps in {row['train_seconds']} s\n\n{stored_image(store, curve, 'loss curve')}",
-        key=f"cnn-{name}-{kind}".lower().replace("_", "-"),
-    )
+    with publishing(f"the {kind} CNN of {name}", store.url(curve)):
+        create_markdown_artifact(
+            markdown=f"# {kind} CNN `{name}`\n\nmacro AUC {row['auc']:.3f}, macro F1 {row['macro_f1']:.3f}, "
+            f"{row['steps']} steps in {row['train_seconds']} s\n\n{stored_image(store, curve, 'loss curve')}",
+            key=artifact_key("cnn", name, kind),
+        )
     logger = get_run_logger()
     if row["n_rejected"]:
         logger.warning(

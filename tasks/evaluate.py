@@ -11,18 +11,18 @@ from ecg_core.evaluate.detection import check_label_set, predict, resume
 from ecg_core.evaluate.endpoint import EndpointConfig, StoreCache, cost_usd
 from ecg_core.evaluate.grading import answer_tokens, prediction_row, question, task_metrics
 from ecg_core.evaluate.judge import JudgeConfig, judge_reports
-from ecg_core.evaluate.leaderboard import leaderboard, leaderboard_markdown, table_rows
+from ecg_core.evaluate.leaderboard import leaderboard, leaderboard_markdown, leaderboard_rows
 from ecg_core.evaluate.metrics import mean_interval
 from ecg_core.evaluate.privacy import is_credentialed
 from ecg_core.evaluate.questions import task_questions
-from ecg_core.evaluate.results import evaluation_metrics, roc_inputs, summary_rows
-from ecg_core.evaluate.table import report_table, table_one
+from ecg_core.evaluate.results import evaluation_metrics, roc_inputs
+from ecg_core.evaluate.table import headline_rows, report_table, table_one
 from ecg_core.evaluate.tasks import Task, resolve
 from ecg_core.labels import SUPERCLASSES
 from ecg_core.model import load_model_and_processor
 from ecg_core.model.pages import PagePreprocessing, checkpoint_tiles, evaluation_pages
 from ecg_core.plots import per_label_f1_png, roc_curves_png
-from tasks.artifacts import stored_image
+from tasks.artifacts import artifact_key, publishing, stored_image
 from tasks.storage import open_store
 
 API_CHUNK = 32  # questions sent to an endpoint between two saves of the predictions
@@ -34,11 +34,6 @@ def _task(store, task_id: str) -> Task:
 
 def _keys(eval_id: str, task: Task) -> tuple[str, str, str]:
     return eval_id, task.instruct, task.kind.name
-
-
-def _artifact_key(eval_id: str) -> str:
-    """Prefect artifact keys take lower-case letters, digits and dashes."""
-    return f"eval-{eval_id}".lower().replace("_", "-")
 
 
 def _secret(block: str | None) -> str | None:
@@ -260,11 +255,13 @@ def write_leaderboard(
     store.put_json(layout.leaderboard_key(eval_id), board)
     markdown = leaderboard_markdown(board)
     store.put_bytes(layout.leaderboard_md_key(eval_id), markdown.encode())
-    create_table_artifact(
-        table=table_rows(board),
-        key=f"{_artifact_key(eval_id)}-leaderboard",
-        description=f"Leaderboard {eval_id}: candidates x tasks (measured here; published figures in leaderboard.md)",
-    )
+    with publishing(f"the leaderboard of {eval_id}", store.url(layout.leaderboard_md_key(eval_id))):
+        create_table_artifact(
+            table=leaderboard_rows(board),
+            key=artifact_key("eval", eval_id, "leaderboard"),
+            description=f"Leaderboard {eval_id}: candidates x tasks, percent with 95% intervals, report score 0-100 "
+            "(measured here; published figures in leaderboard.md)",
+        )
     return board
 
 
@@ -301,15 +298,18 @@ def write_report(
             ),
         )
         pictures = [stored_image(store, roc, "ROC curves"), stored_image(store, chart, "per-label F1")]
-    artifact_key = _artifact_key(eval_id)
-    create_table_artifact(
-        table=summary_rows(detection, reports),
-        key=f"{artifact_key}-table",
-        description="Abnormality detection (PTB-XL superclasses) and report generation on the test split",
-    )
     if example_image:
         pictures.append(stored_image(store, example_image, "example input image"))
-    create_markdown_artifact(
-        markdown=f"# Evaluation `{eval_id}`\n\n{table}\n" + "\n\n".join(pictures), key=f"{artifact_key}-report"
-    )
+    with publishing(f"Table I of {eval_id}", store.url(layout.table_key(eval_id))):
+        if detection:
+            create_table_artifact(
+                table=headline_rows(metrics),
+                key=artifact_key("eval", eval_id, "table"),
+                description="Abnormality detection (PTB-XL superclasses, 95% intervals) and report generation "
+                "on the test split",
+            )
+        create_markdown_artifact(
+            markdown=f"# Evaluation `{eval_id}`\n\n{table}\n" + "\n\n".join(pictures),
+            key=artifact_key("eval", eval_id, "report"),
+        )
     return metrics

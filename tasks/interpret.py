@@ -13,6 +13,7 @@ from ecg_core.interpret.reading import read_pages
 from ecg_core.interpret.report import findings, markdown_report, thumbnail_png
 from ecg_core.model import load_model_and_processor
 from ecg_core.model.pages import PagePreprocessing
+from tasks.artifacts import artifact_key, publishing
 from tasks.gpu import gpu_slots
 from tasks.progress import Progress
 from tasks.storage import open_store
@@ -113,18 +114,18 @@ def publish_readings(store_uri: str, batch: str, readings: list[dict], rejected:
     title = f"Readings `{batch}`"
     report = markdown_report(title, readings, rejected, thumbnails)
     store.put_bytes(layout.batch_report_key(batch), report.encode())
-    key = f"interpret-{batch}".lower().replace("_", "-")
-    create_table_artifact(
-        table=[
-            {"page": r["source"], "findings": findings(r), "answer": r["answer"], "report": r["report"]}
-            for r in readings
-        ],
-        key=f"{key}-table",
-        description=f"Readings of batch {batch}: {len(readings)} pages, {len(rejected)} inputs rejected",
-    )
     shown = report
     if len(readings) > ARTIFACT_PAGES:  # the UI gets the first pages; report.md in the store has them all
         shown = markdown_report(title, readings[:ARTIFACT_PAGES], rejected, thumbnails)
         shown += f"\nFirst {ARTIFACT_PAGES} of {len(readings)} pages; all in `{store.url(layout.batch_report_key(batch))}`.\n"
-    create_markdown_artifact(markdown=shown, key=f"{key}-report")
+    with publishing(f"the readings of batch {batch}", store.url(layout.batch_prefix(batch))):
+        create_table_artifact(
+            table=[
+                {"page": r["source"], "findings": findings(r), "answer": r["answer"], "report": r["report"]}
+                for r in readings
+            ],
+            key=artifact_key("interpret", batch, "table"),
+            description=f"Readings of batch {batch}: {len(readings)} pages, {len(rejected)} inputs rejected",
+        )
+        create_markdown_artifact(markdown=shown, key=artifact_key("interpret", batch, "report"))
     return report

@@ -6,6 +6,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from ecg_core import layout, registry
 from ecg_core.registry import champion_record, decide, read_champion
+from tasks.artifacts import artifact_key, publishing
 from tasks.storage import open_store
 
 
@@ -36,17 +37,37 @@ def switch_champion(store_uri: str, run_id: str, base_model: str, metrics: dict,
 
 @task
 def record_decision(store_uri: str, name: str, run_id: str | None, decision: dict) -> None:
-    """The decision and the comparison, in the store (`registry/decisions/`) and as a Prefect artifact."""
+    """The decision and the comparison, in the store (`registry/decisions/`) and as Prefect artifacts: this
+    retraining's, and a new version of `champion`, whose versions in the UI are the model's history."""
     store = open_store(store_uri)
     store.put_json(layout.decision_key(run_id or name), {"run_id": run_id, **decision})
     champion = read_champion(store)
-    create_markdown_artifact(
-        key=f"retrain-{name}".lower().replace("_", "-"),
-        markdown=(
-            f"# Retraining `{name}`\n\nCandidate run: `{run_id}`\n\n"
-            f"| metric | candidate | champion |\n|---|---|---|\n"
-            f"| {decision.get('metric', '-')} | {decision.get('candidate')} | {decision.get('champion')} |\n\n"
-            f"**{'Promoted' if decision.get('promote') else 'Kept the champion'}**: {decision['reason']}\n\n"
-            f"Champion now: `{champion['run_id'] if champion else 'none'}`"
-        ),
+    outcome = f"**{'Promoted' if decision.get('promote') else 'Kept the champion'}**: {decision['reason']}"
+    comparison = (
+        f"| metric | candidate | champion |\n|---|---|---|\n"
+        f"| {decision.get('metric', '-')} | {decision.get('candidate')} | {decision.get('champion')} |"
     )
+    with publishing(f"the decision of {name}", store.url(layout.decision_key(run_id or name))):
+        create_markdown_artifact(
+            key=artifact_key("retrain", name),
+            markdown=f"# Retraining `{name}`\n\nCandidate run: `{run_id}`\n\n{comparison}\n\n{outcome}\n\n"
+            f"Champion now: `{champion['run_id'] if champion else 'none'}`",
+        )
+        create_markdown_artifact(
+            key=artifact_key("champion"),
+            markdown=champion_markdown(champion, name, run_id, outcome, comparison),
+            description=f"The champion after retraining {name}",
+        )
+
+
+def champion_markdown(champion: dict | None, name: str, run_id: str | None, outcome: str, comparison: str) -> str:
+    if champion is None:
+        held = "No champion yet."
+    else:
+        shown = [(k, champion["metrics"].get(k)) for k in ("auc_score", "macro_f1", "hamming")]
+        figures = ", ".join(f"{k} {v:.3f}" for k, v in shown if v is not None)
+        held = (
+            f"Champion: run `{champion['run_id']}` (adapter `{champion['adapter']}` on `{champion['base_model']}`)"
+            f"\n\nIts metrics when promoted: {figures or '-'}"
+        )
+    return f"# Champion\n\n{held}\n\n## Decision of retraining `{name}` (candidate `{run_id}`)\n\n{comparison}\n\n{outcome}\n"

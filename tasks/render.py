@@ -13,7 +13,7 @@ from ecg_core.image_store import render_shard
 from ecg_core.record_store import read_manifest, read_shard_ids
 from ecg_core.render.gallery import contact_sheet
 from ecg_core.render.variants import RenderConfig
-from tasks.artifacts import embedded_image
+from tasks.artifacts import artifact_key, embedded_image, publishing
 from tasks.storage import open_store
 
 GALLERY_SIZE = 6
@@ -68,7 +68,9 @@ def publish_gallery(store_uri: str, dataset: str, rows: list[dict]) -> str:
         f"{embedded_image('gallery', buffer.getvalue(), store.url(gallery_key), 'image/jpeg')}\n\n"
         f"| image | settings |\n|---|---|\n{table}\n"
     )
-    return create_markdown_artifact(markdown=markdown, key=f"gallery-{dataset}".lower().replace("_", "-"))
+    with publishing(f"the gallery of {dataset}", store.url(gallery_key)):
+        create_markdown_artifact(markdown=markdown, key=artifact_key("gallery", dataset))
+    return store.url(gallery_key)
 
 
 def _caption(row: dict) -> str:

@@ -13,7 +13,7 @@ from ecg_core.settings import config_path
 from ecg_core.train import TrainConfig
 from ecg_core.train.launch import Launch, launch_environment, parse_progress, run_streaming, training_command
 from ecg_core.train.preflight import preflight
-from tasks.artifacts import stored_image
+from tasks.artifacts import artifact_key, publishing, stored_image
 from tasks.gpu import gpu_slots
 from tasks.progress import Progress
 from tasks.storage import open_store
@@ -66,8 +66,9 @@ def fine_tune(
     store.put_bytes(
         curve_key, loss_curve_png(store.get_jsonl(layout.train_log_key(run_id)), f"training loss, run {run_id}")
     )
-    create_markdown_artifact(
-        markdown=f"# Run `{run_id}`\n\n{stored_image(store, curve_key, 'loss curve')}\n\nAdapter: `{store.url(layout.adapter_prefix(run_id))}`",
-        key=f"run-{run_id}".lower().replace("_", "-"),
-    )
+    with publishing(f"the loss curve of run {run_id}", store.url(curve_key)):
+        create_markdown_artifact(
+            markdown=f"# Run `{run_id}`\n\n{stored_image(store, curve_key, 'loss curve')}\n\nAdapter: `{store.url(layout.adapter_prefix(run_id))}`",
+            key=artifact_key("run", run_id),
+        )
     return prefix

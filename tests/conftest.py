@@ -31,6 +31,23 @@ from ecg_core.model.tiny import build_tiny_mllama  # noqa: E402
 from tests.fixtures import llama32_vision_files  # noqa: E402
 
 SLOW_FIRST = ("ops", "flows")  # directories whose tests wait on servers and processes: scheduled first
+# The longest files, by their time in `make test` on the 2-core machine (seconds, summed over their tests): xdist
+# hands out files in collection order, so these start at once, longest first, and the short ones fill the end.
+LONGEST_FIRST = (
+    "ops/test_unattended.py",  # 300
+    "ops/test_local_stack.py",  # 190
+    "test_train_distributed.py",  # 185
+    "flows/test_pipeline_flow.py",  # 120
+    "flows/test_real_files_flows.py",  # 105
+    "flows/test_data_flows.py",  # 105
+    "ops/test_server_lifecycle.py",  # 100
+    "flows/test_train_flows.py",  # 90
+    "ops/test_gpu_check.py",  # 70
+    "flows/test_retrain_flow.py",  # 70
+    "ops/test_wheel.py",  # 70
+    "test_cnn.py",  # 60
+    "test_real_files.py",  # 55
+)
 
 CLASSES = ("NORM", "MI", "STTC", "CD", "HYP")
 STRIPE_PERIOD_PX = dict(zip(CLASSES, (20, 34, 50, 72, 104)))
@@ -97,10 +114,16 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if directory(item) in SLOW_FIRST:
             item.add_marker(pytest.mark.slow)
+    longest = {name: rank for rank, name in enumerate(LONGEST_FIRST)}
     order = {name: rank for rank, name in enumerate(SLOW_FIRST)}
     with_slow_tests = {item.path for item in items if item.get_closest_marker("slow")}
-    # ops, flows, then the other files that hold a slow test, then the rest: file order kept within each
-    items.sort(key=lambda item: (order.get(directory(item), len(order)), item.path not in with_slow_tests))
+
+    def rank(item) -> tuple:
+        """The longest files, then ops, flows, the other files that hold a slow test, the rest (file order kept)."""
+        name = item.path.relative_to(Path(__file__).parent).as_posix()
+        return longest.get(name, len(longest)), order.get(directory(item), len(order)), item.path not in with_slow_tests
+
+    items.sort(key=rank)
 
 
 def built_once(tmp_path_factory, name: str, build: Callable[[Path], object]) -> tuple[Path, object]:

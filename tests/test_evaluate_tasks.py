@@ -8,7 +8,7 @@ import json
 import pytest
 
 from ecg_core.evaluate.grading import prediction_row, task_metrics, truth_of
-from ecg_core.evaluate.leaderboard import leaderboard, leaderboard_markdown
+from ecg_core.evaluate.leaderboard import leaderboard, leaderboard_markdown, leaderboard_rows
 from ecg_core.evaluate.parse import chosen_option
 from ecg_core.evaluate.questions import task_questions
 from ecg_core.evaluate.tasks import KIND_BY_NAME, Task, default_tasks, list_tasks, resolve, tasks_of
@@ -156,3 +156,28 @@ def test_the_leaderboard_marks_hard_label_auc_and_keeps_published_figures_apart(
     assert "| openai:x | 55.0* [50.0-60.0] |" in measured
     assert "*: AUC from hard labels" in measured and "GPT-4o" not in measured
     assert "| GPT-4o | 55.6 | 28.3 | 26.2 |" in published
+
+
+def test_the_leaderboards_table_rows_hold_every_column_as_the_markdown_shows_it():
+    """The UI's table takes its columns from the first row: a CNN row (no report task) first must not drop the
+    report score of the rows after it."""
+    tasks = [
+        {"task": "s/ptbxl-super", "title": "super", "metric": "multilabel", "questions": 2, "skipped": 0}
+        | {"kind": "ptbxl-super"},
+        {"task": "s/report", "title": "report", "metric": "report", "questions": 2, "skipped": 0, "kind": "report"},
+    ]
+    detection = {"auc": 0.8, "auc_from": "scores", "macro_f1": 0.5, "hamming": 0.2, "n": 2, "n_unparsed": 0}
+    report = {"score": 54.08461633242895, "n": 2, "ci95": {"score": [21.761006289308177, 80.0]}}
+    board = leaderboard(
+        "e",
+        tasks,
+        {"cnn-image": {"s/ptbxl-super": detection}, "finetuned": {"s/ptbxl-super": detection, "s/report": report}},
+    )
+    rows = leaderboard_rows(board)
+    assert (
+        list(rows[0])
+        == list(rows[1])
+        == ["candidate", "s/ptbxl-super AUC", "s/ptbxl-super F1", "s/ptbxl-super HL", "s/report score"]
+    )
+    assert rows[0]["s/report score"] == "-" and rows[1]["s/report score"] == "54.1 [21.8-80.0]"
+    assert "| finetuned | 80.0 | 50.0 | 20.0 | 54.1 [21.8-80.0] |" in leaderboard_markdown(board)

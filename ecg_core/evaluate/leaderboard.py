@@ -9,6 +9,7 @@ ECGBench's units (percent); published figures of other models in a block of thei
 from __future__ import annotations
 
 from ecg_core.evaluate.published import PUBLISHED, SOURCES
+from ecg_core.evaluate.table import markdown_table
 
 # Per metric kind: (metrics key, column name, interval key) of the headline figures.
 HEADLINES = {
@@ -61,22 +62,29 @@ def _figure(entry: dict) -> str:
     return f"{entry['value']:.1f}{mark}" + (f" [{bounds[0]:.1f}-{bounds[1]:.1f}]" if bounds else "")
 
 
+def leaderboard_rows(board: dict) -> list[dict[str, str]]:
+    """The measured rows: one per candidate, a column per task and figure (all of them in every row, "-" where
+    a candidate has no figure), each figure rounded with its 95% interval."""
+    columns = [(task["task"], h[1]) for task in board["tasks"] for h in HEADLINES[task["metric"]]]
+    return [
+        {"candidate": row}
+        | {
+            f"{task} {figure}": _figure(cells[task][figure]) if task in cells and figure in cells[task] else "-"
+            for task, figure in columns
+        }
+        for row, cells in board["rows"].items()
+    ]
+
+
 def leaderboard_markdown(board: dict) -> str:
     """Measured rows first (one table: a column per task and figure), then the published block."""
-    columns = [(task["task"], h[1]) for task in board["tasks"] for h in HEADLINES[task["metric"]]]
     lines = [
         f"# Leaderboard `{board['eval_id']}`",
         "",
         "Measured here, on the questions each task lists (95% bootstrap intervals; percent, report score 0-100).",
         "",
-        "| candidate | " + " | ".join(f"{task} {figure}" for task, figure in columns) + " |",
-        "|---" * (len(columns) + 1) + "|",
+        markdown_table(leaderboard_rows(board)).rstrip("\n"),
     ]
-    for row, cells in board["rows"].items():
-        values = [
-            _figure(cells[task][figure]) if task in cells and figure in cells[task] else "-" for task, figure in columns
-        ]
-        lines.append(f"| {row} | " + " | ".join(values) + " |")
     lines += ["", "| task | questions | skipped | metric |", "|---|---|---|---|"]
     lines += [f"| {t['task']} | {t['questions']} | {t['skipped']} | {t['metric']} |" for t in board["tasks"]]
     if any(c.get("AUC", {}).get("from_hard_labels") for r in board["rows"].values() for c in r.values()):
@@ -109,14 +117,3 @@ def published_markdown(published: list[dict]) -> list[str]:
         cells = [f"{value[(model, *c)]:.1f}" if (model, *c) in value else "-" for c in columns]
         lines.append(f"| {model} | " + " | ".join(cells) + f" | {sources[model]} |")
     return lines
-
-
-def table_rows(board: dict) -> list[dict]:
-    """The leaderboard as Prefect table-artifact rows: one per candidate and task."""
-    return [
-        {"candidate": row, "task": task}
-        | {figure: entry["value"] for figure, entry in cells.items() if isinstance(entry, dict)}
-        | {"n": cells["n"]}
-        for row, by_task in board["rows"].items()
-        for task, cells in by_task.items()
-    ]

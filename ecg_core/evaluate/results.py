@@ -1,5 +1,5 @@
-"""An evaluation's results assembled from what each model scored: its report-generation entry, metrics.json,
-the summary rows and the inputs of the ROC curves. Pure: the caller reads and writes the store."""
+"""An evaluation's results assembled from what each model scored: its report-generation entry, metrics.json
+and the inputs of the ROC curves. Pure: the caller reads and writes the store."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import numpy as np
 
 from ecg_core.evaluate.metrics import to_matrix
 from ecg_core.labels import SUPERCLASSES
-
-SUMMARY_METRICS = ("auc_score", "auc_hard", "macro_f1", "hamming", "exact_match", "n_unparsed", "n")
 
 
 def report_entry(label_summary: dict, judge_summary: dict | None = None) -> dict:
@@ -39,14 +37,6 @@ def evaluation_metrics(
         "example_image": example_image,
         "leaderboard": board,
     }
-
-
-def summary_rows(detection: dict, reports: dict) -> list[dict]:
-    """One row per model: the headline detection metrics and the report score (None without reports)."""
-    return [
-        {"model": name} | {k: m[k] for k in SUMMARY_METRICS} | {"report_score": reports.get(name, {}).get("score")}
-        for name, m in detection.items()
-    ]
 
 
 def roc_inputs(

@@ -4,6 +4,7 @@ status saying so; a re-run reads nothing again; the champion by default; inputs 
 
 import io
 import json
+import logging
 from pathlib import Path
 
 import pypdfium2
@@ -117,3 +118,40 @@ def test_the_champion_reads_by_default_and_inputs_and_store_may_be_on_s3(tiny_ml
     assert reading["model"]["registry"]["champion"] == "t" and result["rejected"] == []
     keys = {o["Key"] for o in client.list_objects_v2(Bucket=bucket, Prefix="store/predictions/")["Contents"]}
     assert {f"store/predictions/{result['batch']}/{name}" for name in ("readings.jsonl", "report.md")} <= keys
+
+
+def test_one_file_named_with_dots_capitals_and_spaces_is_read_and_its_artifacts_keyed(
+    tiny_mllama_dir, tuned_run, tmp_path, caplog, monkeypatch
+):
+    from prefect.client.orchestration import get_client
+
+    store = _store_with_run(tuned_run, str(tmp_path / "store"))
+    scan = tmp_path / "Ward 3.Bed_2 ECG.v1.PNG"
+    scan.write_bytes((REALDATA / "images/ecg00003.png").read_bytes())
+    out = tmp_path / "r.jsonl"
+    command = ["interpret", str(scan), "--model", str(tiny_mllama_dir), "--run-id", "t", "--store", store.uri]
+    assert main([*command, "--out", str(out)]) == 0
+    [reading] = [json.loads(line) for line in out.read_text().splitlines()]
+    assert reading["source"] == str(scan)
+    [batch] = {key.split("/")[1] for key in store.list("predictions/")}
+    assert batch.startswith("Ward 3.Bed_2 ECG.v1.PNG-")  # the batch keeps the file's name; the key is made valid
+    with get_client(sync_client=True) as client:
+        keys = {
+            a.key for a in client.read_artifacts() if a.key and a.key.startswith("interpret-ward-3-bed-2-ecg-v1-png-")
+        }
+    assert {k.rsplit("-", 1)[1] for k in keys} == {"table", "report"}
+
+    # The UI refuses the artifacts: the readings stay in the store and the --out file, and the command says so.
+    def refused(**kwargs):
+        raise ValueError("Artifact key must only contain lowercase letters, numbers, and dashes.")
+
+    monkeypatch.setattr(tasks.interpret, "create_table_artifact", refused)
+    task_logs = logging.getLogger("prefect.task_runs")  # Prefect's loggers do not propagate to pytest's
+    monkeypatch.setattr(task_logs, "handlers", [*task_logs.handlers, caplog.handler])
+    again = tmp_path / "again.jsonl"
+    assert main(["interpret", str(scan), str(REALDATA / "images/ecg00016.jpg"), *command[2:], "--out", str(again)]) == 0
+    assert len(again.read_text().splitlines()) == 2
+    assert (
+        "not published to the Prefect UI (Artifact key must" in caplog.text
+        and "/predictions/Ward%203.Bed_2" in caplog.text
+    )

@@ -3,11 +3,21 @@ without new data does nothing, and a failure after staging rolls the promotion b
 
 import pytest
 from prefect import task
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 import flows.retrain
 from ecg_core.registry import read_champion
 from ecg_core.store import open_store
 from flows.retrain import retrain_flow
+
+
+def _artifacts(key: str) -> list:
+    """Every version of an artifact key, oldest first."""
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+    return sorted(found, key=lambda a: a.created)
+
 
 FEW_STEPS = {"max_steps": 4, "logging_steps": 1, "save_strategy": "no"}
 
@@ -31,6 +41,10 @@ def test_retraining_promotes_skips_and_rolls_back(tmp_path, monkeypatch):
     # Same source, same records: nothing new, nothing trained, the champion stays.
     assert retrain_flow(**settings)["reason"] == "no new data since the last run"
     assert read_champion(store) == champion
+    # Each decision is a version of the `champion` artifact: the model's history in the UI.
+    history = [a.data for a in _artifacts("champion")]
+    assert len(history) >= 2 and all(f"Champion: run `{first['run_id']}`" in data for data in history[-2:])
+    assert "no champion yet" in history[-2] and "no new data since the last run" in history[-1]
 
     @task(name="switch_champion")
     def broken_switch(*args):

@@ -6,14 +6,19 @@ single `gpu` slot. Then `make down` stops it all."""
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 from tests.fixtures import REALDATA
+from tests.ops.browser import rendered_page
 
 ROOT = Path(__file__).resolve().parents[2]
+EVALUATION_ARTIFACTS = ("eval-ops-table", "eval-ops-leaderboard", "eval-ops-report")
+EMBEDDED_PNG = 'src="data:image/png;base64,'  # a picture drawn inside the page
 
 
 SUBMIT_AND_WAIT = """
@@ -127,9 +132,14 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, tmp_path):
             "        'train': [train.work_queue_name, train.global_concurrency_limit.limit,\n"
             "                  str(train.concurrency_options.collision_strategy.value), train.parameters['launch']['launcher'],\n"
             "                  train.entrypoint, sorted(train.parameter_openapi_schema['required'])],\n"
-            "        'gpu_limit': c.read_global_concurrency_limit_by_name('gpu').limit}))\n"
+            "        'gpu_limit': c.read_global_concurrency_limit_by_name('gpu').limit,\n"
+            "        'artifacts': {a.key: str(a.id) for a in c.read_artifacts() if a.key}}))\n"
         )
+        ui = f"http://127.0.0.1:{port}"
         seen = json.loads(_run([sys.executable, "-c", probe, flow_run_id], env, timeout=60).stdout)
+        with urllib.request.urlopen(f"{ui}/ui-settings") as reply:  # where the UI's pages look for the API
+            ui_api_url = json.load(reply)["api_url"]
+        pages = ui_pages(ui, flow_run_id, seen["artifacts"], tmp_path / "ui")
 
         # Load: 7 runs submitted at once, 4 small ingests on the cpu pool, 2 trainings and a batch of new images
         # to read through the gpu queue.
@@ -179,6 +189,19 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, tmp_path):
     ]
     assert seen["gpu_limit"] == 1
 
+    # The UI, rendered by a real browser from the stack's server on its own port (not 4200), reaches its API.
+    assert ui_api_url == f"http://127.0.0.1:{port}/api"
+    assert all("Can't connect to Server API" not in text for text in pages.values()), pages
+    assert "pipeline ops" in pages["flow-run"] and "Completed" in pages["flow-run"]
+    table = pages["eval-ops-table"]
+    assert "AUC (scores)" in table and "report score (0-100)" in table
+    assert re.search(r"baseline \d\.\d{3} \[\d\.\d{3}-\d\.\d{3}\]", table), table  # Table I, with intervals
+    assert re.search(r"finetuned \d\.\d{3} \[", table), table
+    board = pages["eval-ops-leaderboard"]
+    assert "ops/report score" in board and re.search(r"finetuned( [-\d.\[\] ]+)+", board), board
+    report = pages["eval-ops-report"]
+    assert "ROC" in report and int(re.search(r"\[(\d+) embedded PNG\]", report)[1]) >= 2, report
+
     keys = _bucket_keys(client, bucket)
     assert {
         "ops/records/synthetic/manifest.json",
@@ -218,3 +241,17 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, tmp_path):
 
     status = _run([*stack, "status"], env, timeout=60).stdout
     assert status.count("stopped") == 3, status
+
+
+def ui_pages(ui: str, flow_run_id: str, artifacts: dict[str, str], screenshots: Path) -> dict[str, str]:
+    """The visible text of the pipeline's flow-run page and of its evaluation's artifact pages, as headless
+    chromium renders them from the stack's UI; a screenshot of each in `screenshots`."""
+    screenshots.mkdir()
+    urls = {"flow-run": f"{ui}/runs/flow-run/{flow_run_id}"}
+    urls |= {key: f"{ui}/artifacts/artifact/{artifacts[key]}" for key in EVALUATION_ARTIFACTS}
+    pages = {}
+    for name, url in urls.items():
+        dom, pages[name] = rendered_page(url, screenshots / f"{name}.png")
+        pages[name] += f" [{dom.count(EMBEDDED_PNG)} embedded PNG]"
+    print(f"UI screenshots: {screenshots}")
+    return pages

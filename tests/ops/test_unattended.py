@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -83,6 +84,11 @@ def test_commands_side_by_side_share_one_server_that_the_first_starts(home, tmp_
     first = time.monotonic() - started
     assert [run.returncode for run in runs] == [0, 0, 0], outputs
     assert all(json.loads(out[out.rindex("\n{\n") + 1 :])["new"] == 8 for out in outputs)  # the printed summary
+    ui = f"http://127.0.0.1:{home['ECGFLOW_PREFECT_PORT']}"
+    assert all(
+        re.search(rf"^ecgflow: flow run 'ingest synthetic' at {ui}/runs/flow-run/[0-9a-f-]{{36}}$", out, re.M)
+        for out in outputs
+    ), outputs  # where the run shows in the UI
     assert not any(
         "Traceback" in out or "database is locked" in out for out in outputs
     )  # server noise stays in its log
@@ -90,11 +96,12 @@ def test_commands_side_by_side_share_one_server_that_the_first_starts(home, tmp_
     state = Path(home["PREFECT_HOME"]) / "ecgflow-stack"
     assert (state / "server.pid").read_text() in servers and (state / "server.log").exists()
 
+    server = (state / "server.pid").read_text()
     started = time.monotonic()
     assert ecgflow(f"ingest synthetic --n-records 8 --fs 100 --store {tmp_path / 'store-0'}", home).returncode == 0
     later = time.monotonic() - started
     print(f"first 3 commands at once on an empty PREFECT_HOME: {first:.1f} s; a later command: {later:.1f} s")
-    assert later < 20  # imports + the flow; no server start
+    assert (state / "server.pid").read_text() == server and server in servers  # the later command started none
 
 
 @pytest.fixture(scope="module")
