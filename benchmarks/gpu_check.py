@@ -33,15 +33,15 @@ from pathlib import Path
 import torch
 from report import llama_files
 
+from ecg_core.evaluate.benchmark_tasks import KIND_BY_NAME, Task
 from ecg_core.evaluate.detection import predict
 from ecg_core.evaluate.grading import task_metrics
-from ecg_core.evaluate.tasks import KIND_BY_NAME, Task
 from ecg_core.instruct.printed import printed_samples
 from ecg_core.layout import ADAPTER, TRAIN_LOG
 from ecg_core.model import load_model_and_processor
-from ecg_core.model.pages import tile_size
+from ecg_core.model.page_tiles import tile_size
 from ecg_core.model.shrunk import build_shrunk_mllama
-from ecg_core.train import TrainConfig
+from ecg_core.train.config import TrainConfig, write_run_config
 from ecg_core.train.launch import Launch, launch_environment, training_command
 from ecg_core.train.plan import plan_for_recipe
 
@@ -121,9 +121,10 @@ def real_files_run(llama_files: Path, smoke: bool, device: str) -> dict:
         launch = Launch("deepspeed", 1) if has_deepspeed() and not smoke else Launch()
         if launch.launcher == "python":
             options["deepspeed"] = "null"
+        run_config = write_run_config(TrainConfig.load(PAPER, {k: str(v) for k, v in options.items()}))
         started = time.perf_counter()
         done = subprocess.run(
-            training_command(PAPER, options, launch),
+            training_command(run_config, launch),
             cwd=REPO,
             capture_output=True,
             text=True,

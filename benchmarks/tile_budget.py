@@ -23,7 +23,7 @@ from report import llama_files, save_and_print
 from ecg_core.instruct.printed import printed_samples
 from ecg_core.model import InstructionCollator, apply_lora, load_model_and_processor
 from ecg_core.model.checkpointing import checkpoint_vision_layers
-from ecg_core.model.pages import PagePreprocessing, tile_size
+from ecg_core.model.page_tiles import PagePreprocessing, tile_size
 from ecg_core.model.shrunk import build_shrunk_mllama
 from ecg_core.train import TrainConfig
 from ecg_core.train.plan import plan_for_recipe

@@ -34,7 +34,7 @@ from transformers import MllamaConfig, MllamaForConditionalGeneration, MllamaPro
 from ecg_core.instruct.printed import printed_samples
 from ecg_core.model import InstructionCollator, apply_lora, build_tiny_mllama, load_model_and_processor
 from ecg_core.model.checkpointing import checkpoint_vision_layers
-from ecg_core.model.pages import PAGE_FITS, PagePreprocessing
+from ecg_core.model.page_tiles import PAGE_FITS, PagePreprocessing
 from ecg_core.train import TrainConfig
 from ecg_core.train.plan import plan_training
 

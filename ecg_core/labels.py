@@ -15,6 +15,46 @@ SUPERCLASS_NAMES = {
     "HYP": "hypertrophy",
 }
 
+# PTB-XL's diagnostic subclasses, the label set of the subclass questions.
+SUBCLASSES = (
+    "NORM",
+    "IMI",
+    "AMI",
+    "LMI",
+    "PMI",
+    "ISCA",
+    "ISCI",
+    "ISC_",
+    "STTC",
+    "NST_",
+    "CLBBB",
+    "CRBBB",
+    "IRBBB",
+    "ILBBB",
+    "_AVB",
+    "IVCD",
+    "LAFB/LPFB",
+    "WPW",
+    "LVH",
+    "RVH",
+    "LAO/LAE",
+    "RAO/RAE",
+    "SEHYP",
+)
+# The CODE-15 and CPSC-2018 classes -> the SCP codes each stands for (any record with SCP statements has them).
+CODE15 = {"1dAVb": {"1AVB"}, "RBBB": {"CRBBB"}, "LBBB": {"CLBBB"}, "SB": {"SBRAD"}, "ST": {"STACH"}, "AF": {"AFIB"}}
+CPSC = {
+    "Normal": {"NORM"},
+    "AF": {"AFIB"},
+    "I-AVB": {"1AVB"},
+    "LBBB": {"CLBBB"},
+    "RBBB": {"CRBBB"},
+    "PAC": {"PAC"},
+    "PVC": {"PVC"},
+    "STD": {"STD_"},
+    "STE": {"STE_"},
+}
+
 
 @dataclass(frozen=True)
 class SCPStatement:

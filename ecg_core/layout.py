@@ -203,7 +203,7 @@ def preprocessing_key(eval_id: str) -> str:
 
 
 def task_prefix(eval_id: str, instruct: str, task: str) -> str:
-    """A task's questions, predictions and metrics: task <instruct>/<task> (ecg_core.evaluate.tasks)."""
+    """A task's questions, predictions and metrics: task <instruct>/<task> (ecg_core.evaluate.benchmark_tasks)."""
     return f"{eval_prefix(eval_id)}/{instruct}/{task}"
 
 

@@ -1,15 +1,14 @@
 """Ablations: LoRA rank sweep, LoRA vs partial tuning, data sources; one named run per variant, then one
 comparison table (test-split metrics, trainable parameters, wall time, samples/s).
 
-    ecgflow ablate --name abl --model ./demo-store/models/tiny-mllama --instruct demo --store ./demo-store
+    ecgflow ablate --name abl --model ./demo-store/models/tiny-mllama-demo --instruct demo --store ./demo-store
 """
 
 from prefect import flow
 
 from ecg_core.train.ablation import AblationConfig, ablation_variants
 from ecg_core.train.launch import Launch
-from flows.evaluate import evaluate_flow
-from flows.train import train_flow
+from flows.train_and_evaluate import train_and_evaluate
 from tasks.ablation import instruction_sources, source_subset, variant_row, write_ablation_table
 
 
@@ -45,23 +44,16 @@ def ablate_flow(
     for variant, keys in variants.items():
         run_id = f"{name}-{variant}"
         data = source_subset(store, instruct, keys.pop("sources"), run_id) if "sources" in keys else instruct
-        train_flow(
+        trained = train_and_evaluate(
             store=store,
             run_id=run_id,
             model=model,
-            instruct=data,
-            config=settings.train_config,
-            overrides=settings.train_overrides | keys,
-            launch=launch,
-            create_gpu_limit=True,
-        )
-        metrics = evaluate_flow(
-            store=store,
-            eval_id=run_id,
-            model=model,
             instruct=instruct,
-            candidates=[f"run:{run_id}"],
+            train_instruct=data,
+            train_config=settings.train_config,
+            train_overrides=settings.train_overrides | keys,
+            launch=launch,
             batch_size=eval_batch_size,
         )
-        rows.append(variant_row(store, variant, run_id, data, metrics["abnormality_detection"]["finetuned"]))
+        rows.append(variant_row(store, variant, run_id, data, trained.finetuned))
     return write_ablation_table(store, name, rows)

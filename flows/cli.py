@@ -81,6 +81,7 @@ class Command:
     settings: str | None = None  # "module:Class" read from `config` + `overrides`: checked before any work
     listing: tuple[str, str] | None = None  # (flag, "module:function"): a plain listing the flag runs instead
     status: Callable[[Any], int] = lambda result: 0  # the exit status its result means
+    holds_gpu: bool = False  # its flow holds slots of the `gpu` limit: the command creates the limit when absent
 
 
 PIPELINE = "flows.pipeline:pipeline_flow"
@@ -96,9 +97,14 @@ COMMANDS = {
         fixed={"config": "demo.yaml"},  # and no --config: the demo is the embedded defaults
         show=_table,
         settings=PIPELINE_CONFIG,
+        holds_gpu=True,
     ),
     "pipeline": Command(
-        PIPELINE, "Run the whole pipeline with the settings of a YAML file", show=_table, settings=PIPELINE_CONFIG
+        PIPELINE,
+        "Run the whole pipeline with the settings of a YAML file",
+        show=_table,
+        settings=PIPELINE_CONFIG,
+        holds_gpu=True,
     ),
     "ingest": Command("flows.ingest:ingest_flow", positional=("source", "path"), groups={"options": ""}),
     "render": Command(
@@ -113,10 +119,10 @@ COMMANDS = {
     ),
     "train": Command(
         "flows.train:train_flow",
-        fixed={"create_gpu_limit": True},
         groups=LAUNCH_GROUP,
         show=str,
         settings=TRAIN_CONFIG,
+        holds_gpu=True,
     ),
     "plan": Command("flows.offline:plan", show=str, orchestrated=False, settings=TRAIN_CONFIG),
     "server": Command("flows.server_command:server", positional=("action",), show=str, orchestrated=False),
@@ -125,6 +131,7 @@ COMMANDS = {
         groups=LAUNCH_GROUP,
         show=_ablation,
         settings="ecg_core.train.ablation:AblationConfig",
+        holds_gpu=True,
     ),
     "evaluate": Command(
         EVALUATE,
@@ -145,9 +152,9 @@ COMMANDS = {
     "interpret": Command(
         "flows.interpret:interpret_flow",
         positional=("inputs",),
-        fixed={"create_gpu_limit": True},
         show=_readings,
         status=lambda result: REJECTED_EXIT if result["rejected"] else 0,
+        holds_gpu=True,
     ),
 }
 
@@ -372,6 +379,10 @@ def main(argv: list[str] | None = None) -> int:
         watchdog = ApiWatchdog(api_url, lost)
         try:
             with watchdog:
+                if command.holds_gpu:
+                    from tasks.gpu import ensure_gpu_limit
+
+                    ensure_gpu_limit()
                 return run_command(command, kwargs, settings)
         except KeyboardInterrupt:
             if watchdog.lost:  # the message is out; Prefect's shutdown would only retry the dead API

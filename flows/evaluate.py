@@ -6,22 +6,22 @@ paper's Table I (metrics.json, table.md, ROC curves). Answers already in the sto
 (say, with the judge switched on, or one more candidate) only does what is new.
 
     ecgflow evaluate --list-tasks --store ./demo-store
-    ecgflow evaluate --eval-id demo --model ./demo-store/models/tiny-mllama --instruct demo \
+    ecgflow evaluate --eval-id demo --model ./demo-store/models/tiny-mllama-demo --instruct demo \
         --candidates base run:demo --store ./demo-store
     ecgflow evaluate --eval-id bench --tasks ecgbench/ptbxl-report demo/ptbxl-super \
         --candidates openai:gpt-4o --store ./store      # OPENAI_BASE_URL / OPENAI_API_KEY from the environment
-    ecgflow judge --eval-id demo --model ./demo-store/models/tiny-mllama --instruct demo \
+    ecgflow judge --eval-id demo --model ./demo-store/models/tiny-mllama-demo --instruct demo \
         --candidates base run:demo --judge-model gpt-4o --judge-rubric paper
 """
 
 from prefect import flow
 
 from ecg_core import layout
+from ecg_core.evaluate.benchmark_tasks import default_tasks
 from ecg_core.evaluate.candidates import parse_candidates
 from ecg_core.evaluate.endpoint import EndpointConfig
 from ecg_core.evaluate.judge import JudgeConfig
 from ecg_core.evaluate.results import report_entry
-from ecg_core.evaluate.tasks import default_tasks
 from tasks.cnn import cnn_row
 from tasks.evaluate import (
     answer_with_endpoint,

@@ -2,7 +2,7 @@
 trained model -> `predictions/<batch>/` (readings.jsonl, rejected.jsonl, report.md with thumbnails). The
 registry's champion answers unless a run (or the base model) is named. Resumable: a re-run reads only what is new.
 
-    ecgflow interpret scans/ photo.jpg export.pdf --model ./demo-store/models/tiny-mllama --run-id demo \
+    ecgflow interpret scans/ photo.jpg export.pdf --model ./demo-store/models/tiny-mllama-demo --run-id demo \
         --out readings.jsonl
     ecgflow interpret s3://bucket/incoming/ --model /models/Llama-3.2-11B-Vision-Instruct --store s3://bucket/ecg
 """
@@ -16,8 +16,7 @@ from prefect import flow
 from ecg_core import layout
 from ecg_core.interpret.answering import answering_model, preprocessing_of
 from ecg_core.interpret.report import terminal_table
-from ecg_core.model.pages import checkpoint_tiles
-from tasks.gpu import ensure_gpu_limit
+from ecg_core.model.page_tiles import checkpoint_tiles
 from tasks.interpret import collect_pages, publish_readings, read_batch
 from tasks.storage import open_store
 
@@ -33,7 +32,6 @@ def interpret_flow(
     batch: str | None = None,
     batch_size: int = 8,
     out: str | None = None,
-    create_gpu_limit: bool = False,
 ) -> dict:
     """Read new ECG images with the trained model, output under predictions/<batch>/; returns the readings, the
     rejected inputs and a table for the terminal.
@@ -47,8 +45,6 @@ def interpret_flow(
         batch: names the output, predictions/<batch>/; default: one name per set of inputs and model
         batch_size: pages per forward pass
         out: also write the readings to this local JSONL file, and its report beside it (.md)
-        create_gpu_limit: make the `gpu` concurrency limit when absent (the CLI does; a deployment expects the
-            operator's, `make up` makes one)
     """
     stored = open_store(store)
     chosen = answering_model(stored, model, run_id, champion)
@@ -56,8 +52,6 @@ def interpret_flow(
     pages = preprocessing_of(chosen["run_config"], checkpoint_max_tiles)
     info = {k: v for k, v in chosen.items() if k != "run_config"} | {"preprocessing": pages.describe(tile)}
     batch = batch or default_batch(inputs, info)
-    if create_gpu_limit:
-        ensure_gpu_limit()
     collected = collect_pages(store, batch, inputs)
     readings = read_batch(store, batch, collected["pages"], model, info, pages.max_tiles, pages.page_fit, batch_size)
     report = publish_readings(store, batch, readings, collected["rejected"])

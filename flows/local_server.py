@@ -34,7 +34,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from ecg_core.train.launch import free_port
+from ecg_core.ports import free_port
 
 PREFECT_HOME = Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser()
 STATE = PREFECT_HOME / "ecgflow-stack"  # pid files, logs and the server's address, beside its database

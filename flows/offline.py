@@ -70,7 +70,7 @@ def list_tasks(*, store: str) -> str:
     Args:
         store: artifact store, a folder or s3://bucket/prefix
     """
-    from ecg_core.evaluate.tasks import list_tasks as tasks_in
+    from ecg_core.evaluate.benchmark_tasks import list_tasks as tasks_in
     from tasks.storage import open_store
 
     rows = tasks_in(open_store(store))

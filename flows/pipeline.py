@@ -11,20 +11,16 @@ from dataclasses import dataclass, field
 from prefect import flow
 from prefect.runtime import flow_run
 
-from ecg_core import layout
 from ecg_core.cnn import KINDS, CnnConfig
 from ecg_core.evaluate.judge import JudgeConfig
 from ecg_core.instruct.config import InstructConfig
 from ecg_core.render.variants import RenderConfig
 from ecg_core.settings import Settings, SettingsError
 from ecg_core.train import TrainConfig
-from flows.evaluate import evaluate_flow
 from flows.ingest import ingest_flow
 from flows.instruct import instruct_flow
 from flows.render import render_flow
-from flows.train import train_flow
-from tasks.model import build_tiny_model
-from tasks.storage import run_cached
+from flows.train_and_evaluate import base_model, train_and_evaluate
 
 
 @dataclass(frozen=True)
@@ -64,7 +60,6 @@ class PipelineConfig(Settings):
 
 
 DEMO = "demo.yaml"  # the embedded defaults: configs/demo.yaml
-TINY_MODEL = "tiny-mllama"  # models/<name>/ of the tiny Mllama the pipeline builds when no model is given
 
 
 def _run_name() -> str:
@@ -92,30 +87,14 @@ def pipeline_flow(*, store: str, config: str = DEMO, overrides: dict | None = No
     instruct_flow(
         store=store, name=name, datasets=["synthetic"], config=settings.instruct_config, overrides={"seed": seed}
     )
-    model = settings.model or run_cached(
-        build_tiny_model,
-        reads=[layout.split_key(name, "train")],
-        writes=layout.model_config_key(TINY_MODEL),
-        store_uri=store,
-        instruct_name=name,
-        key=layout.model_prefix(TINY_MODEL),
-        image_size=settings.tiny_tile_size,
-        seed=seed,
-    )
-    train_flow(
+    model = base_model(store, settings.model, name, settings.tiny_tile_size, seed)
+    trained = train_and_evaluate(
         store=store,
         run_id=name,
         model=model,
         instruct=name,
-        config=settings.train_config,
-        overrides=settings.train_overrides,
-        create_gpu_limit=True,
-    )
-    return evaluate_flow(
-        store=store,
-        eval_id=name,
-        model=model,
-        instruct=name,
+        train_config=settings.train_config,
+        train_overrides=settings.train_overrides,
         candidates=["base", f"run:{name}"],
         batch_size=settings.eval_batch_size,
         example_image=images[0]["image"],
@@ -123,3 +102,4 @@ def pipeline_flow(*, store: str, config: str = DEMO, overrides: dict | None = No
         cnns=settings.cnns,
         cnn_datasets=["synthetic"],
     )
+    return trained.metrics

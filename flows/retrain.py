@@ -9,14 +9,11 @@ from prefect import flow
 from prefect.runtime import flow_run
 from prefect.transactions import transaction
 
-from ecg_core import layout
-from flows.evaluate import evaluate_flow
 from flows.ingest import ingest_flow
 from flows.instruct import instruct_flow
 from flows.pipeline import DEMO, PipelineConfig
 from flows.render import render_flow
-from flows.train import train_flow
-from tasks.model import build_tiny_model
+from flows.train_and_evaluate import base_model, train_and_evaluate
 from tasks.registry import promotion_decision, record_decision, stage_adapter, switch_champion
 
 
@@ -65,32 +62,18 @@ def retrain_flow(
         config=settings.instruct_config,
         overrides={"seed": settings.seed},
     )
-    model = settings.model or build_tiny_model(
-        store_uri=store,
-        instruct_name=run_id,
-        key=layout.model_prefix(run_id),
-        image_size=settings.tiny_tile_size,
-        seed=settings.seed,
-    )
-    train_flow(
+    model = base_model(store, settings.model, run_id, settings.tiny_tile_size, settings.seed)
+    trained = train_and_evaluate(
         store=store,
         run_id=run_id,
         model=model,
         instruct=run_id,
-        config=settings.train_config,
-        overrides=settings.train_overrides,
-        create_gpu_limit=True,
-    )
-    evaluation = evaluate_flow(
-        store=store,
-        eval_id=run_id,
-        model=model,
-        instruct=run_id,
-        candidates=[f"run:{run_id}"],
+        train_config=settings.train_config,
+        train_overrides=settings.train_overrides,
         batch_size=settings.eval_batch_size,
         judge=settings.judge,
     )
-    metrics = evaluation["abnormality_detection"]["finetuned"]
+    metrics = trained.finetuned
     decision = promotion_decision(store, metrics, metric, min_margin)
     if decision["promote"]:
         with transaction() as txn:  # staging and the pointer switch succeed together, or the staging is undone

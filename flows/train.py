@@ -1,7 +1,7 @@
 """Fine-tune on the GPU queue: LoRA (paper settings) or partial tuning on an instruction set; adapter, log,
 checkpoints and loss curve under `runs/<run_id>/`. Re-running a run id resumes from its last checkpoint.
 
-    ecgflow train --run-id r64 --config configs/tiny-cpu.yaml --model ./demo-store/models/tiny-mllama \
+    ecgflow train --run-id r64 --config configs/tiny-cpu.yaml --model ./demo-store/models/tiny-mllama-demo \
         --instruct demo --store ./demo-store
     ecgflow train --run-id paper --config configs/paper.yaml --model /models/Llama-3.2-11B-Vision-Instruct \
         --instruct ecginstruct --launcher deepspeed --num-gpus 8
@@ -10,7 +10,6 @@ checkpoints and loss curve under `runs/<run_id>/`. Re-running a run id resumes f
 from prefect import flow
 
 from ecg_core.train.launch import Launch
-from tasks.gpu import ensure_gpu_limit
 from tasks.train import fine_tune
 
 
@@ -24,7 +23,6 @@ def train_flow(
     config: str = "paper.yaml",
     overrides: dict | None = None,
     launch: Launch = Launch(),
-    create_gpu_limit: bool = False,
 ) -> str:
     """Fine-tune (LoRA with the paper's settings, or partial tuning) on an instruction set, output under
     runs/<run_id>/ (a re-run resumes from the last checkpoint); returns that prefix.
@@ -37,9 +35,5 @@ def train_flow(
         config: training recipe (a path or a name in configs/)
         overrides: recipe keys to replace, e.g. {"max_steps": 100} (`--set max_steps=100`)
         launch: how the training processes start: launcher, GPUs per node, nodes, hostfile
-        create_gpu_limit: make the `gpu` concurrency limit when absent (the CLI and the demo do; a deployment
-            leaves it to the operator, so a run without it fails loudly)
     """
-    if create_gpu_limit:
-        ensure_gpu_limit()
     return fine_tune(store, run_id, config, model, instruct, overrides or {}, launch)

@@ -6,8 +6,9 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from ecg_core import layout
 from ecg_core.evaluate.api_model import ask_model
+from ecg_core.evaluate.benchmark_tasks import Task, resolve
 from ecg_core.evaluate.candidates import Candidate
-from ecg_core.evaluate.detection import check_label_set, predict, resume
+from ecg_core.evaluate.detection import check_label_set, predict
 from ecg_core.evaluate.endpoint import EndpointConfig, StoreCache, cost_usd
 from ecg_core.evaluate.grading import answer_tokens, prediction_row, question, task_metrics
 from ecg_core.evaluate.judge import JudgeConfig, judge_reports
@@ -17,11 +18,11 @@ from ecg_core.evaluate.privacy import is_credentialed
 from ecg_core.evaluate.questions import task_questions
 from ecg_core.evaluate.results import evaluation_metrics, roc_inputs
 from ecg_core.evaluate.table import headline_rows, report_table, table_one
-from ecg_core.evaluate.tasks import Task, resolve
 from ecg_core.labels import SUPERCLASSES
 from ecg_core.model import load_model_and_processor
-from ecg_core.model.pages import PagePreprocessing, checkpoint_tiles, evaluation_pages
+from ecg_core.model.page_tiles import PagePreprocessing, checkpoint_tiles, evaluation_pages
 from ecg_core.plots import per_label_f1_png, roc_curves_png
+from ecg_core.resumable import resume
 from tasks.artifacts import artifact_key, publishing, stored_image
 from tasks.storage import open_store
 

@@ -6,7 +6,7 @@ import json
 from uuid import UUID
 
 import torch
-from prefect import get_run_logger, task
+from prefect import get_run_logger
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.client.schemas.objects import ConcurrencyLeaseHolder
@@ -21,16 +21,18 @@ GPU_LIMIT = "gpu"  # the global concurrency limit every training run holds `worl
 GPU_LEASE_S = 60.0  # the shortest lease the server grants
 
 
-@task
 def ensure_gpu_limit(slots: int | None = None) -> int:
-    """Create the `gpu` limit when absent (slots: the GPUs here, 1 on a CPU-only machine); returns its size."""
+    """Create the `gpu` limit when absent (slots: the GPUs here, 1 on a CPU-only machine); returns its size.
+
+    One rule: a command started here (the `ecgflow` CLI) creates it before its flow runs; deployed flows never
+    do, they run under the operator's limit (`make up --gpus N` sizes it), so a worker without one fails loudly."""
     with get_client(sync_client=True) as client:
         try:
             return client.read_global_concurrency_limit_by_name(GPU_LIMIT).limit
         except ObjectNotFound:
             slots = slots or max(torch.cuda.device_count(), 1)
             client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=GPU_LIMIT, limit=slots))
-            get_run_logger().info("created the %r concurrency limit with %d slots", GPU_LIMIT, slots)
+            print(f"created the {GPU_LIMIT!r} concurrency limit with {slots} slot(s)", flush=True)
             return slots
 
 

@@ -7,12 +7,12 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from ecg_core import layout
-from ecg_core.evaluate.detection import resume
-from ecg_core.interpret.pages import decode, local_inputs, page_file_name
+from ecg_core.interpret.inputs import decode, local_inputs, page_file_name
 from ecg_core.interpret.reading import read_pages
 from ecg_core.interpret.report import findings, markdown_report, thumbnail_png
 from ecg_core.model import load_model_and_processor
-from ecg_core.model.pages import PagePreprocessing
+from ecg_core.model.page_tiles import PagePreprocessing
+from ecg_core.resumable import resume
 from tasks.artifacts import artifact_key, publishing
 from tasks.gpu import gpu_slots
 from tasks.progress import Progress

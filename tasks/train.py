@@ -10,7 +10,7 @@ from prefect.artifacts import create_markdown_artifact
 from ecg_core import layout
 from ecg_core.plots import loss_curve_png
 from ecg_core.settings import config_path
-from ecg_core.train import TrainConfig
+from ecg_core.train.config import TrainConfig, write_run_config
 from ecg_core.train.launch import Launch, launch_environment, parse_progress, run_streaming, training_command
 from ecg_core.train.preflight import preflight
 from tasks.artifacts import artifact_key, publishing, stored_image
@@ -47,7 +47,9 @@ def fine_tune(
         "output_dir": store.local_dir(prefix),
     } | overrides
     options = {key: str(value) if isinstance(value, Path) else value for key, value in options.items()}
-    preflight(TrainConfig.load(config, options), launch)
+    train_config = TrainConfig.load(config, options)
+    preflight(train_config, launch)
+    run_config = write_run_config(train_config)  # what the training process reads, and the run's record
 
     def follow(line: str) -> None:
         step = parse_progress(line)
@@ -58,7 +60,7 @@ def fine_tune(
 
     slots = launch.world_size if torch.cuda.is_available() else 1  # a CPU-only machine is one slot, whatever its ranks
     with Progress(f"training {run_id}", "step") as progress, gpu_slots(slots):
-        code = run_streaming(training_command(config, options, launch), follow, env=launch_environment(launch))
+        code = run_streaming(training_command(run_config, launch), follow, env=launch_environment(launch))
         if code != 0:
             raise RuntimeError(f"training run {run_id} failed with exit code {code}; see the log above")
     store.put_dir(options["output_dir"], prefix)

@@ -164,14 +164,16 @@ def tiny_mllama_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tuned_run(tiny_mllama_dir, stripe_pages, tmp_path_factory) -> tuple[dict, Path]:
     """The tiny model after 80 LoRA steps on the stripe pages (~20-30 s on 2 cores): (metrics, run dir)."""
-    from ecg_core.train import TrainConfig
+    from ecg_core.train.config import TrainConfig, write_run_config
     from ecg_core.train.recipe import run_training
 
     def train(run: Path) -> dict:
         root = stripe_pages.root
         overrides = {"train_jsonl": root / "train.jsonl", "val_jsonl": root / "val.jsonl", "image_root": root}
         overrides |= {"model": tiny_mllama_dir, "output_dir": run, "max_steps": 80, "save_strategy": "no"}
-        return run_training(TrainConfig.load("tiny-cpu.yaml", {k: str(v) for k, v in overrides.items()}))
+        config = TrainConfig.load("tiny-cpu.yaml", {k: str(v) for k, v in overrides.items()})
+        write_run_config(config)
+        return run_training(config)
 
     run, metrics = built_once(tmp_path_factory, "tuned-run", train)
     return metrics, run

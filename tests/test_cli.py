@@ -44,7 +44,6 @@ def test_flows_get_keywords_given_and_their_own_defaults_otherwise():
         "instruct": "I",
         "overrides": {"lr": "1e-3", "bf16": "false"},
         "launch": Launch(launcher="deepspeed", num_gpus=2),
-        "create_gpu_limit": True,
     }  # no config: the flow's default recipe (paper.yaml) applies
     _, kwargs = arguments(
         "judge --eval-id e --model M --instruct I --candidates base run:r --judge-rubric pulse --judge-vision"

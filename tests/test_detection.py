@@ -2,9 +2,10 @@
 
 import pytest
 
-from ecg_core.evaluate.detection import check_label_set, resume
+from ecg_core.evaluate.benchmark_tasks import KIND_BY_NAME, Task
+from ecg_core.evaluate.detection import check_label_set
 from ecg_core.evaluate.grading import task_metrics
-from ecg_core.evaluate.tasks import KIND_BY_NAME, Task
+from ecg_core.resumable import resume
 
 LABEL_SET = "ptbxl-super"
 

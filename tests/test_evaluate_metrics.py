@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from ecg_core.answers import parse_labels
 from ecg_core.evaluate.metrics import detection_metrics, macro_auc
-from ecg_core.evaluate.parse import parse_labels
 from ecg_core.evaluate.table import table_one
 from ecg_core.labels import SUPERCLASSES
 from ecg_core.sources.ptbxl import parse_scp_codes, read_scp_statements, report_language, superclasses_for

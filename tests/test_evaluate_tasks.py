@@ -7,11 +7,11 @@ import json
 
 import pytest
 
+from ecg_core.answers import chosen_option
+from ecg_core.evaluate.benchmark_tasks import KIND_BY_NAME, Task, default_tasks, list_tasks, resolve, tasks_of
 from ecg_core.evaluate.grading import prediction_row, task_metrics, truth_of
 from ecg_core.evaluate.leaderboard import leaderboard, leaderboard_markdown, leaderboard_rows
-from ecg_core.evaluate.parse import chosen_option
 from ecg_core.evaluate.questions import task_questions
-from ecg_core.evaluate.tasks import KIND_BY_NAME, Task, default_tasks, list_tasks, resolve, tasks_of
 from ecg_core.record_store import write_records
 from ecg_core.sources.instructions import import_instructions
 from ecg_core.store import LocalStore

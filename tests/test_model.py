@@ -13,7 +13,7 @@ from transformers import MllamaConfig, MllamaForConditionalGeneration, MllamaIma
 
 from ecg_core.model import InstructionCollator, apply_lora, load_model_and_processor, lora_target_modules
 from ecg_core.model.collator import IGNORE_INDEX
-from ecg_core.model.pages import PagePreprocessing
+from ecg_core.model.page_tiles import PagePreprocessing
 from ecg_core.model.prompt import chat_messages
 
 LLAMA3_SPECIALS = ("<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>")

@@ -21,7 +21,7 @@ from ecg_core.labels import SUPERCLASSES
 from ecg_core.model import InstructionCollator, apply_lora, load_model_and_processor, lora_target_modules
 from ecg_core.model.checkpointing import checkpoint_vision_layers
 from ecg_core.model.collator import IGNORE_INDEX
-from ecg_core.model.pages import PagePreprocessing, evaluation_pages
+from ecg_core.model.page_tiles import PagePreprocessing, evaluation_pages
 from ecg_core.model.prompt import chat_messages
 from ecg_core.model.shrunk import hub_key
 from ecg_core.model.tiny import CHAT_TEMPLATE

@@ -16,7 +16,7 @@ from transformers import PreTrainedTokenizerFast
 
 from ecg_core.model import load_model_and_processor
 from ecg_core.model.partial import WEIGHTS_FILE, partial_modules
-from ecg_core.train import TrainConfig
+from ecg_core.train.config import TrainConfig, write_run_config
 from ecg_core.train.launch import Launch, launch_environment, training_command
 from ecg_core.train.preflight import PreflightError, preflight
 from ecg_core.train.recipe import run_training
@@ -34,6 +34,12 @@ def _options(pages, model: Path, out: Path, **extra) -> dict:
         "logging_steps": 1,
         **extra,
     }
+
+
+def _command(options: dict, launch: Launch = Launch()) -> list[str]:
+    """The launched training, as ecgflow starts it: the run's config.json resolved and written, then read."""
+    config = TrainConfig.load(TINY, {k: None if v is None else str(v) for k, v in options.items()})
+    return training_command(write_run_config(config), launch)
 
 
 def _log(run: Path) -> list[dict]:
@@ -58,7 +64,7 @@ def test_deepspeed_zero2_on_two_gloo_ranks_learns_a_repeated_batch(tiny_mllama_d
     )
     launch = Launch("deepspeed", num_gpus=2)
     out = subprocess.run(
-        training_command(TINY, options, launch),
+        _command(options, launch),
         cwd=REPO,
         env=launch_environment(launch),
         capture_output=True,
@@ -111,9 +117,7 @@ def test_partial_tuning_trains_only_the_projector_and_cross_attention(tiny_mllam
 @pytest.mark.slow
 def test_a_killed_run_resumes_to_the_same_steps_and_losses(tiny_mllama_dir, stripe_pages, tmp_path):
     def command(run: Path) -> list[str]:
-        return training_command(
-            TINY, _options(stripe_pages, tiny_mllama_dir, run, max_steps=40, save_steps=20, warmup_steps=2)
-        )
+        return _command(_options(stripe_pages, tiny_mllama_dir, run, max_steps=40, save_steps=20, warmup_steps=2))
 
     straight = tmp_path / "straight"
     subprocess.run(command(straight), cwd=REPO, check=True, capture_output=True, timeout=600)

@@ -17,13 +17,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
 
-import openai
-
-from ecg_core.evaluate.endpoint import DEFAULT_BASE_URL, Cache, Unreadable, complete, cost_usd, image_data_url
-from ecg_core.evaluate.privacy import LOOPBACK_HOSTS, check_credentialed_endpoint
+from ecg_core.evaluate.endpoint import Cache, Unreadable, ask_each, complete, cost_usd, image_data_url
+from ecg_core.evaluate.privacy import LOOPBACK_HOSTS
 
 TOP_LOGPROBS = 5  # alternatives per answer token: OpenAI allows up to 20; 5 covers a label list's contenders
 _STRIP = " \t\n,.;:()[]'\""
@@ -118,48 +114,39 @@ def ask_model(
     "cached", "usage"}, summary: counts, tokens, cost). Credentialed items are refused (PrivacyError, before
     any request) for hosts outside `allowed_hosts` unless `allow_credentialed_remote`.
     """
-    base_url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
-    check_credentialed_endpoint(
-        items, base_url, allowed_hosts=allowed_hosts, allow_credentialed_remote=allow_credentialed_remote
-    )
-    api_key = api_key or os.environ.get("OPENAI_API_KEY")
     logprobs = bool(labels)
-    keys = [answer_key(model, item["question"], item["image"], max_tokens, logprobs) for item in items]
-    pool = ThreadPoolExecutor(max_workers=max_workers)
-    try:
-        hits = list(pool.map(cache.get, keys)) if cache is not None else [None] * len(items)
-        outcomes = {
-            i: hit | {"error": None, "cached": True, "usage": {"prompt_tokens": 0, "completion_tokens": 0}}
-            for i, hit in enumerate(hits)
-            if hit is not None
-        }
-        misses = [i for i in range(len(items)) if i not in outcomes]
-        if misses:  # a fully cached re-run needs neither a key nor the endpoint
-            client = openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=0, timeout=timeout_s)
 
-            def ask_one(i: int) -> dict:
-                item = items[i]
-                outcome = _ask(
-                    client,
-                    messages_for(item["question"], item["image"]),
-                    model=model,
-                    max_tokens=max_tokens,
-                    logprobs=logprobs,
-                    max_attempts=max_attempts,
-                    backoff_s=backoff_s,
-                    secret=api_key,
-                )
-                if cache is not None and outcome["error"] is None:  # failures stay uncached: a re-run asks again
-                    cache.put(keys[i], {"answer": outcome["answer"], "alternatives": outcome["alternatives"]})
-                return outcome | {"cached": False}
+    def ask(client, secret: str | None, i: int) -> dict:
+        messages = messages_for(items[i]["question"], items[i]["image"])
+        return _ask(
+            client,
+            messages,
+            model=model,
+            max_tokens=max_tokens,
+            logprobs=logprobs,
+            max_attempts=max_attempts,
+            backoff_s=backoff_s,
+            secret=secret,
+        )
 
-            outcomes.update(zip(misses, pool.map(ask_one, misses)))
-    finally:
-        pool.shutdown(cancel_futures=True)  # after an EndpointError, queued items are never sent
-
+    outcomes = ask_each(
+        items,
+        [answer_key(model, item["question"], item["image"], max_tokens, logprobs) for item in items],
+        ask,
+        base_url=base_url,
+        api_key=api_key,
+        cache=cache,
+        from_cache=lambda hit: hit | {"error": None, "usage": {"prompt_tokens": 0, "completion_tokens": 0}},
+        to_cache=lambda outcome: (
+            None if outcome["error"] else {"answer": outcome["answer"], "alternatives": outcome["alternatives"]}
+        ),
+        max_workers=max_workers,
+        timeout_s=timeout_s,
+        allowed_hosts=allowed_hosts,
+        allow_credentialed_remote=allow_credentialed_remote,
+    )
     results = []
-    for i, item in enumerate(items):
-        outcome = outcomes[i]
+    for item, outcome in zip(items, outcomes, strict=True):
         alternatives = outcome["alternatives"]
         scores = label_scores(alternatives, labels) if labels and alternatives else None
         results.append(

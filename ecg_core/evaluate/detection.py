@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ecg_core.evaluate.benchmark_tasks import Task
 from ecg_core.evaluate.grading import answer_tokens, prediction_row
 from ecg_core.evaluate.inference import generate_answers
 from ecg_core.evaluate.scores import label_scores
-from ecg_core.evaluate.tasks import Task
-from ecg_core.model.pages import PagePreprocessing
+from ecg_core.model.page_tiles import PagePreprocessing
 
 
 def predict(
@@ -39,16 +39,3 @@ def check_label_set(predictions: list[dict], where: str, label_set: str) -> None
             f"{where}: predictions for label set {sorted(map(str, other))}, not {label_set!r}; "
             "score them with their own label set or predict again"
         )
-
-
-def resume(samples: list[dict], done: list[dict], predict_chunk, save, chunk: int = 64) -> list[dict]:
-    """Predict what `done` lacks, `chunk` samples at a time, calling `save(all rows so far)` after each chunk,
-    so an interrupted evaluation restarts where it stopped. Rows come back in the samples' order."""
-    have = {r["id"] for r in done}
-    todo = [s for s in samples if s["id"] not in have]
-    rows = list(done)
-    for start in range(0, len(todo), chunk):
-        rows += predict_chunk(todo[start : start + chunk])
-        save(rows)
-    order = {s["id"]: i for i, s in enumerate(samples)}
-    return sorted((r for r in rows if r["id"] in order), key=lambda r: order[r["id"]])

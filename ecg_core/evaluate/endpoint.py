@@ -7,14 +7,17 @@ The API key is passed to the client and nowhere else: it never appears in result
 from __future__ import annotations
 
 import base64
+import os
 import random
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
 import openai
 
+from ecg_core.evaluate.privacy import check_credentialed_endpoint
 from ecg_core.settings import Settings
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"  # what the openai client uses when nothing is configured
@@ -131,3 +134,48 @@ def complete(
             break
         time.sleep(backoff_s * 2**attempt * random.uniform(0.5, 1.0))  # jitter: parallel workers spread out
     return {"value": None, "error": error, "raw": scrub(raw, secret), "usage": usage}
+
+
+def ask_each(
+    items: list[dict],
+    keys: list[str],
+    ask: Callable[[openai.OpenAI, str | None, int], dict],
+    *,
+    base_url: str | None,
+    api_key: str | None,
+    cache: Cache | None,
+    from_cache: Callable[[dict], dict],
+    to_cache: Callable[[dict], dict | None],
+    max_workers: int,
+    timeout_s: float,
+    allowed_hosts: tuple[str, ...],
+    allow_credentialed_remote: bool,
+) -> list[dict]:
+    """One outcome per item, in order, as the API candidate and the judge both ask: the endpoint (OPENAI_BASE_URL
+    when not given, the key from OPENAI_API_KEY) after the privacy check (credentialed items refused, before any
+    request, for hosts outside `allowed_hosts`); cached outcomes (`from_cache(hit)`) by `keys`; the others by
+    `ask(client, api_key, i)` on `max_workers` threads, each cached as `to_cache(outcome)` unless that is None (a
+    failure: a re-run asks again). An EndpointError stops the run; queued items are never sent."""
+    base_url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+    check_credentialed_endpoint(
+        items, base_url, allowed_hosts=allowed_hosts, allow_credentialed_remote=allow_credentialed_remote
+    )
+    api_key = api_key or os.environ.get("OPENAI_API_KEY")
+    pool = ThreadPoolExecutor(max_workers=max_workers)
+    try:
+        hits = list(pool.map(cache.get, keys)) if cache is not None else [None] * len(items)
+        outcomes = {i: from_cache(hit) | {"cached": True} for i, hit in enumerate(hits) if hit is not None}
+        misses = [i for i in range(len(items)) if i not in outcomes]
+        if misses:  # a fully cached re-run needs neither a key nor the endpoint
+            client = openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=0, timeout=timeout_s)
+
+            def ask_one(i: int) -> dict:
+                outcome = ask(client, api_key, i)
+                if cache is not None and (entry := to_cache(outcome)) is not None:
+                    cache.put(keys[i], entry)
+                return outcome | {"cached": False}
+
+            outcomes.update(zip(misses, pool.map(ask_one, misses)))
+    finally:
+        pool.shutdown(cancel_futures=True)
+    return [outcomes[i] for i in range(len(items))]

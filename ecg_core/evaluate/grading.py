@@ -9,11 +9,11 @@ with a bootstrap interval) and report (the label-based report score; the LLM jud
 
 from __future__ import annotations
 
+from ecg_core.answers import chosen_option, parse_labels
+from ecg_core.evaluate.benchmark_tasks import Task
 from ecg_core.evaluate.metrics import detection_metrics, mean_interval
-from ecg_core.evaluate.parse import chosen_option, parse_labels
 from ecg_core.evaluate.privacy import is_credentialed
 from ecg_core.evaluate.report_score import report_scores
-from ecg_core.evaluate.tasks import Task
 
 REPORT_TOKENS = 160  # the longest template and translated PTB-XL reports stay below this
 ANSWER_TOKENS = 48  # a class list or an option: the longest of ours stays well below

@@ -8,7 +8,7 @@ import torch
 from tqdm import tqdm
 from transformers import MllamaForConditionalGeneration, MllamaProcessor
 
-from ecg_core.model.pages import PagePreprocessing
+from ecg_core.model.page_tiles import PagePreprocessing
 from ecg_core.model.prompt import chat_messages
 
 END_OF_TURN = "<|eot_id|>"  # what the collator teaches every tuned model to end its answer with

@@ -12,14 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import openai
-
-from ecg_core.evaluate.endpoint import DEFAULT_BASE_URL, Cache, EndpointConfig, Unreadable, complete, cost_usd
-from ecg_core.evaluate.privacy import LOOPBACK_HOSTS, check_credentialed_endpoint
+from ecg_core.evaluate.endpoint import Cache, EndpointConfig, Unreadable, ask_each, complete, cost_usd
+from ecg_core.evaluate.privacy import LOOPBACK_HOSTS
 from ecg_core.evaluate.rubrics import (
     MalformedReply,
     Rubric,
@@ -88,7 +84,7 @@ def _ask(
 def _from_cache(hit: dict) -> dict:
     judgement = {k: hit[k] for k in _JUDGEMENT}
     no_usage = {"prompt_tokens": 0, "completion_tokens": 0}  # a cached judgement costs nothing
-    return {**judgement, "failed": False, "raw": None, "error": None, "cached": True, "usage": no_usage}
+    return {**judgement, "failed": False, "raw": None, "error": None, "usage": no_usage}
 
 
 def _summary(results: list[dict], model: str, rubric: str) -> dict:
@@ -136,34 +132,27 @@ def judge_reports(
     if max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
     spec = get_rubric(rubric)
-    base_url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
-    check_credentialed_endpoint(
-        items, base_url, allowed_hosts=allowed_hosts, allow_credentialed_remote=allow_credentialed_remote
-    )
-    api_key = api_key or os.environ.get("OPENAI_API_KEY")
-
     images = [item.get("image") if vision else None for item in items]
-    keys = [cache_key(model, spec, item["report"], item["reference"], image) for item, image in zip(items, images)]
-    pool = ThreadPoolExecutor(max_workers=max_workers)
-    try:
-        hits = list(pool.map(cache.get, keys)) if cache is not None else [None] * len(items)
-        outcomes = {i: _from_cache(hit) for i, hit in enumerate(hits) if hit is not None}
-        misses = [i for i in range(len(items)) if i not in outcomes]
-        if misses:  # a fully cached re-run needs neither a key nor the endpoint
-            client = openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=0, timeout=timeout_s)
 
-            def judge_one(i: int) -> dict:
-                messages = judge_messages(spec, items[i]["report"], items[i]["reference"], images[i])
-                outcome = _ask(
-                    client, spec, messages, model=model, max_attempts=max_attempts, backoff_s=backoff_s, secret=api_key
-                )
-                if cache is not None and not outcome["failed"]:  # failures stay uncached: a re-run tries them again
-                    cache.put(keys[i], {k: outcome[k] for k in _JUDGEMENT} | {"model": model, "rubric": rubric})
-                return {**outcome, "cached": False}
+    def ask(client, secret: str | None, i: int) -> dict:
+        messages = judge_messages(spec, items[i]["report"], items[i]["reference"], images[i])
+        return _ask(client, spec, messages, model=model, max_attempts=max_attempts, backoff_s=backoff_s, secret=secret)
 
-            outcomes.update(zip(misses, pool.map(judge_one, misses)))
-    finally:
-        pool.shutdown(cancel_futures=True)  # after a JudgeError, queued items are never sent
-
-    results = [{"id": item["id"], **outcomes[i]} for i, item in enumerate(items)]
+    outcomes = ask_each(
+        items,
+        [cache_key(model, spec, item["report"], item["reference"], image) for item, image in zip(items, images)],
+        ask,
+        base_url=base_url,
+        api_key=api_key,
+        cache=cache,
+        from_cache=_from_cache,
+        to_cache=lambda outcome: (
+            None if outcome["failed"] else {k: outcome[k] for k in _JUDGEMENT} | {"model": model, "rubric": rubric}
+        ),
+        max_workers=max_workers,
+        timeout_s=timeout_s,
+        allowed_hosts=allowed_hosts,
+        allow_credentialed_remote=allow_credentialed_remote,
+    )
+    results = [{"id": item["id"], **outcome} for item, outcome in zip(items, outcomes, strict=True)]
     return JudgeResult(results, _summary(results, model, rubric))

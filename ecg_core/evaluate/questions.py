@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 
 from ecg_core import layout
+from ecg_core.evaluate.benchmark_tasks import Task
 from ecg_core.evaluate.grading import gradable
-from ecg_core.evaluate.tasks import Task
 from ecg_core.image_store import render_variant
 from ecg_core.record_store import read_records
 from ecg_core.render.encode import EXTENSIONS

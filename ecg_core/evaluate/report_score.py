@@ -8,7 +8,7 @@ judge (ecg_core.evaluate.judge) grades what this cannot: wording, rhythm, measur
 
 from __future__ import annotations
 
-from ecg_core.evaluate.parse import parse_labels
+from ecg_core.answers import parse_labels
 
 
 def report_label_score(generated: str, reference: str) -> dict | None:

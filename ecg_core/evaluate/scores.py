@@ -24,7 +24,7 @@ from transformers.models.mllama.processing_mllama import (
 )
 
 from ecg_core.evaluate.inference import prompt_batch
-from ecg_core.model.pages import PagePreprocessing
+from ecg_core.model.page_tiles import PagePreprocessing
 
 
 def page_states(model, pixels) -> torch.Tensor:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 from ecg_core import layout
-from ecg_core.model.pages import PagePreprocessing
+from ecg_core.model.page_tiles import PagePreprocessing
 from ecg_core.registry import read_champion
 from ecg_core.store import Store
 

@@ -1,7 +1,7 @@
 """One reading per page: the model asked the paper's two questions, as training asked them.
 
 - detection: the first superclass question of the instruction sets; the answer as written, the superclasses it
-  names (parse.py: None when it names none and says no "none": unparsed, never guessed) and each superclass's
+  names (ecg_core/answers.py: None when it names none and says no "none": unparsed, never guessed) and each superclass's
   probability as the answer (the same teacher-forced score as evaluation's AUC);
 - report: the first report question; the generated report as written.
 
@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ecg_core.answers import parse_labels
 from ecg_core.evaluate.grading import REPORT_TOKENS
 from ecg_core.evaluate.inference import generate_answers
-from ecg_core.evaluate.parse import parse_labels
 from ecg_core.evaluate.scores import label_scores
 from ecg_core.instruct.families.abnormality import SUPERCLASS_QUESTIONS
 from ecg_core.instruct.families.report import QUESTIONS as REPORT_QUESTIONS
 from ecg_core.labels import SUPERCLASSES
-from ecg_core.model.pages import PagePreprocessing
+from ecg_core.model.page_tiles import PagePreprocessing
 
 DETECTION_QUESTION = SUPERCLASS_QUESTIONS[0]
 REPORT_QUESTION = REPORT_QUESTIONS[0]

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 from transformers import BatchFeature, MllamaProcessor
 
-from ecg_core.model.pages import PagePreprocessing
+from ecg_core.model.page_tiles import PagePreprocessing
 from ecg_core.model.prompt import chat_messages
 
 IGNORE_INDEX = -100  # label value the causal-LM loss skips
@@ -36,7 +36,7 @@ class InstructionCollator:
 
     `labels` equals `input_ids` on the tokens of every assistant answer and its `<|eot_id|>` (so the
     model learns to stop) and is -100 elsewhere: prompt, `<|image|>`, headers and padding.
-    `pages`: the run's tile budget and page fit (ecg_core.model.pages).
+    `pages`: the run's tile budget and page fit (ecg_core.model.page_tiles).
     `cache_images`: keep every fitted page in memory. Decoding a 1100 x 600 PNG costs more than a tiny
     model's whole training step on a CPU; at 224 px a page costs 150 kB, so 1,200 pages fit easily.
     Leave it off for big sets (every dataloader worker holds its own cache).

@@ -6,8 +6,8 @@ settings (print options) -> layout (panels) -> page (mm geometry) -> paper (grid
 
 from ecg_core.render.artefacts import ARTEFACT_NAMES, ArtefactSpec, artefact_specs, sample_artefacts
 from ecg_core.render.encode import FORMATS, encode
+from ecg_core.render.print_settings import GAINS_MM_MV, GRIDS, LAYOUTS, PAPER_SIZES_MM, SPEEDS_MM_S, PrintSettings
 from ecg_core.render.printout import RenderedECG, render_ecg
-from ecg_core.render.settings import GAINS_MM_MV, GRIDS, LAYOUTS, PAPER_SIZES_MM, SPEEDS_MM_S, PrintSettings
 
 __all__ = [
     "ARTEFACT_NAMES",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 
+from ecg_core.render.print_settings import check_choice
 from ecg_core.render.printout import RenderedECG
-from ecg_core.render.settings import check_choice
 
 FORMATS = ("auto", "png", "jpeg")
 EXTENSIONS = {"png": ".png", "jpeg": ".jpg"}

@@ -16,8 +16,8 @@ from ecg_core.render.artefacts import ALL_ON, ARTEFACT_NAMES, sample_artefacts
 from ecg_core.render.draw import font
 from ecg_core.render.encode import EXTENSIONS, encode
 from ecg_core.render.geometry import sidecar_json
+from ecg_core.render.print_settings import GRIDS, LAYOUTS, PrintSettings
 from ecg_core.render.printout import render_ecg
-from ecg_core.render.settings import GRIDS, LAYOUTS, PrintSettings
 
 SHOWCASE_STRENGTH = 0.8  # each artefact alone, clearly visible but not extreme
 

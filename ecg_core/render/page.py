@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from ecg_core.render.layout import Layout, Panel, layout
-from ecg_core.render.settings import PAPER_SIZES_MM, PrintSettings
+from ecg_core.render.panels import Layout, Panel, layout
+from ecg_core.render.print_settings import PAPER_SIZES_MM, PrintSettings
 
 MM_PER_INCH = 25.4
 TRACE_AREA_MM = 250.0  # 10 s at 25 mm/s, as on standard printouts; 5 s at 50 mm/s

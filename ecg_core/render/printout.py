@@ -19,7 +19,6 @@ from ecg_core.render import draw
 from ecg_core.render.artefacts import ink_style
 from ecg_core.render.augment import augment
 from ecg_core.render.geometry import lead_geometry
-from ecg_core.render.layout import Panel
 from ecg_core.render.page import (
     CALIBRATION_LEAD_MM,
     CALIBRATION_PULSE_S,
@@ -28,8 +27,9 @@ from ecg_core.render.page import (
     NOTE_ABOVE_BOTTOM_MM,
     Page,
 )
+from ecg_core.render.panels import Panel
 from ecg_core.render.paper import grid_page, palette
-from ecg_core.render.settings import PrintSettings
+from ecg_core.render.print_settings import PrintSettings
 
 LABEL_ABOVE_BASELINE_MM = 11.0  # at most; less on crowded layouts
 SEPARATOR_HALF_MM = 2.5

@@ -12,7 +12,7 @@ import numpy as np
 
 from ecg_core.render.artefacts import ArtefactSpec, artefact_specs, sample_artefacts
 from ecg_core.render.encode import FORMATS
-from ecg_core.render.settings import PrintSettings, check_choice
+from ecg_core.render.print_settings import PrintSettings, check_choice
 from ecg_core.settings import Settings
 
 # Print options a config may vary per variant (PrintSettings fields; dpi is one value per config).

@@ -2,12 +2,19 @@
 
 Field defaults are the paper's recipe, configs/paper.yaml (which says why each one is what it is, and is tested
 to agree); the model and data paths have no default.
+
+A run's settings are resolved once, by whoever starts it, and written to the run's `config.json`
+(`write_run_config`); the training process reads that file (`read_run_config`) and nothing else, so parent and
+ranks cannot disagree about the run (a `null` stays null; no recipe file is read twice).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
+from ecg_core.layout import RUN_CONFIG
 from ecg_core.settings import Settings, config_path
 
 TUNING_MODES = ("lora", "partial")
@@ -22,7 +29,7 @@ class TrainConfig(Settings):
     image_root: str = ""
     output_dir: str = ""
     max_tiles: int = 4  # tile budget per page (1, 2 or 4 tiles of the checkpoint's tile size)
-    page_fit: str = "pad"  # how a page fills its tiles: pad (aspect kept) or stretch (see ecg_core/model/pages.py)
+    page_fit: str = "pad"  # how a page fills its tiles: pad (aspect kept) or stretch (see ecg_core/model/page_tiles.py)
     max_length: int = 2048
     cache_images: bool = False
     # what learns: "lora" (adapters, the paper) or "partial" (projector + cross-attention layers, no adapters)
@@ -78,6 +85,18 @@ class TrainConfig(Settings):
 
     @property
     def pages(self):
-        from ecg_core.model.pages import PagePreprocessing  # here: ecg_core.model pulls in transformers and peft
+        from ecg_core.model.page_tiles import PagePreprocessing  # here: ecg_core.model pulls in transformers and peft
 
         return PagePreprocessing(self.max_tiles, self.page_fit)
+
+
+def write_run_config(config: TrainConfig) -> Path:
+    """The run's resolved settings as `<output_dir>/config.json`: what the training process will run."""
+    path = Path(config.output_dir) / RUN_CONFIG
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+    return path
+
+
+def read_run_config(path: str | Path) -> TrainConfig:
+    return TrainConfig.from_mapping(json.loads(Path(path).read_text()), str(path))

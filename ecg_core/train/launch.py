@@ -12,7 +12,6 @@ import ctypes
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
 
+from ecg_core.ports import free_port
 from ecg_core.settings import Settings
 
 _PROGRESS = re.compile(r"(\d+)/(\d+) \[")  # tqdm's "45/300 [" as printed by the Trainer
@@ -52,18 +52,9 @@ class Launch(Settings):
         return self.num_gpus * self.num_nodes
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def training_command(config: str | Path, options: dict[str, object], launch: Launch = Launch()) -> list[str]:
-    """The launcher's command line for `ecg_core.train --config CONFIG --key value ...` (None values left out)."""
-    args = ["--config", str(config)]
-    for key, value in options.items():
-        if value is not None:
-            args += [f"--{key.replace('_', '-')}", str(value)]
+def training_command(run_config: str | Path, launch: Launch = Launch()) -> list[str]:
+    """The launcher's command line for `ecg_core.train --run-config FILE` (the run's resolved config.json)."""
+    args = ["--run-config", str(run_config)]
     if launch.launcher == "python":
         return [sys.executable, "-m", "ecg_core.train", *args]
     port = str(launch.master_port or free_port())

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from transformers import AutoTokenizer
 
-from ecg_core.model.pages import checkpoint_tiles
+from ecg_core.model.page_tiles import checkpoint_tiles
 from ecg_core.train.config import TrainConfig
 from ecg_core.train.launch import Launch
 

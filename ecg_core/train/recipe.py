@@ -7,7 +7,8 @@ Writes to `output_dir`: `adapter/` (LoRA: the peft adapter; partial: `partial.sa
 (when `merge`), `checkpoint-<step>/` (Trainer checkpoints: weights, optimizer, scheduler, RNG states
 and the step, from which a restarted run resumes), `train_log.jsonl` (one line per logging step and
 evaluation, then a summary line: train_runtime, train_loss, eval_loss, seconds_per_step, parameter
-counts), `trainable.json` (tuning mode, parameter counts, the trained modules) and `config.json`.
+counts) and `trainable.json` (tuning mode, parameter counts, the trained modules). The run's `config.json`
+is written before, by whoever resolved the settings (ecg_core/train/config.py `write_run_config`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from datasets import Dataset
 from transformers import Trainer, TrainerCallback, TrainingArguments, set_seed
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
-from ecg_core.layout import ADAPTER, RUN_CONFIG, TRAIN_LOG
+from ecg_core.layout import ADAPTER, TRAIN_LOG
 from ecg_core.model.checkpointing import checkpoint_vision_layers
 from ecg_core.model.collator import InstructionCollator
 from ecg_core.model.load import load_model_and_processor
@@ -139,8 +140,6 @@ class FinetuneRecipe:
         config = self.config
         config.check()
         self.output_dir.mkdir(parents=True, exist_ok=True)
-        if is_main_process():
-            (self.output_dir / RUN_CONFIG).write_text(json.dumps(config.to_dict(), indent=2) + "\n")
 
         set_seed(config.seed)  # before the adapters exist: their initialisation draws from it
         dtype = torch.bfloat16 if config.bf16 else torch.float32

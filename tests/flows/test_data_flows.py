@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image
 from prefect.client.orchestration import get_client
 
-from ecg_core.evaluate.parse import parse_labels
+from ecg_core.answers import parse_labels
 from ecg_core.instruct import is_detection_sample
 from ecg_core.record_store import read_records
 from ecg_core.render import render_ecg

@@ -99,7 +99,7 @@ def test_new_images_are_read_and_bad_ones_rejected_with_their_reasons(
     assert store.get_jsonl(layout.readings_key(batch)) == readings
 
 
-def test_the_champion_reads_by_default_and_inputs_and_store_may_be_on_s3(tiny_mllama_dir, tuned_run, s3_env):
+def test_the_champion_reads_by_default_and_inputs_and_store_may_be_on_s3(tiny_mllama_dir, tuned_run, s3_env, gpu_limit):
     client, bucket = s3_env
     store = _store_with_run(tuned_run, f"s3://{bucket}/store")
     with pytest.raises(LookupError, match="no champion"):
@@ -107,9 +107,7 @@ def test_the_champion_reads_by_default_and_inputs_and_store_may_be_on_s3(tiny_ml
     stage_adapter(store, "t")
     store.put_json(layout.champion_key(), champion_record("t", str(tiny_mllama_dir), {"macro_f1": 0.5}, {}))
     client.put_object(Bucket=bucket, Key="incoming/a.jpg", Body=(REALDATA / "images/ecg00024.jpg").read_bytes())
-    result = interpret_flow(
-        store=store.uri, inputs=[f"s3://{bucket}/incoming/"], model=str(tiny_mllama_dir), create_gpu_limit=True
-    )
+    result = interpret_flow(store=store.uri, inputs=[f"s3://{bucket}/incoming/"], model=str(tiny_mllama_dir))
     [reading] = result["readings"]
     assert (
         reading["source"] == f"s3://{bucket}/incoming/a.jpg"

@@ -7,13 +7,14 @@ import json
 import pytest
 from prefect.client.orchestration import get_client
 
+from ecg_core.evaluate.benchmark_tasks import list_tasks
 from ecg_core.evaluate.endpoint import EndpointConfig
-from ecg_core.evaluate.tasks import list_tasks
 from ecg_core.store import open_store
 from flows.cli import main
 from flows.evaluate import evaluate_flow
 from flows.instruct import instruct_flow
 from flows.pipeline import pipeline_flow
+from tasks.gpu import ensure_gpu_limit
 from tests.fixtures import ECGBENCH_REPORTS
 from tests.openai_server import FakeJudge, vision_answer
 
@@ -30,6 +31,7 @@ def _artifacts() -> dict[str, object]:
 def pipeline_run(tmp_path_factory):
     """The pipeline once for this module: (store uri, its metrics, the judge requests it made)."""
     store_uri = str(tmp_path_factory.mktemp("pipeline") / "store")
+    ensure_gpu_limit()  # as `ecgflow pipeline` does before its flow
     with FakeJudge() as judge, pytest.MonkeyPatch.context() as env:  # a real OpenAI-compatible HTTP endpoint
         env.setenv("OPENAI_BASE_URL", judge.base_url)
         env.setenv("OPENAI_API_KEY", "sk-test-not-a-secret")
@@ -39,7 +41,7 @@ def pipeline_run(tmp_path_factory):
                 "name": "e2e",
                 "n_records": 60,
                 "dpi": 50.0,
-                "train_overrides": {"max_steps": 60, "logging_steps": 5},
+                "train_overrides": {"max_steps": 60, "logging_steps": 5, "save_total_limit": None},
                 "eval_batch_size": 8,
                 "judge": {"model": "gpt-4o", "rubric": "paper"},
                 "cnns": {"signal": {"width": 16, "blocks": [1, 1, 1, 1], "epochs": 2, "n_boot": 20}},
@@ -52,6 +54,7 @@ def test_pipeline_end_to_end(pipeline_run, monkeypatch):
     store_uri, metrics, judged = pipeline_run
     store = open_store(store_uri)
     assert store.get_json("eval/e2e/metrics.json") == json.loads(json.dumps(metrics))
+    assert store.get_json("runs/e2e/config.json")["save_total_limit"] is None  # a null in the pipeline file stays null
     rows = metrics["abnormality_detection"]
     assert set(rows) == {"baseline", "finetuned", "cnn-signal"}
     cnn = rows.pop("cnn-signal")  # the reference CNN: same label set, the test split's records, scores for AUC
@@ -94,7 +97,7 @@ def test_pipeline_end_to_end(pipeline_run, monkeypatch):
     # Judging again (the CLI's `judge`) reuses every prediction and every cached judgement: no new requests.
     with FakeJudge() as judge:
         monkeypatch.setenv("OPENAI_BASE_URL", judge.base_url)
-        model = str(open_store(store_uri).local_dir("models/tiny-mllama"))
+        model = str(open_store(store_uri).local_dir("models/tiny-mllama-e2e"))
         assert (
             main(
                 [
@@ -135,7 +138,7 @@ def test_a_leaderboard_of_base_run_and_api_models_on_three_kinds_of_task(pipelin
     tasks = ["e2e/ptbxl-super", "mc/choice", "e2e/report"]
     assert {listed[t]["metric"] for t in tasks} == {"multilabel", "choice", "report"}
     n_questions = sum(listed[t]["questions"] for t in tasks)
-    model = str(store.local_dir("models/tiny-mllama"))
+    model = str(store.local_dir("models/tiny-mllama-e2e"))
     candidates = ["base", "run:e2e", "openai:vlm"]
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-secret")
     with FakeJudge(reply=vision_answer, logprobs=True) as vlm, FakeJudge(reply=vision_answer) as plain:
@@ -202,7 +205,9 @@ def test_a_leaderboard_of_base_run_and_api_models_on_three_kinds_of_task(pipelin
 def test_cli_runs_a_stage_with_store_option(tmp_path, capsys):
     store = tmp_path / "cli-store"
     assert main(["ingest", "synthetic", "--n-records", "8", "--fs", "100", "--store", str(store)]) == 0
-    out = json.loads(capsys.readouterr().out)
+    printed = capsys.readouterr().out
+    assert printed.startswith("ecgflow: flow run 'ingest synthetic' at http://127.0.0.1:")  # where to watch it
+    out = json.loads(printed[printed.index("\n{") + 1 :])
     assert out["new"] == 8 and (store / "records/synthetic/manifest.json").is_file()
 
 

@@ -22,7 +22,7 @@ def _artifacts(key: str) -> list:
 FEW_STEPS = {"max_steps": 4, "logging_steps": 1, "save_strategy": "no"}
 
 
-def test_retraining_promotes_skips_and_rolls_back(tmp_path, monkeypatch):
+def test_retraining_promotes_skips_and_rolls_back(tmp_path, monkeypatch, gpu_limit):
     store_uri = str(tmp_path / "store")
     store = open_store(store_uri)
     settings = dict(

@@ -9,7 +9,7 @@ from flows.ingest import ingest_flow
 from flows.instruct import instruct_flow
 from flows.render import render_flow
 from flows.train import train_flow
-from tasks.gpu import GPU_LIMIT
+from tasks.gpu import GPU_LIMIT, ensure_gpu_limit
 from tasks.model import build_tiny_model
 
 FEW_STEPS = {"max_steps": 4, "logging_steps": 1, "save_strategy": "no"}
@@ -39,11 +39,20 @@ def test_training_refuses_to_run_without_the_gpu_limit(small_store):
     with pytest.raises(RuntimeError, match=f"no '{GPU_LIMIT}' global concurrency limit"):
         train_flow(**NO_LIMIT_RUN, store=store, model=model)
     assert not open_store(store).exists("runs/no-limit/train_log.jsonl")  # nothing ran
-    # With the limit (as the CLI and the demo create it) the same run goes through.
-    assert train_flow(**NO_LIMIT_RUN, store=store, model=model, create_gpu_limit=True)
+    # With the limit (as the CLI and the demo create it) the same run goes through; a null override (as a
+    # deployment parameter gives it) reaches the trainer as null: tiny-cpu.yaml's limit of 1 checkpoint is lifted.
+    ensure_gpu_limit()
+    every_step = {"save_strategy": "steps", "save_steps": 1, "save_total_limit": None}
+    assert train_flow(**NO_LIMIT_RUN | {"overrides": FEW_STEPS | every_step}, store=store, model=model)
+    run = open_store(store)
+    assert run.get_json("runs/no-limit/config.json") | every_step == run.get_json("runs/no-limit/config.json")
+    checkpoints = {
+        key.split("/")[2] for key in run.list("runs/no-limit") if key.split("/")[2].startswith("checkpoint-")
+    }
+    assert checkpoints == {f"checkpoint-{i}" for i in range(1, 5)}  # all kept
 
 
-def test_ablation_flow_compares_ranks_tuning_modes_and_sources(small_store):
+def test_ablation_flow_compares_ranks_tuning_modes_and_sources(small_store, gpu_limit):
     store_uri, model = small_store
     store = open_store(store_uri)
     # A second source: relabel half the training samples, as if the set mixed PTB-XL into synthetic data.
@@ -59,7 +68,7 @@ def test_ablation_flow_compares_ranks_tuning_modes_and_sources(small_store):
         instruct="small",
         overrides={
             # a rank variant (partial tuning itself is tested in test_train_distributed.py)
-            "variants": {"lora-r16": {"lora_r": 16, "lora_alpha": 32}},
+            "variants": {"lora-r16": {"lora_r": 16, "lora_alpha": 32, "save_total_limit": None}},
             "train_overrides": FEW_STEPS,
         },
         eval_batch_size=8,
@@ -75,4 +84,5 @@ def test_ablation_flow_compares_ranks_tuning_modes_and_sources(small_store):
     n_test = {len(store.get_jsonl(f"eval/abl-{v}/small/ptbxl-super/predictions-finetuned.jsonl")) for v in by_variant}
     assert len(n_test) == 1  # every variant scored on the same test questions
     assert store.get_json("eval/abl/ablation.json") == rows
+    assert store.get_json("runs/abl-lora-r16/config.json")["save_total_limit"] is None  # the variant's null
     assert "| lora-r16 | lora | 16 |" in store.get_bytes("eval/abl/ablation.md").decode()

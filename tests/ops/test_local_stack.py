@@ -7,12 +7,12 @@ single `gpu` slot. Then `make down` stops it all."""
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import urllib.request
 from pathlib import Path
 
+from ecg_core.ports import free_port
 from tests.fixtures import REALDATA
 from tests.ops.browser import rendered_page
 
@@ -50,12 +50,6 @@ print(json.dumps([[name, s.type.value, s.message] for (name, _), s in zip(jobs, 
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _run(command: list[str], env: dict, timeout: float) -> subprocess.CompletedProcess:
     out = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     assert out.returncode == 0, f"{command}\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
@@ -70,7 +64,7 @@ def _bucket_keys(client, bucket: str) -> set[str]:
 def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, tmp_path):
     client, bucket = s3_env
     store = f"s3://{bucket}/ops"
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")} | {
         "PREFECT_HOME": str(tmp_path / "prefect-home"),  # a profile and server database of the test's own
         "PREFECT_WORKER_QUERY_SECONDS": "1",  # workers poll every second, not every 10 s
@@ -143,7 +137,7 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, tmp_path):
 
         # Load: 7 runs submitted at once, 4 small ingests on the cpu pool, 2 trainings and a batch of new images
         # to read through the gpu queue.
-        [model] = [str(p.parent) for p in Path(env["ECGFLOW_S3_CACHE"]).rglob("models/tiny-mllama/config.json")]
+        [model] = [str(p.parent) for p in Path(env["ECGFLOW_S3_CACHE"]).rglob("models/tiny-mllama-ops/config.json")]
         ingest = {"source": "synthetic", "options": {"n_records": 4, "fs": 100.0}}
         train = {
             "model": model,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ecg_core.train.launch import free_port
+from ecg_core.ports import free_port
 from flows.local_server import health_status
 from tests.ops.waits import wait_for
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from ecg_core.model.tiny import build_tiny_mllama
-from ecg_core.train.launch import free_port
+from ecg_core.ports import free_port
 from tests.ops.waits import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from ecg_core.layout import records_quarantine_key
+from ecg_core.ports import free_port
 from ecg_core.record_store import read_records
 from ecg_core.store import open_store
-from ecg_core.train.launch import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 NOT_THE_PACKAGE = shutil.ignore_patterns(".*", "*.egg-info", "build", "dist", "demo-store", "store", "tests", "docs")

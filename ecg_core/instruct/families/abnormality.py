@@ -10,52 +10,14 @@ from __future__ import annotations
 import random
 import re
 
-from ecg_core.evaluate.parse import parse_labels
+from ecg_core.answers import parse_labels
 from ecg_core.instruct.facts import Facts
 from ecg_core.instruct.families.base import QA, close_ended, pick
-from ecg_core.labels import SUPERCLASS_NAMES, SUPERCLASSES
+from ecg_core.labels import CODE15, CPSC, SUBCLASSES, SUPERCLASS_NAMES, SUPERCLASSES
 
 NAME = "abnormality_detection"
 NO_CLASS_ANSWER = "none"  # the answer when no class of the set applies
 
-SUBCLASSES = (
-    "NORM",
-    "IMI",
-    "AMI",
-    "LMI",
-    "PMI",
-    "ISCA",
-    "ISCI",
-    "ISC_",
-    "STTC",
-    "NST_",
-    "CLBBB",
-    "CRBBB",
-    "IRBBB",
-    "ILBBB",
-    "_AVB",
-    "IVCD",
-    "LAFB/LPFB",
-    "WPW",
-    "LVH",
-    "RVH",
-    "LAO/LAE",
-    "RAO/RAE",
-    "SEHYP",
-)
-# Class -> the SCP codes it stands for.
-CODE15 = {"1dAVb": {"1AVB"}, "RBBB": {"CRBBB"}, "LBBB": {"CLBBB"}, "SB": {"SBRAD"}, "ST": {"STACH"}, "AF": {"AFIB"}}
-CPSC = {
-    "Normal": {"NORM"},
-    "AF": {"AFIB"},
-    "I-AVB": {"1AVB"},
-    "LBBB": {"CLBBB"},
-    "RBBB": {"CRBBB"},
-    "PAC": {"PAC"},
-    "PVC": {"PVC"},
-    "STD": {"STD_"},
-    "STE": {"STE_"},
-}
 
 SUPERCLASS_LIST = ", ".join(SUPERCLASSES)
 SUPERCLASS_QUESTIONS = (

@@ -15,8 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ecg_core import layout
-from ecg_core.instruct.families.abnormality import CODE15, CPSC
-from ecg_core.labels import SUPERCLASSES
+from ecg_core.labels import CODE15, CPSC, SUPERCLASSES
 from ecg_core.store import Store
 
 METRICS = ("multilabel", "choice", "report")  # AUC/macro F1/Hamming; accuracy; report score (labels or judge)

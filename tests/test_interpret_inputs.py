@@ -9,7 +9,7 @@ import pypdfium2
 import pytest
 from PIL import Image
 
-from ecg_core.interpret.pages import Rejected, decode, local_inputs, page_file_name
+from ecg_core.interpret.inputs import Rejected, decode, local_inputs, page_file_name
 from tests.fixtures import REALDATA
 
 
