@@ -34,17 +34,18 @@ SLOW_FIRST = ("ops", "flows")  # directories whose tests wait on servers and pro
 # The longest files, by their time in `make test` on the 2-core machine (seconds, summed over their tests): xdist
 # hands out files in collection order, so these start at once, longest first, and the short ones fill the end.
 LONGEST_FIRST = (
-    "ops/test_unattended.py",  # 300
-    "ops/test_local_stack.py",  # 190
+    "ops/test_local_stack.py",  # 240
+    "ops/test_unattended.py",  # 210
     "test_train_distributed.py",  # 185
     "flows/test_pipeline_flow.py",  # 120
     "flows/test_real_files_flows.py",  # 105
     "flows/test_data_flows.py",  # 105
     "ops/test_server_lifecycle.py",  # 100
+    "flows/test_retrain_flow.py",  # 95
     "flows/test_train_flows.py",  # 90
     "ops/test_gpu_check.py",  # 70
-    "flows/test_retrain_flow.py",  # 70
     "ops/test_wheel.py",  # 70
+    "ops/test_shared_server.py",  # 70
     "test_cnn.py",  # 60
     "test_real_files.py",  # 55
 )

@@ -5,21 +5,19 @@ PREFECT_HOME is deleted stops. The guard looks every second here (ECGFLOW_SERVER
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from ecg_core.ports import free_port
 from flows.local_server import health_status
+from tests.ops.commands import ecgflow as run_ecgflow
+from tests.ops.commands import home_env
 from tests.ops.waits import wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
 IDLE_S = 20
 
 
@@ -28,17 +26,13 @@ def home(tmp_path_factory):
     """A PREFECT_HOME of the module's own (not created yet), whose server never stops for idleness unless a test
     says so; its server stopped at the end."""
     path = tmp_path_factory.mktemp("server-lifecycle") / "prefect-home"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env |= {"PREFECT_HOME": str(path), "ECGFLOW_PREFECT_PORT": str(free_port()), "ECGFLOW_SERVER_CHECK_S": "1"}
-    env |= {"ECGFLOW_SERVER_IDLE_S": "0"}
+    env = home_env(path, ECGFLOW_SERVER_CHECK_S="1", ECGFLOW_SERVER_IDLE_S="0")
     yield env
     ecgflow("server stop", env)
 
 
 def ecgflow(command: str, env: dict) -> subprocess.CompletedProcess:
-    out = subprocess.run(
-        [sys.executable, "-m", "flows.cli", *command.split()], cwd=ROOT, env=env, capture_output=True, text=True
-    )
+    out = run_ecgflow(command, env)
     assert out.returncode == 0, f"ecgflow {command}\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}"
     return out
 

@@ -1,0 +1,37 @@
+"""`ecgflow` as people run it, for the ops tests: real processes on a PREFECT_HOME of the test's own."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from ecg_core.ports import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+ECGFLOW = [sys.executable, "-m", "flows.cli"]
+
+
+def home_env(prefect_home: Path, **extra: str) -> dict[str, str]:
+    """This environment without Prefect settings, on `prefect_home` with a local server port of its own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    return env | {"PREFECT_HOME": str(prefect_home), "ECGFLOW_PREFECT_PORT": str(free_port())} | extra
+
+
+def ecgflow(command: str, env: dict, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*ECGFLOW, *command.split()], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, **kwargs
+    )
+
+
+def start(command: str, env: dict, log: Path) -> subprocess.Popen:
+    """An ecgflow command in its own process group (the test signals it as a terminal would)."""
+    return subprocess.Popen(
+        [*ECGFLOW, *command.split()],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
