@@ -68,11 +68,11 @@ def test_a_killed_run_gives_its_gpu_slot_back(home, small_store, tmp_path):
 
 def test_ctrl_c_or_a_lost_server_stop_training_and_the_same_command_resumes(home, small_store, tmp_path):
     """Ctrl-C at the first checkpoint; the same command again, its server killed at the second checkpoint;
-    the same command once more finishes the run (30 steps, a checkpoint every 10)."""
+    the same command once more finishes the run (40 steps, a checkpoint every 10)."""
     store, model = small_store
     run_dir = store / "runs/interrupted"
     command = TRAIN.format(model=model, store=store, run="interrupted")
-    command += " --set max_steps=30 save_strategy=steps save_steps=10 save_total_limit=3 logging_steps=5"
+    command += " --set max_steps=40 save_strategy=steps save_steps=10 save_total_limit=3 logging_steps=5"
     run = start(command, home, tmp_path / "first.log")
     wait_for(lambda: (run_dir / "checkpoint-10").exists(), 240, "a first checkpoint")
     run.send_signal(signal.SIGINT)  # what Ctrl-C sends the command
@@ -103,4 +103,4 @@ def test_ctrl_c_or_a_lost_server_stop_training_and_the_same_command_resumes(home
     again = ecgflow(command, home)  # starts the local server again
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     summary = json.loads((run_dir / "train_log.jsonl").read_text().splitlines()[-1])
-    assert summary["global_step"] == 30 and summary["resumed_from_step"] >= 20
+    assert summary["global_step"] == 40 and summary["resumed_from_step"] >= 20
