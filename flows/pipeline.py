@@ -6,7 +6,7 @@ ecgflow pipeline --config configs/demo.yaml --set n_records=800       # any sett
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from prefect import flow
 from prefect.runtime import flow_run
@@ -15,7 +15,7 @@ from ecg_core.cnn import KINDS, CnnConfig
 from ecg_core.evaluate.judge import JudgeConfig
 from ecg_core.instruct.config import InstructConfig
 from ecg_core.render.variants import RenderConfig
-from ecg_core.settings import Settings, SettingsError
+from ecg_core.settings import Settings, SettingsError, knob
 from ecg_core.train import TrainConfig
 from flows.ingest import ingest_flow
 from flows.instruct import instruct_flow
@@ -27,25 +27,26 @@ from flows.train_and_evaluate import base_model, train_and_evaluate
 class PipelineConfig(Settings):
     """configs/demo.yaml documents every key and is tested to agree with these defaults."""
 
-    name: str = "demo"  # names the instruction set, the training run and the evaluation
-    model: str | None = None  # base Mllama checkpoint folder; None: a tiny Mllama built for CPU runs
-    n_records: int = 1600  # synthetic records (~80/10/10 train/val/test by patient)
-    fs: float = 250.0  # sampling rate of the synthetic signals in Hz
-    seconds: float = 10.0  # record length
-    render_config: str = "render/plain.yaml"  # render config (a path or a name in configs/)
-    instruct_config: str = "instruct/demo.yaml"  # instruction-set config
-    dpi: float = 100.0  # render resolution (overrides the render config)
-    seed: int = 0  # one seed for synthesis, splits, phrasing and the tiny model
-    train_config: str = "tiny-cpu.yaml"  # training recipe
-    train_overrides: dict = field(default_factory=dict)  # recipe keys to override, e.g. {max_steps: 50}
-    tiny_tile_size: int = 224  # tile side of the tiny model's vision tower
-    eval_batch_size: int = 32  # generation batch size for the test split
-    judge: JudgeConfig | None = None  # None: the label-based report score; else an LLM judge's settings
-    cnns: dict[str, dict] = field(  # reference CNNs by kind (signal, image) with their CnnConfig keys; {}: none
-        default_factory=lambda: {
+    name: str = knob("demo", "names the instruction set, the training run and the evaluation")
+    model: str | None = knob(None, "base Mllama checkpoint folder; None: a tiny Mllama built for CPU runs")
+    n_records: int = knob(1600, "synthetic records (~80/10/10 train/val/test by patient)")
+    fs: float = knob(250.0, "sampling rate of the synthetic signals in Hz")
+    seconds: float = knob(10.0, "record length")
+    render_config: str = knob("render/plain.yaml", "render config (a path or a name in configs/)")
+    instruct_config: str = knob("instruct/demo.yaml", "instruction-set config")
+    dpi: float = knob(100.0, "render resolution (overrides the render config)")
+    seed: int = knob(0, "one seed for synthesis, splits, phrasing and the tiny model")
+    train_config: str = knob("tiny-cpu.yaml", "training recipe")
+    train_overrides: dict = knob(factory=dict, help="recipe keys to override, e.g. {max_steps: 50}")
+    tiny_tile_size: int = knob(224, "tile side of the tiny model's vision tower")
+    eval_batch_size: int = knob(32, "generation batch size for the test split")
+    judge: JudgeConfig | None = knob(None, "None: the label-based report score; else an LLM judge's settings")
+    cnns: dict[str, dict] = knob(
+        help="reference CNNs by kind (signal, image) with their CnnConfig keys; {}: none",
+        factory=lambda: {
             "signal": {"width": 32, "blocks": [1, 1, 1, 1], "epochs": 15, "patience": 3},
             "image": {"width": 16, "image_size": [128, 256], "epochs": 4, "patience": 2},
-        }
+        },
     )
 
     def __post_init__(self):

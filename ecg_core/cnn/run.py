@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
@@ -20,7 +20,7 @@ from ecg_core.cnn.data import PageImages, image_splits, signal_splits
 from ecg_core.cnn.models import ResNet2d, XResNet1d, load_torchvision_resnet
 from ecg_core.evaluate.metrics import detection_metrics, macro_auc
 from ecg_core.labels import SUPERCLASSES
-from ecg_core.settings import Settings
+from ecg_core.settings import Settings, knob
 from ecg_core.store import Store
 
 KINDS = ("signal", "image")
@@ -28,20 +28,20 @@ KINDS = ("signal", "image")
 
 @dataclass
 class CnnConfig(Settings):
-    epochs: int = 30  # upper bound; early stopping usually ends sooner
-    patience: int = 5  # epochs without a better validation macro AUC before stopping
-    max_steps: int | None = None  # hard cap on optimizer steps (tests, smoke runs)
+    epochs: int = knob(30, "upper bound; early stopping usually ends sooner")
+    patience: int = knob(5, "epochs without a better validation macro AUC before stopping")
+    max_steps: int | None = knob(None, "hard cap on optimizer steps (tests, smoke runs)")
     batch_size: int = 32
-    lr: float = 1e-3  # AdamW
+    lr: float = knob(1e-3, "AdamW")
     weight_decay: float = 1e-2
     seed: int = 0
-    width: int = 64  # channels of the first stage (64: xresnet1d / ResNet-18 proper; smaller for CPU budgets)
-    blocks: list[int] = field(default_factory=lambda: [2, 2, 2, 2])  # blocks per stage ([3, 4, 23, 3]: xresnet1d101)
-    fs: float = 100.0  # signal CNN: sampling rate the signals are resampled to (the PTB-XL benchmark's 100 Hz)
-    seconds: float = 10.0  # signal CNN: input length
-    image_size: list[int] = field(default_factory=lambda: [224, 448])  # image CNN: H, W (an ECG page is wide)
-    pretrained: str | None = None  # image CNN: a local torchvision resnet18 state dict (.pth), width 64
-    n_boot: int = 500  # bootstrap resamples for the 95% intervals
+    width: int = knob(64, "channels of the first stage (64: xresnet1d / ResNet-18 proper; smaller for CPU budgets)")
+    blocks: list[int] = knob(factory=lambda: [2, 2, 2, 2], help="blocks per stage ([3, 4, 23, 3]: xresnet1d101)")
+    fs: float = knob(100.0, "signal CNN: sampling rate the signals are resampled to (the PTB-XL benchmark's 100 Hz)")
+    seconds: float = knob(10.0, "signal CNN: input length")
+    image_size: list[int] = knob(factory=lambda: [224, 448], help="image CNN: H, W (an ECG page is wide)")
+    pretrained: str | None = knob(None, "image CNN: a local torchvision resnet18 state dict (.pth), width 64")
+    n_boot: int = knob(500, "bootstrap resamples for the 95% intervals")
 
 
 def _loaders(store: Store, kind: str, datasets: list[str], config: CnnConfig):

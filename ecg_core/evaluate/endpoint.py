@@ -18,7 +18,7 @@ from typing import Protocol
 import openai
 
 from ecg_core.evaluate.privacy import check_credentialed_endpoint
-from ecg_core.settings import Settings
+from ecg_core.settings import Settings, knob
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"  # what the openai client uses when nothing is configured
 # USD per 1M tokens (input, output), list prices. Dated snapshots are priced differently, so only exact names.
@@ -32,9 +32,9 @@ _IMAGE_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"
 class EndpointConfig(Settings):
     """Where an OpenAI-compatible endpoint is; the key comes from OPENAI_API_KEY or `api_key_block`, never from here."""
 
-    base_url: str | None = None  # OpenAI-compatible endpoint (default: OPENAI_BASE_URL, else OpenAI)
-    api_key_block: str | None = None  # Prefect Secret block holding the key (default: OPENAI_API_KEY)
-    allow_credentialed_remote: bool = False  # let MIMIC-IV-ECG records go to a non-loopback host (check your DUA)
+    base_url: str | None = knob(None, "OpenAI-compatible endpoint (default: OPENAI_BASE_URL, else OpenAI)")
+    api_key_block: str | None = knob(None, "Prefect Secret block holding the key (default: OPENAI_API_KEY)")
+    allow_credentialed_remote: bool = knob(False, "let MIMIC-IV-ECG records go to a non-loopback host (check your DUA)")
 
 
 class EndpointError(RuntimeError):

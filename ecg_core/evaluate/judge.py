@@ -24,6 +24,7 @@ from ecg_core.evaluate.rubrics import (
     judge_messages,
     parse_reply,
 )
+from ecg_core.settings import knob
 
 _JUDGEMENT = ("score", "subscores", "rationale")  # what a cache entry keeps
 
@@ -32,9 +33,9 @@ _JUDGEMENT = ("score", "subscores", "rationale")  # what a cache entry keeps
 class JudgeConfig(EndpointConfig):
     """An LLM judge of generated reports at an OpenAI-compatible endpoint."""
 
-    model: str = "gpt-4o"  # judge model name at the endpoint
-    rubric: str = "paper"  # paper: 4 criteria -> 0-100; pulse: diagnosis, waveform, rhythm 0-10 each, x10
-    vision: bool = False  # attach the ECG image (the endpoint must take images)
+    model: str = knob("gpt-4o", "judge model name at the endpoint")
+    rubric: str = knob("paper", "paper: 4 criteria -> 0-100; pulse: diagnosis, waveform, rhythm 0-10 each, x10")
+    vision: bool = knob(False, "attach the ECG image (the endpoint must take images)")
 
     def __post_init__(self):
         get_rubric(self.rubric)  # refuses an unknown rubric now, not after the predictions

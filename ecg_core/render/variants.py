@@ -6,14 +6,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from ecg_core.render.artefacts import ArtefactSpec, artefact_specs, sample_artefacts
 from ecg_core.render.encode import FORMATS
 from ecg_core.render.print_settings import PrintSettings, check_choice
-from ecg_core.settings import Settings
+from ecg_core.settings import Settings, knob
 
 # Print options a config may vary per variant (PrintSettings fields; dpi is one value per config).
 VARIED_OPTIONS = ("layout", "rhythm_leads", "speed_mm_s", "gain_mm_mv", "paper_size", "grid", "monochrome", "header")
@@ -22,13 +22,13 @@ VARIED_OPTIONS = ("layout", "rhythm_leads", "speed_mm_s", "gain_mm_mv", "paper_s
 @dataclass(frozen=True)
 class RenderConfig(Settings):
     # Defaults draw one clean page per record; configs/render/default.yaml is the realistic mix.
-    variants: int = 1  # images per record
+    variants: int = knob(1, "images per record")
     seed: int = 0
     dpi: float = 200.0
-    format: str = "auto"  # auto: PNG for a clean page, JPEG once artefacts touched the pixels
-    plain_first: bool = True  # variant 0 is the clean default printout, whatever the options below
-    options: Mapping[str, tuple] = field(default_factory=dict)  # option -> values drawn uniformly per variant
-    artefacts: Mapping[str, ArtefactSpec] = field(default_factory=dict)  # name -> probability and strength
+    format: str = knob("auto", "auto: PNG for a clean page, JPEG once artefacts touched the pixels")
+    plain_first: bool = knob(True, "variant 0 is the clean default printout, whatever the options below")
+    options: Mapping[str, tuple] = knob(factory=dict, help="option -> values drawn uniformly per variant")
+    artefacts: Mapping[str, ArtefactSpec] = knob(factory=dict, help="name -> probability and strength")
 
     def __post_init__(self):
         if not (isinstance(self.variants, int) and self.variants >= 1):

@@ -8,9 +8,9 @@ same test split, so the rows compare.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from ecg_core.settings import Settings
+from ecg_core.settings import Settings, knob
 from ecg_core.train.config import TrainConfig
 
 SOURCE_PREFIX = "only-"
@@ -33,15 +33,16 @@ COLUMNS = (
 class AblationConfig(Settings):
     """configs/ablation.yaml documents every key; these defaults are the paper's rank sweep on the tiny recipe."""
 
-    train_config: str = "tiny-cpu.yaml"  # the recipe every variant starts from (a path or a name in configs/)
-    train_overrides: dict = field(default_factory=dict)  # recipe keys for every variant, e.g. {max_steps: 300}
-    variants: dict[str, dict] = field(  # variant name -> the recipe keys it changes
-        default_factory=lambda: (
+    train_config: str = knob("tiny-cpu.yaml", "the recipe every variant starts from (a path or a name in configs/)")
+    train_overrides: dict = knob(factory=dict, help="recipe keys for every variant, e.g. {max_steps: 300}")
+    variants: dict[str, dict] = knob(
+        help="variant name -> the recipe keys it changes",
+        factory=lambda: (
             {f"lora-r{r}": {"lora_r": r, "lora_alpha": 2 * r} for r in (16, 32, 64, 128)}
             | {"partial": {"tuning": "partial"}}
-        )
+        ),
     )
-    source_ablation: bool = True  # one more variant per source of the training split, trained on it alone
+    source_ablation: bool = knob(True, "one more variant per source of the training split, trained on it alone")
 
     def __post_init__(self):
         # Every variant's recipe read now: a typo in the last variant must not wait for the others' training.

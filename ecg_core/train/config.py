@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ecg_core.layout import RUN_CONFIG
-from ecg_core.settings import Settings, config_path
+from ecg_core.settings import Settings, config_path, knob
 
 TUNING_MODES = ("lora", "partial")
 
@@ -28,13 +28,15 @@ class TrainConfig(Settings):
     val_jsonl: str | None = None
     image_root: str = ""
     output_dir: str = ""
-    max_tiles: int = 4  # tile budget per page (1, 2 or 4 tiles of the checkpoint's tile size)
-    page_fit: str = "pad"  # how a page fills its tiles: pad (aspect kept) or stretch (see ecg_core/model/page_tiles.py)
+    max_tiles: int = knob(4, "tile budget per page (1, 2 or 4 tiles of the checkpoint's tile size)")
+    page_fit: str = knob(
+        "pad", "how a page fills its tiles: pad (aspect kept) or stretch (see ecg_core/model/page_tiles.py)"
+    )
     max_length: int = 2048
     cache_images: bool = False
     # what learns: "lora" (adapters, the paper) or "partial" (projector + cross-attention layers, no adapters)
     tuning: str = "lora"
-    freeze_vision: bool = False  # lora: no adapters in the vision tower
+    freeze_vision: bool = knob(False, "lora: no adapters in the vision tower")
     # LoRA
     lora_r: int = 64
     lora_alpha: int = 128
@@ -42,8 +44,8 @@ class TrainConfig(Settings):
     # optimisation
     lr: float = 2e-4
     lr_scheduler_type: str = "cosine"
-    min_lr_rate: float = 0.0  # only read by lr_scheduler_type "cosine_with_min_lr"
-    warmup_steps: float = 0.03  # >= 1: steps; < 1: fraction of all steps
+    min_lr_rate: float = knob(0.0, 'only read by lr_scheduler_type "cosine_with_min_lr"')
+    warmup_steps: float = knob(0.03, ">= 1: steps; < 1: fraction of all steps")
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
     optim: str = "adamw_torch"
@@ -55,18 +57,18 @@ class TrainConfig(Settings):
     # precision, memory, speed
     bf16: bool = True
     gradient_checkpointing: bool = True
-    checkpoint_vision: bool = True  # with gradient_checkpointing: the vision tower too (transformers skips it)
+    checkpoint_vision: bool = knob(True, "with gradient_checkpointing: the vision tower too (transformers skips it)")
     dataloader_num_workers: int = 4
-    group_by_length: bool = True  # batch samples of similar token length together: less padding
-    deepspeed: str | None = "deepspeed/zero2.json"  # ZeRO-2 config: a path, or a shipped one; None: no DeepSpeed
+    group_by_length: bool = knob(True, "batch samples of similar token length together: less padding")
+    deepspeed: str | None = knob("deepspeed/zero2.json", "ZeRO-2 config: a path, or a shipped one; None: no DeepSpeed")
     # bookkeeping
     logging_steps: int = 10
     eval_strategy: str = "epoch"
-    save_strategy: str = "steps"  # resumable checkpoints every save_steps
-    save_steps: int = 500  # read when save_strategy is "steps"
+    save_strategy: str = knob("steps", "resumable checkpoints every save_steps")
+    save_steps: int = knob(500, 'read when save_strategy is "steps"')
     save_total_limit: int | None = 2
-    resume: bool = True  # continue from the newest checkpoint in output_dir, if there is one
-    merge: bool = False  # also save the base model with the adapter merged in (lora only)
+    resume: bool = knob(True, "continue from the newest checkpoint in output_dir, if there is one")
+    merge: bool = knob(False, "also save the base model with the adapter merged in (lora only)")
     seed: int = 42
 
     def __post_init__(self):

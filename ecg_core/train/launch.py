@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from ecg_core.ports import free_port
-from ecg_core.settings import Settings
+from ecg_core.settings import Settings, knob
 
 _PROGRESS = re.compile(r"(\d+)/(\d+) \[")  # tqdm's "45/300 [" as printed by the Trainer
 Launcher = Literal["python", "deepspeed", "torchrun"]
@@ -31,11 +31,13 @@ PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 @dataclass(frozen=True)
 class Launch(Settings):
-    launcher: Launcher = "python"  # python (one process), deepspeed (ZeRO-2 ranks) or torchrun
-    num_gpus: int = 1  # ranks per node (deepspeed / torchrun); on a CPU-only machine, CPU ranks over gloo
-    num_nodes: int = 1  # machines; more than one needs a hostfile (deepspeed) or a rendezvous (torchrun)
-    hostfile: str | None = None  # DeepSpeed hostfile: "host slots=N" per line
-    master_port: int | None = None  # rendezvous port; unset: a free one, so parallel runs on a machine never collide
+    launcher: Launcher = knob("python", "python (one process), deepspeed (ZeRO-2 ranks) or torchrun")
+    num_gpus: int = knob(1, "ranks per node (deepspeed / torchrun); on a CPU-only machine, CPU ranks over gloo")
+    num_nodes: int = knob(1, "machines; more than one needs a hostfile (deepspeed) or a rendezvous (torchrun)")
+    hostfile: str | None = knob(None, 'DeepSpeed hostfile: "host slots=N" per line')
+    master_port: int | None = knob(
+        None, "rendezvous port; unset: a free one, so parallel runs on a machine never collide"
+    )
 
     def __post_init__(self):
         if self.launcher not in LAUNCHERS:
