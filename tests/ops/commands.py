@@ -11,6 +11,7 @@ from ecg_core.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ECGFLOW = [sys.executable, "-m", "flows.cli"]
+TRAIN = "train --model {model} --instruct small --config tiny-cpu.yaml --store {store} --run-id {run}"
 
 
 def home_env(prefect_home: Path, **extra: str) -> dict[str, str]:
@@ -35,3 +36,8 @@ def start(command: str, env: dict, log: Path) -> subprocess.Popen:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+
+
+def training_processes(output_dir: Path) -> list[str]:
+    out = subprocess.run(["pgrep", "-af", f"ecg_core.train.*{output_dir}"], capture_output=True, text=True)
+    return out.stdout.splitlines()

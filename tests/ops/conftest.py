@@ -1,11 +1,13 @@
-"""The ops tests' shared fixture: a PREFECT_HOME of each test module's own."""
+"""The ops tests' shared fixtures, one of each per test module: an empty PREFECT_HOME, a small store to train on."""
 
+import json
 import subprocess
 import sys
 
 import pytest
 
-from tests.ops.commands import ROOT, home_env
+from ecg_core.model.tiny import build_tiny_mllama
+from tests.ops.commands import ROOT, ecgflow, home_env
 
 
 @pytest.fixture(scope="module")
@@ -14,3 +16,23 @@ def home(tmp_path_factory):
     env = home_env(tmp_path_factory.mktemp("prefect-home"), PYTHONUNBUFFERED="1")
     yield env
     subprocess.run([sys.executable, "deployments/stack.py", "down"], cwd=ROOT, env=env, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def small_store(home, tmp_path_factory):
+    """40 synthetic records rendered, the demo's instruction set, a tiny model trained on its texts."""
+    root = tmp_path_factory.mktemp("small-store")
+    store = root / "store"
+    for command in (
+        f"ingest synthetic --n-records 40 --fs 100 --seed 5 --store {store}",
+        f"render synthetic --config render/plain.yaml --set dpi=50 --store {store}",
+        f"instruct small --datasets synthetic --config instruct/demo.yaml --store {store}",
+    ):
+        out = ecgflow(command, home)
+        assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    corpus = [
+        t["value"]
+        for line in (store / "instruct/small/train.jsonl").read_text().splitlines()
+        for t in json.loads(line)["conversations"]
+    ]
+    return store, build_tiny_mllama(root / "tiny", corpus=corpus)

@@ -1,5 +1,5 @@
-"""Training runs people leave alone, as real processes with real signals: a run killed with SIGKILL (its `gpu`
-slot comes back), and Ctrl-C or a lost server (everything stops, the run is marked, the same command resumes)."""
+"""A training run people leave alone, as real processes with real signals: Ctrl-C or a lost server (everything
+stops, the run is marked, the same command resumes). A run killed with SIGKILL: test_killed_run.py."""
 
 from __future__ import annotations
 
@@ -8,62 +8,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import pytest
-
-from ecg_core.model.tiny import build_tiny_mllama
-from tests.ops.commands import ecgflow, start
+from tests.ops.commands import TRAIN, ecgflow, start, training_processes
 from tests.ops.waits import wait_for
-
-TRAIN = "train --model {model} --instruct small --config tiny-cpu.yaml --store {store} --run-id {run}"
-
-
-def training_processes(output_dir: Path) -> list[str]:
-    out = subprocess.run(["pgrep", "-af", f"ecg_core.train.*{output_dir}"], capture_output=True, text=True)
-    return out.stdout.splitlines()
-
-
-@pytest.fixture(scope="module")
-def small_store(home, tmp_path_factory):
-    """40 synthetic records rendered, the demo's instruction set, a tiny model trained on its texts."""
-    root = tmp_path_factory.mktemp("unattended")
-    store = root / "store"
-    for command in (
-        f"ingest synthetic --n-records 40 --fs 100 --seed 5 --store {store}",
-        f"render synthetic --config render/plain.yaml --set dpi=50 --store {store}",
-        f"instruct small --datasets synthetic --config instruct/demo.yaml --store {store}",
-    ):
-        out = ecgflow(command, home)
-        assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
-    corpus = [
-        t["value"]
-        for line in (store / "instruct/small/train.jsonl").read_text().splitlines()
-        for t in json.loads(line)["conversations"]
-    ]
-    return store, build_tiny_mllama(root / "tiny", corpus=corpus)
-
-
-def test_a_killed_run_gives_its_gpu_slot_back(home, small_store, tmp_path):
-    store, model = small_store
-    long_run = start(
-        TRAIN.format(model=model, store=store, run="killed") + " --set max_steps=5000 logging_steps=1",
-        home,
-        tmp_path / "killed.log",
-    )
-    wait_for(lambda: (store / "runs/killed/train_log.jsonl").exists(), 180, "the first run trains")
-    os.killpg(long_run.pid, signal.SIGKILL)  # the command dies without a word (its training has a group of its own)
-    long_run.wait()
-    wait_for(lambda: not training_processes(store / "runs/killed"), 30, "the orphaned training stops")
-
-    started = time.monotonic()
-    out = ecgflow(TRAIN.format(model=model, store=store, run="next") + " --set max_steps=2 save_strategy=no", home)
-    took = time.monotonic() - started
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    assert "held: 1 slot(s) by task run" in out.stdout + out.stderr  # the waiting run names the dead holder
-    print(f"the next run trained and finished {took:.0f} s after the holder was killed")
-    assert took < 180  # lease 60 s + reclaim loop 5 s + a tiny training
 
 
 def test_ctrl_c_or_a_lost_server_stop_training_and_the_same_command_resumes(home, small_store, tmp_path):
