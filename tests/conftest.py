@@ -16,11 +16,8 @@ import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch is imported; inherited by every process a test starts
 
-import fcntl  # noqa: E402
 import json  # noqa: E402
 import random  # noqa: E402
-import shutil  # noqa: E402
-from collections.abc import Callable  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -28,27 +25,29 @@ import pytest  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
 from ecg_core.model.tiny import build_tiny_mllama  # noqa: E402
+from tests.built_once import built_once  # noqa: E402
 from tests.fixtures import llama32_vision_files  # noqa: E402
 
 SLOW_FIRST = ("ops", "flows")  # directories whose tests wait on servers and processes: scheduled first
 # The longest files, by their time in `make test` on the 2-core machine (seconds, summed over their tests): xdist
 # hands out files in collection order, so these start at once, longest first, and the short ones fill the end.
 LONGEST_FIRST = (
-    "ops/test_local_stack.py",  # 215
-    "test_train_distributed.py",  # 185
-    "ops/test_unattended.py",  # 170
-    "flows/test_pipeline_flow.py",  # 120
-    "ops/test_killed_run.py",  # 120
-    "flows/test_real_files_flows.py",  # 105
-    "flows/test_data_flows.py",  # 105
-    "ops/test_server_lifecycle.py",  # 100
-    "flows/test_retrain_flow.py",  # 95
-    "flows/test_train_flows.py",  # 90
-    "ops/test_gpu_check.py",  # 70
-    "ops/test_wheel.py",  # 70
-    "ops/test_shared_server.py",  # 70
-    "test_cnn.py",  # 60
-    "test_real_files.py",  # 55
+    "ops/test_local_stack.py",  # 245
+    "ops/test_unattended.py",  # 180
+    "flows/test_real_files_flows.py",  # 120
+    "ops/test_killed_run.py",  # 115
+    "flows/test_pipeline_flow.py",  # 100
+    "test_train_distributed.py",  # 95
+    "flows/test_train_flows.py",  # 85
+    "ops/test_server_lifecycle.py",  # 85
+    "ops/test_shared_server.py",  # 65
+    "ops/test_gpu_check.py",  # 65
+    "flows/test_retrain_flow.py",  # 60
+    "flows/test_data_flows.py",  # 55
+    "flows/test_interpret_flow.py",  # 55
+    "ops/test_wheel.py",  # 50
+    "test_real_files.py",  # 50
+    "test_cnn.py",  # 45
 )
 
 CLASSES = ("NORM", "MI", "STTC", "CD", "HYP")
@@ -126,20 +125,6 @@ def pytest_collection_modifyitems(items):
         return longest.get(name, len(longest)), order.get(directory(item), len(order)), item.path not in with_slow_tests
 
     items.sort(key=rank)
-
-
-def built_once(tmp_path_factory, name: str, build: Callable[[Path], object]) -> tuple[Path, object]:
-    """`build(folder)` run once for the whole test run, by whichever xdist worker asks first (the others wait
-    for it, then reuse the folder): (folder, what build returned, as JSON)."""
-    root = tmp_path_factory.getbasetemp()
-    root = root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root  # the run's folder, above the workers'
-    folder, result = root / name, root / f"{name}.json"
-    with open(root / f"{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not result.exists():
-            shutil.rmtree(folder, ignore_errors=True)
-            result.write_text(json.dumps(build(folder), default=str))
-    return folder, json.loads(result.read_text())
 
 
 @pytest.fixture(scope="session")
