@@ -1,13 +1,16 @@
-"""What a tile budget of 1, 2 or 4 tiles costs per training sample, and what the page gets for it: the canvas,
-its padding share, the vision tokens the text attends to, the plan's FLOPs for the 11B, and measured seconds
-of a LoRA training step on the real-files checkpoint (ecg_core/model/shrunk.py) on this CPU.
+"""What a tile budget of 4, 2 or 1 tiles costs per training sample, with the vision tower trained or frozen, before
+and after the model is cut to the budget's tile slots (ecg_core/model/tile_slots.py): FLOPs of a training step
+counted by torch's FLOP counter and seconds on this CPU, on the real-files checkpoint (ecg_core/model/shrunk.py:
+the 11B's processor and 4 tile slots around small random weights); the plan's training FLOPs and samples/s per
+H100 (MFU 0.35) for the 11B.
 
     .venv/bin/python benchmarks/tile_budget.py            # 3 timed steps per case
     .venv/bin/python benchmarks/tile_budget.py --quick    # 1 timed step per case
 
+"Before" is the model as loaded before the cut: every image encoded as all 4 slots, the unused ones black.
 Pages: synthetic ECGs printed at 100 dpi (A4 landscape, 1169 x 827 px), batch 2, the paper recipe's LoRA and
-checkpointing.
-Last line: one JSON object, one entry per (tiles, page fit).
+checkpointing; 4 tiles padded (the paper's), 2 and 1 stretched (configs/ablation.yaml's variants).
+Last line: one JSON object, one entry per (tiles, vision).
 """
 
 from __future__ import annotations
@@ -17,13 +20,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from PIL import Image
 from report import llama_files, save_and_print
+from torch.utils.flop_counter import FlopCounterMode
 
 from ecg_core.instruct.printed import printed_samples
 from ecg_core.model import InstructionCollator, apply_lora, load_model_and_processor
 from ecg_core.model.checkpointing import checkpoint_vision_layers
-from ecg_core.model.page_tiles import PagePreprocessing, tile_size
+from ecg_core.model.page_tiles import PagePreprocessing
 from ecg_core.model.shrunk import build_shrunk_mllama
 from ecg_core.train import TrainConfig
 from ecg_core.train.plan import plan_for_recipe
@@ -31,7 +34,25 @@ from ecg_core.train.plan import plan_for_recipe
 REPO = Path(__file__).resolve().parents[1]
 PAPER = REPO / "configs" / "paper.yaml"
 ELEVEN_B = REPO / "configs" / "models" / "llama-3.2-11b-vision.json"
-BUDGETS = [(1, "pad"), (1, "stretch"), (2, "pad"), (2, "stretch"), (4, "pad"), (4, "stretch")]
+BUDGETS = [(4, "pad"), (2, "stretch"), (1, "stretch")]
+SLOTS = 4  # the checkpoint's
+
+
+def training_step_cost(model_dir: Path, root: Path, samples: list[dict], pages, slots: int, frozen: bool, steps: int):
+    """(FLOPs, seconds) of one LoRA training step per sample, the model loaded with `slots` tile slots."""
+    model, processor = load_model_and_processor(model_dir, tile_slots=slots)
+    model.train()
+    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    checkpoint_vision_layers(model)
+    model = apply_lora(model, freeze_vision=frozen)
+    batch = InstructionCollator(processor, root, pages, 2048)(samples)
+    assert batch["pixel_values"].shape[2] == slots
+    with FlopCounterMode(display=False) as counter:
+        model(**batch).loss.backward()  # also the warm-up
+    started = time.perf_counter()
+    for _ in range(steps):
+        model(**batch).loss.backward()
+    return counter.get_total_flops() / len(samples), (time.perf_counter() - started) / steps / len(samples)
 
 
 def main() -> None:
@@ -46,38 +67,33 @@ def main() -> None:
     figures = {}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        model, processor = load_model_and_processor(
-            build_shrunk_mllama(args.llama_files or llama_files(), root / "model")
-        )
-        model.train()
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-        checkpoint_vision_layers(model)
-        model = apply_lora(model)
+        model_dir = build_shrunk_mllama(args.llama_files or llama_files(), root / "model")
         samples = printed_samples(root, 2, fs=250.0)[:2]
-        tile = tile_size(processor)
-        for tiles, fit in BUDGETS:
-            pages = PagePreprocessing(tiles, fit)
-            batch = InstructionCollator(processor, root, pages, 2048)(samples)
-            with Image.open(root / samples[0]["image"]) as page:
-                width, height = page.size
-            canvas_width, canvas_height = pages.canvas(width, height, tile)
-            used_tiles = int(batch["aspect_ratio_mask"][0, 0].sum())
-            model(**batch).loss.backward()  # warm-up
-            started = time.perf_counter()
-            for _ in range(steps):
-                model(**batch).loss.backward()
-            seconds = (time.perf_counter() - started) / steps / len(samples)
-            recipe = TrainConfig.load(PAPER, {"max_tiles": str(tiles), "page_fit": fit})
-            plan = plan_for_recipe(ELEVEN_B, recipe, seq_len=int(batch["attention_mask"].sum()) // len(samples))
-            figures[f"{tiles}-{fit}"] = {
-                "canvas": f"{canvas_width} x {canvas_height}",
-                "padding_share": round(pages.padding_share(width, height, tile), 3),
-                "vision_tokens_attended": used_tiles * ((tile // 14) ** 2 + 1),
-                "tile_slots_encoded": batch["pixel_values"].shape[2],
-                "plan_11b_train_tflops_per_sample": round(plan.flops["train"] / 1e12, 1),
-                "shrunk_seconds_per_sample_cpu": round(seconds, 3),
-            }
-            print(f"{tiles} tile(s), {fit}: {figures[f'{tiles}-{fit}']}", flush=True)
+        for frozen in (False, True):
+            for tiles, fit in BUDGETS:
+                pages = PagePreprocessing(tiles, fit)
+                before = training_step_cost(model_dir, root, samples, pages, SLOTS, frozen, steps)
+                after = (
+                    before
+                    if tiles == SLOTS
+                    else training_step_cost(model_dir, root, samples, pages, tiles, frozen, steps)
+                )
+                keys = {"max_tiles": str(tiles), "page_fit": fit, "freeze_vision": str(frozen).lower()}
+                plans = [
+                    plan_for_recipe(ELEVEN_B, TrainConfig.load(PAPER, keys | {"max_tiles": str(slots)}))
+                    for slots in (SLOTS, tiles)
+                ]
+                case = f"{tiles}-{'frozen' if frozen else 'trained'}"
+                figures[case] = {
+                    "tiles": tiles,
+                    "page_fit": fit,
+                    "vision": "frozen" if frozen else "trained",
+                    "shrunk_train_gflops_per_sample": [round(f / 1e9, 1) for f, _ in (before, after)],
+                    "shrunk_cpu_seconds_per_sample": [round(s, 3) for _, s in (before, after)],
+                    "plan_11b_train_tflops_per_sample": [round(p.flops["train"] / 1e12, 1) for p in plans],
+                    "plan_11b_samples_per_s_h100": [round(p.samples_per_s["H100 80GB"], 2) for p in plans],
+                }
+                print(f"{case} (before, after): {figures[case]}", flush=True)
     save_and_print("tile_budget" + ("_quick" if args.quick else ""), figures)
 
 

@@ -11,7 +11,7 @@ Pages: synthetic 12-lead records drawn as 3x4+1 printouts at 100 dpi; samples: t
 and the report (the longest answers). With `--shapes` the tokenizer, chat template and image processor are
 the real checkpoint's (`--llama-files`, default the test fixture tests/fixtures/llama32-vision). `--tiles` / `--page-fit` set the tile budget (default: the recipe's). MFU is the
 plan's training FLOPs per sample (ecg_core/train/plan.py: linear layers, attention, recomputed forwards,
-every tile slot) over the time and the GPU's dense bf16 peak. Last line: one JSON object with samples_per_s,
+the budget's tile slots) over the time and the GPU's dense bf16 peak. Last line: one JSON object with samples_per_s,
 tokens_per_s, peak_mem_gb, mfu, device.
 """
 
@@ -35,6 +35,7 @@ from ecg_core.instruct.printed import printed_samples
 from ecg_core.model import InstructionCollator, apply_lora, build_tiny_mllama, load_model_and_processor
 from ecg_core.model.checkpointing import checkpoint_vision_layers
 from ecg_core.model.page_tiles import PAGE_FITS, PagePreprocessing
+from ecg_core.model.tile_slots import cut_to_budget
 from ecg_core.train import TrainConfig
 from ecg_core.train.plan import plan_training
 
@@ -63,11 +64,12 @@ def shaped_model(
     return model, processor
 
 
-def batch_flops(config, batch, checkpoint_vision: bool) -> float:
+def batch_flops(config, batch, checkpoint_vision: bool, freeze_vision: bool) -> float:
     """Training FLOPs of one batch as the plan counts them (ecg_core/train/plan.py: every linear layer,
-    attention and the recomputed forwards, all tile slots), at the batch's mean text length."""
+    attention and the recomputed forwards, every tile slot the model has), at the batch's mean text length."""
     rows, tokens = batch["attention_mask"].shape[0], int(batch["attention_mask"].sum())
-    plan = plan_training(config, seq_len=max(1, tokens // rows), checkpoint_vision=checkpoint_vision)
+    seq_len = max(1, tokens // rows)
+    plan = plan_training(config, seq_len=seq_len, checkpoint_vision=checkpoint_vision, freeze_vision=freeze_vision)
     return rows * plan.flops["train"]
 
 
@@ -112,6 +114,11 @@ def main() -> None:
         action="store_true",
         help="checkpoint the text layers only, as transformers alone does (the 11B: no 80 GB fit)",
     )
+    parser.add_argument(
+        "--freeze-vision",
+        action="store_true",
+        help="no adapters in the vision tower (configs/paper.yaml freeze_vision)",
+    )
     parser.add_argument("--quick", action="store_true", help="tiny model, 2 + 3 steps: a smoke check on CPU")
     args = parser.parse_args()
     if args.quick:
@@ -134,13 +141,14 @@ def main() -> None:
             model, processor = load_model_and_processor(build_tiny_mllama(root / "tiny", corpus=corpus), device=device)
         recipe = TrainConfig.load(CONFIGS / ("paper.yaml" if args.model or args.shapes else "tiny-cpu.yaml")).pages
         pages = PagePreprocessing(args.tiles or recipe.max_tiles, args.page_fit or recipe.page_fit)
+        cut_to_budget(model, processor, pages.max_tiles)  # as training loads it: the budget's tile slots only
         config = model.config
         config.text_config.use_cache = False
         model.train()
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         if not args.keep_vision_activations:
             checkpoint_vision_layers(model)  # configs/paper.yaml checkpoint_vision: true
-        model = apply_lora(model, r=64, alpha=128, dropout=0.05)
+        model = apply_lora(model, r=64, alpha=128, dropout=0.05, freeze_vision=args.freeze_vision)
 
         use_deepspeed = not args.no_deepspeed and importlib.util.find_spec("deepspeed") is not None
         engine = zero2_engine(model, 2e-4, args.batch_size) if use_deepspeed else None
@@ -152,7 +160,10 @@ def main() -> None:
         ]
         # Tokens and FLOPs are counted once per batch, on the CPU copies: nothing in the timed loop syncs the GPU.
         counts = [
-            (int(b["attention_mask"].sum()), batch_flops(config, b, not args.keep_vision_activations))
+            (
+                int(b["attention_mask"].sum()),
+                batch_flops(config, b, not args.keep_vision_activations, args.freeze_vision),
+            )
             for b in cpu_batches
         ]
         batches = itertools.cycle(zip(cpu_batches, counts))
@@ -201,6 +212,7 @@ def main() -> None:
         "steps": args.steps,
         "tiles": pages.max_tiles,
         "vision_checkpointed": not args.keep_vision_activations,
+        "vision_frozen": args.freeze_vision,
         "page_fit": pages.page_fit,
         "tokens_per_sample": round(tokens / (args.steps * args.batch_size), 1),
         "paper_samples_per_s_per_gpu": 0.29,  # 2,880 A100-hours for 3 epochs over ~1M samples

@@ -1,15 +1,22 @@
-"""Ablations: LoRA rank sweep, LoRA vs partial tuning, data sources; one named run per variant, then one
-comparison table (test-split metrics, trainable parameters, wall time, samples/s).
+"""Ablations: LoRA rank sweep, LoRA vs partial tuning, tile budget, vision tower trained or frozen, data sources;
+one named run per variant, then one comparison table (test-split metrics, trainable parameters, wall time,
+samples/s). A variant the checkpoint cannot run (more tiles than it has slots) gets a row saying so.
 
     ecgflow ablate --name abl --model ./demo-store/models/tiny-mllama-demo --instruct demo --store ./demo-store
 """
 
 from prefect import flow
 
-from ecg_core.train.ablation import AblationConfig, ablation_variants
+from ecg_core.train.ablation import AblationConfig, ablation_variants, beyond_the_checkpoint, set_aside_row
 from ecg_core.train.launch import Launch
 from flows.train_and_evaluate import train_and_evaluate
-from tasks.ablation import instruction_sources, source_subset, variant_row, write_ablation_table
+from tasks.ablation import (
+    checkpoint_tile_slots,
+    instruction_sources,
+    source_subset,
+    variant_row,
+    write_ablation_table,
+)
 
 
 @flow(name="ablate", flow_run_name="ablate {name}")
@@ -24,8 +31,8 @@ def ablate_flow(
     launch: Launch = Launch(),
     eval_batch_size: int = 16,
 ) -> list[dict]:
-    """Ablations (LoRA ranks, LoRA vs partial, data sources): one training run per variant, each scored on the
-    same test split, then one comparison table under eval/<name>/; returns its rows.
+    """Ablations (LoRA ranks, LoRA vs partial, tile budgets, frozen vision, data sources): one training run per
+    variant, each scored on the same test split, then one comparison table under eval/<name>/; returns its rows.
 
     Args:
         store: artifact store, a folder or s3://bucket/prefix
@@ -40,10 +47,15 @@ def ablate_flow(
     settings = AblationConfig.load(config, overrides)
     sources = instruction_sources(store, instruct)
     variants = ablation_variants(settings.variants, sources, settings.source_ablation)
+    slots = checkpoint_tile_slots(model)
     rows = []
     for variant, keys in variants.items():
+        subset = keys.pop("sources", None)
+        if reason := beyond_the_checkpoint(settings.train_config, settings.train_overrides | keys, slots):
+            rows.append(set_aside_row(variant, reason))  # the table says why; the other variants go on
+            continue
         run_id = f"{name}-{variant}"
-        data = source_subset(store, instruct, keys.pop("sources"), run_id) if "sources" in keys else instruct
+        data = source_subset(store, instruct, subset, run_id) if subset else instruct
         trained = train_and_evaluate(
             store=store,
             run_id=run_id,

@@ -5,6 +5,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from ecg_core import layout
 from ecg_core.instruct.dataset import read_split, training_sources, write_source_subset
+from ecg_core.model.page_tiles import checkpoint_tiles
 from ecg_core.train.ablation import ablation_markdown, ablation_row
 from tasks.artifacts import artifact_key, publishing
 from tasks.storage import open_store
@@ -13,6 +14,11 @@ from tasks.storage import open_store
 @task
 def instruction_sources(store_uri: str, instruct_name: str) -> list[str]:
     return training_sources(open_store(store_uri), instruct_name)
+
+
+@task
+def checkpoint_tile_slots(model_dir: str) -> int:
+    return checkpoint_tiles(model_dir)[1]
 
 
 @task

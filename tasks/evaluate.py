@@ -139,7 +139,7 @@ def answer_with_mllama(
     def loaded():
         nonlocal model, processor
         if model is None:
-            model, processor = load_model_and_processor(model_dir, adapter=adapter)
+            model, processor = load_model_and_processor(model_dir, adapter=adapter, tile_slots=pages.max_tiles)
         return model, processor
 
     results = {}

@@ -96,7 +96,7 @@ def read_batch(
         def read_chunk(chunk: list[dict]) -> list[dict]:
             if not loaded:
                 adapter = str(store.local_dir(model["adapter"])) if model["adapter"] else None
-                loaded.extend(load_model_and_processor(model_dir, adapter=adapter))
+                loaded.extend(load_model_and_processor(model_dir, adapter=adapter, tile_slots=max_tiles))
             rows = read_pages(
                 *loaded, chunk, root, preprocessing=preprocessing, batch_size=batch_size, model_info=model
             )

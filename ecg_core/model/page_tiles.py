@@ -11,8 +11,8 @@ fixes instead:
   whose aspect is nearest the page's (a 1100 x 600 strip -> 2 x 1, 1120 x 560: no padding, 7% squeeze; an
   A4 page -> a square grid, squeezed 1.41x).
 
-Cost: transformers' Mllama always encodes `max_num_tiles` tile slots per image (4 for the 11B; unused slots
-are masked, not skipped), so the tile budget changes resolution and what the text attends to, not FLOPs.
+Cost: the model is loaded cut to `max_tiles` tile slots (ecg_core/model/tile_slots.py), so a budget of k tiles
+costs k tiles: on the 11B's plan 2 tiles take 0.59x the training FLOPs of 4, 1 tile 0.43x.
 
 The run's config (`runs/<run_id>/config.json`) holds both keys; training, evaluation and any later use read
 them from there, so a model is always shown pages the way it learned them.

@@ -18,6 +18,8 @@ COLUMNS = (
     "variant",
     "tuning",
     "lora_r",
+    "tiles",
+    "vision",
     "train_samples",
     "macro_f1",
     "auc",
@@ -26,12 +28,14 @@ COLUMNS = (
     "trainable_parameters",
     "train_wall_s",
     "samples_per_s",
+    "note",
 )
 
 
 @dataclass(frozen=True)
 class AblationConfig(Settings):
-    """configs/ablation.yaml documents every key; these defaults are the paper's rank sweep on the tiny recipe."""
+    """configs/ablation.yaml documents every key; these defaults are the paper's rank sweep, partial tuning and the
+    cost levers on the tiny recipe."""
 
     train_config: str = knob("tiny-cpu.yaml", "the recipe every variant starts from (a path or a name in configs/)")
     train_overrides: dict = knob(factory=dict, help="recipe keys for every variant, e.g. {max_steps: 300}")
@@ -39,7 +43,10 @@ class AblationConfig(Settings):
         help="variant name -> the recipe keys it changes",
         factory=lambda: (
             {f"lora-r{r}": {"lora_r": r, "lora_alpha": 2 * r} for r in (16, 32, 64, 128)}
-            | {"partial": {"tuning": "partial"}}
+            | {"partial": {"tuning": "partial"}, "tiles-4-pad": {"max_tiles": 4, "page_fit": "pad"}}
+            | {f"tiles-{n}-stretch": {"max_tiles": n, "page_fit": "stretch"} for n in (2, 1)}
+            | {"vision-frozen": {"freeze_vision": True}}
+            | {"tiles-2-vision-frozen": {"max_tiles": 2, "page_fit": "stretch", "freeze_vision": True}}
         ),
     )
     source_ablation: bool = knob(True, "one more variant per source of the training split, trained on it alone")
@@ -65,6 +72,8 @@ def ablation_row(variant: str, recipe: Mapping, detection: Mapping, train_summar
         "variant": variant,
         "tuning": recipe["tuning"],
         "lora_r": recipe["lora_r"] if recipe["tuning"] == "lora" else None,
+        "tiles": f"{recipe['max_tiles']} {recipe['page_fit']}",
+        "vision": "trained" if recipe["tuning"] == "lora" and not recipe["freeze_vision"] else "frozen",
         "train_samples": train_samples,
         "macro_f1": detection["macro_f1"],
         "auc": detection["auc"],
@@ -73,7 +82,22 @@ def ablation_row(variant: str, recipe: Mapping, detection: Mapping, train_summar
         "trainable_parameters": train_summary["trainable_parameters"],
         "train_wall_s": round(train_summary["train_runtime"], 1),
         "samples_per_s": round(train_summary["train_samples_per_second"], 2),
+        "note": "",
     }
+
+
+def beyond_the_checkpoint(train_config: str, keys: Mapping, checkpoint_slots: int) -> str | None:
+    """Why a variant's recipe cannot train on a checkpoint of `checkpoint_slots` tile slots (its tile budget is
+    larger: a 4-tile variant on the 1-tile tiny model), or None."""
+    tiles = TrainConfig.load(train_config, keys).max_tiles
+    return (
+        f"max_tiles {tiles}, the checkpoint has {checkpoint_slots} tile slot(s)" if tiles > checkpoint_slots else None
+    )
+
+
+def set_aside_row(variant: str, reason: str) -> dict:
+    """The table row of a variant that did not train, with the reason."""
+    return dict.fromkeys(COLUMNS) | {"variant": variant, "note": f"not run: {reason}"}
 
 
 def ablation_markdown(rows: list[dict]) -> str:

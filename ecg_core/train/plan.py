@@ -10,9 +10,9 @@ benchmarks/plan_memory.py the memory against measured peaks. Two facts of transf
 - Only the text decoder layers are checkpointed: `MllamaVisionEncoderLayer` is no `GradientCheckpointingLayer`, so
   `gradient_checkpointing_enable()` leaves the vision tower's activations stored in full (the 11B: 40 layers over
   4 x 1608 tokens per image). `checkpoint_vision=True` plans a recipe that checkpoints them itself.
-- Every image is encoded as `vision_config.max_num_tiles` tile slots (the processor pads, the model takes no fewer)
-  and both vision encoders attend over all slots at once. The run's tile budget (`max_tiles`) changes no cost;
-  fewer slots need a config (and tile embeddings) cut to that count.
+- Every image is encoded as the run's tile budget (`max_tiles`) of tile slots, the model cut to it at load
+  (ecg_core/model/tile_slots.py), and both vision encoders attend over all of them at once: the plan is that of
+  the cut model.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from transformers import MllamaConfig
+
+from ecg_core.model.tile_slots import with_tile_slots
 
 GIB = 2**30
 # GPU: (memory in GiB as nvidia-smi reports it, peak dense bf16 TFLOP/s)
@@ -56,7 +58,7 @@ class TrainingPlan:
         rows = [
             f"{p['total'] / 1e9:.3f} B parameters, {p['trainable'] / 1e6:.1f} M trainable (LoRA r={s['lora_r']}); "
             f"per GPU {s['batch_size']} x ({s['seq_len']} text + {s['vision_tokens']} vision tokens: "
-            f"{s['tile_slots']} tile slots, budget {s['max_tiles']}); {s['num_gpus']} GPU, ZeRO-{s['zero_stage']}, "
+            f"{s['max_tiles']} of the checkpoint's {s['tile_slots']} tile slots); {s['num_gpus']} GPU, ZeRO-{s['zero_stage']}, "
             f"checkpointed: {checkpointed}",
             "",
             "| per rank | GiB |",
@@ -270,7 +272,7 @@ def plan_training(
     """Plan LoRA fine-tuning of `model_config` (a config.json path or dict, or an MllamaConfig) on `batch_size`
     samples of `seq_len` tokens per GPU, each with one image.
 
-    `max_tiles` is the run's tile budget (default: all slots), recorded only. zero_stage 0 is plain data parallel
+    `max_tiles` is the run's tile budget (default: all slots): the model is planned cut to it. zero_stage 0 is plain data parallel
     with AdamW (peft keeps the adapters in fp32); 1 and 2 are DeepSpeed ZeRO, which casts all weights to
     `weight_bytes` bytes and shards the optimizer state (1) and the gradients too (2), never the weights. `mfu` is
     the share of a GPU's peak bf16 FLOP/s spent on flops["train"] (recomputation included). `device="cpu"` plans
@@ -279,9 +281,11 @@ def plan_training(
     setup = {k: v for k, v in locals().items() if k != "model_config"}  # the arguments, as the plan records them
     config = load_config(model_config)
     slots = config.vision_config.max_num_tiles
-    if not 1 <= (max_tiles or slots) <= slots or zero_stage not in (0, 1, 2):
+    budget = max_tiles or slots
+    if not 1 <= budget <= slots or zero_stage not in (0, 1, 2):
         raise ValueError(f"max_tiles {max_tiles} (this model has {slots} tile slots) or zero_stage {zero_stage} (0-2)")
-    setup |= {"max_tiles": max_tiles or slots, "tile_slots": slots, "vision_tokens": slots * tile_tokens(config)[0]}
+    config = with_tile_slots(config, budget)
+    setup |= {"max_tiles": budget, "tile_slots": slots, "vision_tokens": budget * tile_tokens(config)[0]}
     setup["checkpoint_vision"] = checkpoint_vision = checkpoint_vision and gradient_checkpointing
     params, trainable = count_parameters(config), lora_parameters(config, lora_r, freeze_vision)
     lora_bytes = 4 if zero_stage == 0 else weight_bytes

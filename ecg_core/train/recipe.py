@@ -143,7 +143,7 @@ class FinetuneRecipe:
 
         set_seed(config.seed)  # before the adapters exist: their initialisation draws from it
         dtype = torch.bfloat16 if config.bf16 else torch.float32
-        model, self.processor = load_model_and_processor(config.model, dtype=dtype)
+        model, self.processor = load_model_and_processor(config.model, dtype=dtype, tile_slots=config.max_tiles)
         model.config.text_config.use_cache = False  # no KV cache while training: it is never read
         if config.gradient_checkpointing and config.checkpoint_vision:
             checkpoint_vision_layers(model)  # the Trainer checkpoints the text layers only

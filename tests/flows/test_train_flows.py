@@ -67,16 +67,24 @@ def test_ablation_flow_compares_ranks_tuning_modes_and_sources(small_store, gpu_
         model=model,
         instruct="small",
         overrides={
-            # a rank variant (partial tuning itself is tested in test_train_distributed.py)
-            "variants": {"lora-r16": {"lora_r": 16, "lora_alpha": 32, "save_total_limit": None}},
+            # a rank variant (partial tuning itself is tested in test_train_distributed.py), and a tile budget the
+            # tiny model (1 tile slot) cannot take
+            "variants": {
+                "lora-r16": {"lora_r": 16, "lora_alpha": 32, "save_total_limit": None},
+                "tiles-4-pad": {"max_tiles": 4, "page_fit": "pad"},
+            },
             "train_overrides": FEW_STEPS,
         },
         eval_batch_size=8,
     )
 
     by_variant = {row["variant"]: row for row in rows}
-    assert list(by_variant) == ["lora-r16", "only-ptbxl", "only-synthetic"]
-    assert (by_variant["lora-r16"]["tuning"], by_variant["lora-r16"]["lora_r"]) == ("lora", 16)
+    assert list(by_variant) == ["lora-r16", "tiles-4-pad", "only-ptbxl", "only-synthetic"]
+    r16 = by_variant["lora-r16"]
+    assert (r16["tuning"], r16["lora_r"], r16["tiles"], r16["vision"]) == ("lora", 16, "1 stretch", "trained")
+    set_aside = by_variant.pop("tiles-4-pad")
+    assert set_aside["note"] == "not run: max_tiles 4, the checkpoint has 1 tile slot(s)" and set_aside["auc"] is None
+    assert not store.exists("runs/abl-tiles-4-pad/config.json")
     assert by_variant["only-ptbxl"]["train_samples"] + by_variant["only-synthetic"]["train_samples"] == len(train)
     assert (
         by_variant["lora-r16"]["trainable_parameters"] < by_variant["only-ptbxl"]["trainable_parameters"]
