@@ -24,6 +24,7 @@ import yaml
 from report import save_and_print
 
 from ecg_core import layout
+from ecg_core.evaluate.evaluation import Evaluation
 from ecg_core.store import open_store
 from flows.pipeline import TINY_MODEL
 
@@ -77,9 +78,9 @@ def validation(store: str, name: str) -> dict:
 
 
 def figures(store: str, eval_id: str) -> dict:
-    metrics = open_store(store).get_json(layout.metrics_key(eval_id))
-    tuned = metrics["abnormality_detection"]["finetuned"]
-    report = metrics["report_generation"].get("finetuned", {"score": None})
+    evaluation = Evaluation(open_store(store).get_json(layout.metrics_key(eval_id)))
+    tuned = evaluation.detection["finetuned"]
+    report = evaluation.reports.get("finetuned", {"score": None})
     return {
         "macro_f1": round(tuned["macro_f1"], 3),
         "macro_f1_ci95": [round(x, 3) for x in tuned["ci95"]["macro_f1"]],

@@ -40,16 +40,16 @@ def _table(metrics: dict) -> str:
     return table_one(metrics) + "\n" + report_table(metrics)
 
 
-def _report_only(metrics: dict) -> str:
+def _report_only(evaluation) -> str:
     from ecg_core.evaluate.table import report_table
 
-    return report_table(metrics)
+    return report_table(evaluation.metrics)
 
 
-def _leaderboard(metrics: dict) -> str:
+def _leaderboard(evaluation) -> str:
     from ecg_core.evaluate.leaderboard import leaderboard_markdown
 
-    return leaderboard_markdown(metrics["leaderboard"]) + "\n" + _table(metrics)
+    return leaderboard_markdown(evaluation.leaderboard) + "\n" + _table(evaluation.metrics)
 
 
 def _readings(result: dict) -> str:

@@ -20,6 +20,7 @@ from ecg_core import layout
 from ecg_core.evaluate.benchmark_tasks import default_tasks
 from ecg_core.evaluate.candidates import parse_candidates
 from ecg_core.evaluate.endpoint import EndpointConfig
+from ecg_core.evaluate.evaluation import Evaluation
 from ecg_core.evaluate.judge import JudgeConfig
 from ecg_core.evaluate.results import report_entry
 from tasks.cnn import cnn_row
@@ -52,9 +53,9 @@ def evaluate_flow(
     example_image: str | None = None,
     cnns: dict[str, dict] | None = None,
     cnn_datasets: list[str] | None = None,
-) -> dict:
+) -> Evaluation:
     """Evaluate candidates on tasks, output under eval/<eval_id>/ (leaderboard.md, metrics.json); returns
-    metrics.json's content.
+    metrics.json's content, by attribute (detection, reports, leaderboard).
 
     Args:
         store: artifact store, a folder or s3://bucket/prefix
@@ -94,8 +95,8 @@ def evaluate_flow(
         else answer_with_endpoint(store, eval_id, c, endpoint or EndpointConfig(), task_ids)
         for c in chosen
     }
-    rows = {row: out["tasks"] for row, out in answered.items()}
-    usage = {row: out["usage"] for row, out in answered.items() if out["usage"]}
+    rows = {row: out.tasks for row, out in answered.items()}
+    usage = {row: out.usage for row, out in answered.items() if out.usage}
     report_tasks = [e["task"] for e in entries if e["metric"] == "report"]
     for c in chosen:  # the label-based score stays beside the judge's, under "labels"
         for task_id in report_tasks:
@@ -120,4 +121,6 @@ def evaluate_flow(
     reports = {
         row: by_task[report_tasks[0]] for row, by_task in rows.items() if report_tasks and report_tasks[0] in by_task
     }
-    return write_report(store, eval_id, detection, reports, example_image, preprocessing, prediction_keys, board)
+    return Evaluation(
+        write_report(store, eval_id, detection, reports, example_image, preprocessing, prediction_keys, board)
+    )

@@ -103,4 +103,4 @@ def pipeline_flow(*, store: str, config: str = DEMO, overrides: dict | None = No
         cnns=settings.cnns,
         cnn_datasets=["synthetic"],
     )
-    return trained.metrics
+    return trained.evaluation.metrics

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ecg_core import layout
+from ecg_core.evaluate.evaluation import Evaluation
 from ecg_core.train.launch import Launch
 from flows.evaluate import evaluate_flow
 from flows.train import train_flow
@@ -19,16 +20,16 @@ from tasks.storage import run_cached
 
 @dataclass(frozen=True)
 class TrainedRun:
-    """A trained and evaluated run: its id, the base model it adapts, the evaluation's metrics.json."""
+    """A trained and evaluated run: its id, the base model it adapts, its evaluation."""
 
     run_id: str
     model: str
-    metrics: dict
+    evaluation: Evaluation
 
     @property
     def finetuned(self) -> dict:
         """The run's abnormality-detection metrics on the test split (Table I's fine-tuned row)."""
-        return self.metrics["abnormality_detection"]["finetuned"]
+        return self.evaluation.detection["finetuned"]
 
 
 def base_model(store: str, model: str | None, instruct: str, tile_size: int, seed: int) -> str:
@@ -74,7 +75,7 @@ def train_and_evaluate(
         overrides=train_overrides,
         launch=launch,
     )
-    metrics = evaluate_flow(
+    evaluation = evaluate_flow(
         store=store,
         eval_id=run_id,
         model=model,
@@ -82,4 +83,4 @@ def train_and_evaluate(
         candidates=candidates or [f"run:{run_id}"],
         **evaluation,
     )
-    return TrainedRun(run_id, model, metrics)
+    return TrainedRun(run_id, model, evaluation)

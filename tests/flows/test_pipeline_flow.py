@@ -145,7 +145,7 @@ def test_a_leaderboard_of_base_run_and_api_models_on_three_kinds_of_task(pipelin
         monkeypatch.setenv("OPENAI_BASE_URL", vlm.base_url)
         vlm.enqueue(429)
         vlm.enqueue_body({"choices": []})  # a reply without an answer: retried like a 5xx
-        metrics = evaluate_flow(
+        evaluation = evaluate_flow(
             store=store_uri, eval_id="board", model=model, candidates=candidates, tasks=tasks, batch_size=8
         )
         assert len(vlm.requests) == n_questions + 2  # every question once, plus the two retried
@@ -164,16 +164,16 @@ def test_a_leaderboard_of_base_run_and_api_models_on_three_kinds_of_task(pipelin
             candidates=["openai:plain-vlm"],
             tasks=tasks,
             endpoint=EndpointConfig(base_url=plain.base_url),
-        )["leaderboard"]
+        ).leaderboard
         assert plain_board["rows"]["openai:plain-vlm"]["e2e/ptbxl-super"]["AUC"]["from_hard_labels"] is True
 
         # The API row in another evaluation: every answer comes from the store's cache.
         vlm.requests.clear()
         again = evaluate_flow(store=store_uri, eval_id="board-again", candidates=["openai:vlm"], tasks=tasks)
         assert vlm.requests == []
-    board = metrics["leaderboard"]
+    board = evaluation.leaderboard
     assert store.get_json("eval/board/leaderboard.json") == json.loads(json.dumps(board))
-    assert again["leaderboard"]["rows"]["openai:vlm"] == board["rows"]["openai:vlm"]
+    assert again.leaderboard["rows"]["openai:vlm"] == board["rows"]["openai:vlm"]
     assert set(board["rows"]) == {"baseline", "finetuned", "openai:vlm"}
     assert board["candidates"] == {"baseline": "base", "finetuned": "run:e2e", "openai:vlm": "openai:vlm"}
     for row in board["rows"].values():
