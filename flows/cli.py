@@ -345,9 +345,9 @@ def parser_for(command_name: str | None) -> argparse.ArgumentParser:
 
 
 def _interrupt(signum, frame):
-    from ecg_core.train.launch import STOP_REQUESTED
+    from ecg_core.train.launch import request_stop
 
-    STOP_REQUESTED.set()  # also seen by a running training, should the KeyboardInterrupt be swallowed on its way
+    request_stop()  # also seen by a running training, should the KeyboardInterrupt be swallowed on its way
     raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
 
 

@@ -108,9 +108,13 @@ def launch_environment(launch: Launch) -> dict[str, str]:
     return env
 
 
-# Set by the command's Ctrl-C / SIGTERM handler beside the KeyboardInterrupt it raises: a streaming run stops at
-# its next output line even when the interrupt landed inside library code that swallowed it.
-STOP_REQUESTED = threading.Event()
+_stop_requested = threading.Event()
+
+
+def request_stop() -> None:
+    """Stop every streaming run of this process at its next output line: called by a Ctrl-C / SIGTERM handler beside
+    the KeyboardInterrupt it raises, for an interrupt that lands inside library code that swallows it."""
+    _stop_requested.set()
 
 
 def run_streaming(
@@ -135,7 +139,7 @@ def run_streaming(
         pending = b""
         assert proc.stdout is not None
         while chunk := proc.stdout.read1(65536):
-            if STOP_REQUESTED.is_set():
+            if _stop_requested.is_set():
                 raise KeyboardInterrupt("stop requested")
             pending += chunk
             *lines, pending = re.split(rb"[\r\n]", pending)
