@@ -8,9 +8,10 @@ are tables with a row per aspect ratio (1 x 1, 1 x 2, ..., 4 x 1) and a column b
 takes the rows of the aspect ratios that fit in k tiles, renumbered as a k-tile processor numbers them, and
 their first k column blocks. Every other weight (and so every adapter) is the same in either model.
 
-One difference remains, and it is the model's own: Mllama's vision attention mask hides a padded slot only from
-other padded slots, so a real patch still attends to the black tiles of the slots a page leaves unused. A k-slot
-model has no such tiles; it equals the full-slot model with those tiles hidden (tests/test_tile_slots.py), not the
+One difference remains, and it is the model's own: two of Mllama's masks let unused slots through. The vision
+mask hides a padded slot only from other padded slots, so a real patch attends to the black tiles; and text
+before `<|image|>` (no tile to attend to) attends unmasked to every slot. A k-slot model has no slots beyond k
+for either to reach: it equals the full-slot model with those slots hidden (tests/test_tile_slots.py), not the
 full-slot model as released, and a run trains and is evaluated with its own budget (runs/<run_id>/config.json).
 """
 
