@@ -15,26 +15,8 @@ from ecg_core.evaluate.questions import task_questions
 from ecg_core.record_store import write_records
 from ecg_core.sources.instructions import import_instructions
 from ecg_core.store import LocalStore
-from tests.factories import make_record
+from tests.factories import CHOICE, make_record, sample
 from tests.fixtures import ECGBENCH_REPORTS
-
-CHOICE = "Which rhythm does this ECG show?\nA. sinus rhythm\nB. atrial fibrillation\nAnswer with the letter."
-
-
-def sample(i: int, topic: str, style: str, answer: str, labels=(), source: str = "synthetic", **extra) -> dict:
-    question = {"choice": CHOICE, "open": "Which of the following diagnostic classes does this ECG show?"}[style]
-    return {
-        "id": f"s{i}",
-        "image": f"images/x/s{i}/0.png",
-        "conversations": [{"from": "human", "value": f"<image>\n{question}"}, {"from": "gpt", "value": answer}],
-        "task_family": "abnormality_detection" if topic == "superclass" else "rhythm",
-        "topic": topic,
-        "style": style,
-        "labels": list(labels),
-        "source": source,
-        "record_id": f"r{i}",
-        "credentialed": False,
-    } | extra
 
 
 def test_our_sets_hold_a_task_per_label_set_and_the_choice_questions_per_source():

@@ -10,7 +10,7 @@ from ecg_core.evaluate.evaluation import Evaluation, answer_tasks, prepare_tasks
 from ecg_core.evaluate.grading import prediction_row
 from ecg_core.evaluate.results import evaluation_metrics
 from ecg_core.store import LocalStore
-from tests.test_evaluate_tasks import sample
+from tests.factories import sample
 
 TASK = "mine/ptbxl-super"
 LOG = logging.getLogger(__name__)
