@@ -60,8 +60,12 @@ def has_deepspeed() -> bool:
 
 
 def last_json_line(command: list[str], timeout: int) -> dict:
-    """Run a benchmark script and read the JSON object it ends with (its error output on failure)."""
-    done = subprocess.run(command, cwd=BENCHMARKS, capture_output=True, text=True, timeout=timeout)
+    """Run a benchmark script and read the JSON object it ends with (its error output on failure, or the timeout:
+    one case that hangs must not cost the others)."""
+    try:
+        done = subprocess.run(command, cwd=BENCHMARKS, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"no result within {timeout} s"}
     if done.returncode != 0:
         return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"}
     return json.loads(done.stdout.strip().splitlines()[-1])
