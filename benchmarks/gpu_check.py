@@ -50,7 +50,8 @@ BENCHMARKS = Path(__file__).resolve().parent
 REPO = BENCHMARKS.parent
 PAPER = REPO / "configs" / "paper.yaml"
 ELEVEN_B = REPO / "configs" / "models" / "llama-3.2-11b-vision.json"
-# (tile budget, vision tower frozen): the paper's recipe first, then the cheaper options configs/ablation.yaml names
+# (tile budget, vision tower frozen): the paper's recipe first, then the cheaper options (configs/ablation.yaml's
+# variants among them)
 OPTIONS = [(4, False), (2, False), (1, False), (4, True), (2, True), (1, True)]
 THROUGHPUT_S = 390  # of the check's 10 minutes; the real-files run takes about 2
 

@@ -7,7 +7,6 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from ecg_core import layout
 from ecg_core.evaluate import evaluation
-from ecg_core.evaluate.benchmark_tasks import resolve
 from ecg_core.evaluate.candidate_answers import EndpointAnswers, MllamaAnswers
 from ecg_core.evaluate.candidates import Candidate
 from ecg_core.evaluate.endpoint import EndpointConfig, StoreCache
@@ -95,7 +94,7 @@ def write_leaderboard(
     """leaderboard.json and .md under eval/<eval_id>/, each task's metrics.json, and a Prefect table artifact."""
     store = open_store(store_uri)
     for entry in tasks:
-        one = resolve(store, [entry["task"]], None)[0]
+        one = evaluation.task_of(store, entry["task"])
         by_row = {row: by_task[entry["task"]] for row, by_task in rows.items() if entry["task"] in by_task}
         store.put_json(layout.task_metrics_key(*evaluation.task_keys(eval_id, one)), {"task": entry, "rows": by_row})
     board = leaderboard(eval_id, tasks, rows) | {"candidates": candidates, "api_usage": usage}

@@ -19,7 +19,8 @@ from ecg_core.evaluate.privacy import is_credentialed
 from ecg_core.model.load import load_model_and_processor
 from ecg_core.model.page_tiles import PagePreprocessing
 
-USAGE_COUNTS = ("prompt_tokens", "completion_tokens", "n_cached", "n_failed")
+# What an endpoint row totals; all but n_asked are summed from ask_model's summaries (its n is the questions asked).
+USAGE_KEYS = ("prompt_tokens", "completion_tokens", "n_asked", "n_cached", "n_failed")
 
 
 class Answers(Protocol):
@@ -70,7 +71,7 @@ class EndpointAnswers:
     ):
         self.model, self.endpoint, self.api_key, self.cache = model, endpoint, api_key, cache
         self.image_bytes = image_bytes
-        self.totals = dict.fromkeys(("prompt_tokens", "completion_tokens", "n_asked", "n_cached", "n_failed"), 0)
+        self.totals = dict.fromkeys(USAGE_KEYS, 0)
 
     def __call__(self, task: Task, questions: list[dict]) -> list[dict]:
         items = [
@@ -88,8 +89,8 @@ class EndpointAnswers:
             cache=self.cache,
             allow_credentialed_remote=self.endpoint.allow_credentialed_remote,
         )
-        self.totals |= {k: self.totals[k] + summary[k] for k in USAGE_COUNTS}
-        self.totals["n_asked"] += summary["n"]
+        asked = summary | {"n_asked": summary["n"]}
+        self.totals = {k: self.totals[k] + asked[k] for k in USAGE_KEYS}
         return [
             prediction_row(task, q, a["answer"], a["scores"]) | ({"error": a["error"]} if a["error"] else {})
             for q, a in zip(questions, answers)

@@ -53,6 +53,11 @@ class Evaluation:
         return self.metrics["leaderboard"]
 
 
+def task_of(store, task_id: str) -> Task:
+    """The task named `<set>/<task>` in the store."""
+    return resolve(store, [task_id], None)[0]
+
+
 def task_keys(eval_id: str, task: Task) -> tuple[str, str, str]:
     """Where a task's files are under eval/<eval_id>/: (eval id, instruction set, task)."""
     return eval_id, task.instruct, task.kind.name
@@ -106,7 +111,7 @@ def answer_tasks(
     again) and saved every `answers.chunk` questions; each task's metrics."""
     results = {}
     for task_id in task_ids:
-        one = resolve(store, [task_id], None)[0]
+        one = task_of(store, task_id)
         key = layout.predictions_key(*task_keys(eval_id, one), candidate.slug)
         questions = store.get_jsonl(layout.questions_key(*task_keys(eval_id, one)))
         done = [r for r in (store.get_jsonl(key) if store.exists(key) else []) if not r.get("error")]
@@ -140,7 +145,7 @@ def judge_task(
 ) -> dict:
     """The LLM judge over one candidate's reports on one task: judge-<row>.jsonl and the summary (with a 95%
     interval of the mean)."""
-    one = resolve(store, [task_id], None)[0]
+    one = task_of(store, task_id)
     rows = store.get_jsonl(layout.predictions_key(*task_keys(eval_id, one), candidate.slug))
     items = [
         {"id": r["id"], "report": r["answer"], "reference": r["truth"], "credentialed": is_credentialed(r)}
