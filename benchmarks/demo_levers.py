@@ -78,7 +78,7 @@ def validation(store: str, name: str) -> dict:
 
 
 def figures(store: str, eval_id: str) -> dict:
-    evaluation = Evaluation(open_store(store).get_json(layout.metrics_key(eval_id)))
+    evaluation = Evaluation(eval_id, open_store(store).get_json(layout.metrics_key(eval_id)))
     tuned = evaluation.detection["finetuned"]
     report = evaluation.reports.get("finetuned", {"score": None})
     return {

@@ -53,12 +53,20 @@ def stage_adapter(store: Store, run_id: str) -> list[str]:
     return keys
 
 
-def champion_record(run_id: str, base_model: str, metrics: dict, decision: dict) -> dict:
-    """What champion.json says: the run, its adapter in the registry, the base model it adapts, why."""
+def champion_record(run_id: str, base_model: str, base_model_key: str | None, metrics: dict, decision: dict) -> dict:
+    """What champion.json says: the run, its adapter in the registry, the base model it adapts (a folder, or the
+    store prefix it was built under), why."""
     return {
         "run_id": run_id,
         "adapter": layout.registry_adapter_prefix(run_id),
         "base_model": base_model,
+        "base_model_key": base_model_key,
         "metrics": metrics,
         "decision": decision,
     }
+
+
+def champion_base(store: Store, record: dict) -> str:
+    """The champion's base checkpoint folder: built in the store (mirrored here from it), else the folder named."""
+    key = record.get("base_model_key")
+    return str(store.local_dir(key)) if key else record["base_model"]

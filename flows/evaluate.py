@@ -14,25 +14,13 @@ paper's Table I (metrics.json, table.md, ROC curves). Answers already in the sto
         --candidates base run:demo --judge-model gpt-4o --judge-rubric paper
 """
 
-from prefect import flow
+from prefect import flow, get_run_logger
 
-from ecg_core import layout
-from ecg_core.evaluate.benchmark_tasks import default_tasks
 from ecg_core.evaluate.candidates import parse_candidates
 from ecg_core.evaluate.endpoint import EndpointConfig
-from ecg_core.evaluate.evaluation import Evaluation
+from ecg_core.evaluate.evaluation import Evaluation, EvaluationPlan, evaluate
 from ecg_core.evaluate.judge import JudgeConfig
-from ecg_core.evaluate.results import report_entry
-from tasks.cnn import cnn_row
-from tasks.evaluate import (
-    answer_with_endpoint,
-    answer_with_mllama,
-    judge_task_reports,
-    page_preprocessing,
-    prepare_tasks,
-    write_leaderboard,
-    write_report,
-)
+from tasks.evaluate import prefect_steps, publish_evaluation
 from tasks.storage import open_store
 
 
@@ -79,48 +67,21 @@ def evaluate_flow(
         cnns: reference CNNs to train on `cnn_datasets` and add to the PTB-XL superclass task, {kind: CnnConfig keys}
         cnn_datasets: datasets under records/ the reference CNNs learn from
     """
-    chosen = parse_candidates(candidates)
-    mllama = [c for c in chosen if c.is_mllama]
-    if mllama and model is None:
-        raise ValueError(f"candidates {candidates}: base and run: candidates need the base checkpoint (model)")
-    entries = prepare_tasks(store, eval_id, tasks or default_tasks(open_store(store), instruct), instruct)
-    task_ids = [entry["task"] for entry in entries]
-    runs = [c.target for c in mllama if c.kind == "run"]
-    preprocessing = (
-        page_preprocessing(store, eval_id, model, runs[0] if runs else None, max_tiles, page_fit) if mllama else None
+    plan = EvaluationPlan(
+        eval_id=eval_id,
+        candidates=tuple(parse_candidates(candidates)),
+        tasks=tuple(tasks or ()),
+        instruct=instruct,
+        model=model,
+        max_tiles=max_tiles,
+        page_fit=page_fit,
+        batch_size=batch_size,
+        endpoint=endpoint or EndpointConfig(),
+        judge=judge,
+        example_image=example_image,
+        references=cnns or {},
+        reference_datasets=tuple(cnn_datasets or ()),
     )
-    answered = {
-        c.row: answer_with_mllama(store, eval_id, c, model, task_ids, preprocessing, batch_size)
-        if c.is_mllama
-        else answer_with_endpoint(store, eval_id, c, endpoint or EndpointConfig(), task_ids)
-        for c in chosen
-    }
-    rows = {row: out.tasks for row, out in answered.items()}
-    usage = {row: out.usage for row, out in answered.items() if out.usage}
-    report_tasks = [e["task"] for e in entries if e["metric"] == "report"]
-    for c in chosen:  # the label-based score stays beside the judge's, under "labels"
-        for task_id in report_tasks:
-            judged = judge_task_reports(store, eval_id, task_id, c, judge) if judge else None
-            rows[c.row][task_id] = report_entry(rows[c.row][task_id], judged)
-
-    # The paper's Table I: the PTB-XL superclass task (beside it the reference CNNs) and the first report task.
-    detection_task = next((e["task"] for e in entries if e["kind"] == "ptbxl-super"), None)
-    prediction_keys = {
-        c.row: layout.predictions_key(eval_id, *detection_task.split("/"), c.slug) for c in chosen if detection_task
-    }
-    for kind, settings in (cnns or {}).items() if detection_task else ():
-        row = f"cnn-{kind}"
-        rows[row] = {
-            detection_task: cnn_row(
-                store_uri=store, kind=kind, datasets=cnn_datasets or [], name=eval_id, settings=settings
-            )
-        }
-        prediction_keys[row] = layout.cnn_predictions_key(eval_id, kind)
-    board = write_leaderboard(store, eval_id, entries, rows, {c.row: c.spec for c in chosen}, usage)
-    detection = {row: by_task[detection_task] for row, by_task in rows.items() if detection_task in by_task}
-    reports = {
-        row: by_task[report_tasks[0]] for row, by_task in rows.items() if report_tasks and report_tasks[0] in by_task
-    }
-    return Evaluation(
-        write_report(store, eval_id, detection, reports, example_image, preprocessing, prediction_keys, board)
-    )
+    evaluation = evaluate(open_store(store), plan, prefect_steps(store, plan), get_run_logger())
+    publish_evaluation(store, evaluation)
+    return evaluation

@@ -29,8 +29,10 @@ def _unstage(transaction) -> None:
 
 
 @task
-def switch_champion(store_uri: str, run_id: str, base_model: str, metrics: dict, decision: dict) -> dict:
-    record = champion_record(run_id, base_model, metrics, decision)
+def switch_champion(
+    store_uri: str, run_id: str, base_model: str, base_model_key: str | None, metrics: dict, decision: dict
+) -> dict:
+    record = champion_record(run_id, base_model, base_model_key, metrics, decision)
     open_store(store_uri).put_json(layout.champion_key(), record)
     return record
 

@@ -3,6 +3,8 @@
 base              the Mllama checkpoint of --model, untrained for ECGs     row "baseline"
 run:<run_id>      that checkpoint + the run's adapter, the run's pages     row "finetuned" ("finetuned:<run_id>"
                                                                            when several runs are compared)
+champion          the registry's champion: its adapter in registry/,    row "champion"
+                  on the base model it was trained on
 openai:<model>    any OpenAI-compatible chat endpoint that reads images    row "openai:<model>"
                   (GPT-4o, or a vLLM/TGI server of another VLM)
 """
@@ -12,7 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-KINDS = ("base", "run", "openai")
+KINDS = ("base", "run", "champion", "openai")
+UNTARGETED = ("base", "champion")  # named without a target
 
 
 @dataclass(frozen=True)
@@ -40,11 +43,15 @@ def parse_candidates(specs: list[str]) -> list[Candidate]:
     parsed = []
     for spec in specs:
         kind, _, target = spec.partition(":")
-        if kind not in KINDS or (kind == "base") != (target == ""):
-            raise ValueError(f"candidate {spec!r}: expected base, run:<run_id> or openai:<model>")
+        if kind not in KINDS or (kind in UNTARGETED) != (target == ""):
+            raise ValueError(f"candidate {spec!r}: expected base, run:<run_id>, champion or openai:<model>")
         parsed.append((kind, target or None))
     if len(set(parsed)) != len(parsed):
         raise ValueError(f"candidates {specs}: each may be named once")
     several_runs = sum(kind == "run" for kind, _ in parsed) > 1
-    rows = {"base": lambda _: "baseline", "run": lambda t: f"finetuned:{t}" if several_runs else "finetuned"}
+    rows = {
+        "base": lambda _: "baseline",
+        "run": lambda t: f"finetuned:{t}" if several_runs else "finetuned",
+        "champion": lambda _: "champion",
+    }
     return [Candidate(kind, target, rows.get(kind, lambda t: f"openai:{t}")(target)) for kind, target in parsed]

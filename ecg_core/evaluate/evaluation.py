@@ -1,41 +1,70 @@
-"""An evaluation, candidates x tasks, step by step on a store under `eval/<eval_id>/`: each task's questions,
-the pages Mllama rows read, each candidate's answers (resumed from what is stored), the report judge; and the
-typed result the evaluate flow returns. Pure of Prefect: `log` is whatever logger the caller gives."""
+"""An evaluation in one call: `evaluate(store, plan, steps, log)` answers a plan (candidates x tasks) and returns
+a typed `Evaluation`. Everything lands under `eval/<eval_id>/` (questions, predictions, judgements, each task's
+metrics, the leaderboard, Table I with its ROC curves) and a second call resumes from what is there.
+
+The heavy steps (a candidate answering every task, the judge over one candidate's reports, a reference CNN)
+come from `steps`: the evaluate flow passes them as Prefect tasks tagged gpu, api and judge, so that work pools
+and limits see them; a script can pass plain functions. Pure of Prefect."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from ecg_core import layout
-from ecg_core.evaluate.benchmark_tasks import Task, resolve
+from ecg_core.evaluate.benchmark_tasks import default_tasks
 from ecg_core.evaluate.candidates import Candidate
-from ecg_core.evaluate.detection import check_label_set
-from ecg_core.evaluate.endpoint import StoreCache
-from ecg_core.evaluate.grading import task_metrics
-from ecg_core.evaluate.judge import JudgeConfig, judge_reports
-from ecg_core.evaluate.metrics import mean_interval
-from ecg_core.evaluate.privacy import is_credentialed
-from ecg_core.evaluate.questions import task_questions
-from ecg_core.model.page_tiles import checkpoint_tiles, evaluation_pages
-from ecg_core.resumable import resume
-
-if TYPE_CHECKING:  # (the answering module imports torch and transformers; the result type needs neither)
-    from ecg_core.evaluate.candidate_answers import Answers
+from ecg_core.evaluate.endpoint import EndpointConfig, StoreCache
+from ecg_core.evaluate.evaluation_steps import (
+    CandidateResult,
+    chosen_pages,
+    mllama_weights,
+    prepare_tasks,
+    write_leaderboard,
+    write_table_one,
+)
+from ecg_core.evaluate.judge import JudgeConfig
+from ecg_core.evaluate.results import report_entry
 
 
 @dataclass(frozen=True)
-class CandidateResult:
-    """One candidate on every task: each task's metrics, and what an endpoint billed (None for a local model)."""
+class EvaluationPlan:
+    """What one evaluation answers and how; the evaluate flow's arguments, with the candidates parsed."""
 
-    tasks: dict[str, dict]
-    usage: dict | None
+    eval_id: str  # names the output: eval/<eval_id>/
+    candidates: tuple[Candidate, ...]  # the leaderboard's rows, in order
+    tasks: tuple[str, ...] = ()  # <set>/<task> ids; empty: the paper's tasks of `instruct`
+    instruct: str | None = None  # the instruction set of tasks named without one
+    model: str | None = None  # base checkpoint folder of the base and run: rows
+    max_tiles: int | None = None  # tile budget per page; None: the first run's, else the checkpoint's
+    page_fit: str | None = None  # pad or stretch; None: the first run's, else pad
+    batch_size: int = 16  # generation batch size of Mllama rows
+    endpoint: EndpointConfig = field(default_factory=EndpointConfig)  # where openai: rows are served
+    judge: JudgeConfig | None = None  # an LLM judge of the reports; None: the label-based score only
+    example_image: str | None = None  # a page shown in the report (a store key)
+    references: dict[str, dict] = field(default_factory=dict)  # reference CNN kind -> its CnnConfig keys
+    reference_datasets: tuple[str, ...] = ()  # the records/ datasets the reference CNNs learn from
+
+    @property
+    def first_run(self) -> str | None:
+        """The run whose pages every Mllama row reads (runs/<run_id>/config.json)."""
+        return next((c.target for c in self.candidates if c.kind == "run"), None)
+
+
+@dataclass(frozen=True)
+class Steps:
+    """The heavy steps of an evaluation, each a function of what it works on."""
+
+    answer: Callable[[Candidate, list[str], dict | None], CandidateResult]  # a row on every task, with the pages
+    judge: Callable[[str, Candidate], dict]  # the judge over one row's reports on one task
+    reference: Callable[[str, dict], dict]  # a reference CNN trained and tested: kind, its settings -> metrics
 
 
 @dataclass(frozen=True)
 class Evaluation:
     """What an evaluation found: metrics.json's content (Table I and the leaderboard), by attribute."""
 
+    eval_id: str
     metrics: dict
 
     @property
@@ -53,128 +82,61 @@ class Evaluation:
         return self.metrics["leaderboard"]
 
 
-def task_of(store, task_id: str) -> Task:
-    """The task named `<set>/<task>` in the store."""
-    return resolve(store, [task_id], None)[0]
+def evaluate(store, plan: EvaluationPlan, steps: Steps, log) -> Evaluation:
+    """Every candidate of `plan` on every task, judged when a judge is named; the leaderboard and Table I (the
+    first PTB-XL superclass task, the reference CNNs beside it, and the first report task)."""
+    entries = prepare_tasks(
+        store, plan.eval_id, list(plan.tasks or default_tasks(store, plan.instruct)), plan.instruct, log
+    )
+    task_ids = [entry["task"] for entry in entries]
+    mllama = [c for c in plan.candidates if c.is_mllama]
+    pages = None
+    if mllama:
+        model_dir, _ = mllama_weights(store, plan.model, mllama[0])
+        pages = chosen_pages(store, plan.eval_id, model_dir, plan.first_run, plan.max_tiles, plan.page_fit)
+        log.info("pages: %s", pages)
+    answered = {c.row: steps.answer(c, task_ids, pages) for c in plan.candidates}
+    rows = {row: result.tasks for row, result in answered.items()}
+    usage = {row: result.usage for row, result in answered.items() if result.usage}
+    report_tasks = [e["task"] for e in entries if e["metric"] == "report"]
+    for c in plan.candidates:  # the label-based score stays beside the judge's, under "labels"
+        for task_id in report_tasks:
+            judged = steps.judge(task_id, c) if plan.judge else None
+            rows[c.row][task_id] = report_entry(rows[c.row][task_id], judged)
+
+    detection_task = next((e["task"] for e in entries if e["kind"] == "ptbxl-super"), None)
+    prediction_keys = {
+        c.row: layout.predictions_key(plan.eval_id, *detection_task.split("/"), c.slug)
+        for c in plan.candidates
+        if detection_task
+    }
+    for kind, settings in plan.references.items() if detection_task else ():
+        rows[f"cnn-{kind}"] = {detection_task: steps.reference(kind, settings)}
+        prediction_keys[f"cnn-{kind}"] = layout.cnn_predictions_key(plan.eval_id, kind)
+    board = write_leaderboard(store, plan.eval_id, entries, rows, {c.row: c.spec for c in plan.candidates}, usage)
+    detection = {row: by_task[detection_task] for row, by_task in rows.items() if detection_task in by_task}
+    first_report = report_tasks[0] if report_tasks else None
+    reports = {row: by_task[first_report] for row, by_task in rows.items() if first_report in by_task}
+    metrics = write_table_one(
+        store, plan.eval_id, detection, reports, plan.example_image, pages, prediction_keys, board
+    )
+    return Evaluation(plan.eval_id, metrics)
 
 
-def task_keys(eval_id: str, task: Task) -> tuple[str, str, str]:
-    """Where a task's files are under eval/<eval_id>/: (eval id, instruction set, task)."""
-    return eval_id, task.instruct, task.kind.name
+def candidate_answers(store, plan: EvaluationPlan, candidate: Candidate, pages: dict | None, api_key: str | None):
+    """How `candidate` answers: its Mllama weights on the evaluation's pages, or its endpoint (answers cached in
+    eval/answer-cache/)."""
+    from ecg_core.evaluate.candidate_answers import EndpointAnswers, MllamaAnswers  # torch, only when answering
+    from ecg_core.model.page_tiles import PagePreprocessing
 
-
-def prepare_tasks(store, eval_id: str, task_ids: list[str], instruct: str | None, log) -> list[dict]:
-    """Each task's questions, with their pages, in eval/<eval_id>/<set>/<task>/questions.jsonl and those left
-    out, with the reason, in skipped.jsonl; returns the tasks' leaderboard entries."""
-    entries, tests = [], {}
-    for one in resolve(store, task_ids, instruct):
-        if one.instruct not in tests:
-            tests[one.instruct] = store.get_jsonl(layout.split_key(one.instruct, "test"))
-        questions, skipped = task_questions(store, one, tests[one.instruct])
-        store.put_jsonl(layout.questions_key(*task_keys(eval_id, one)), questions)
-        store.put_jsonl(layout.task_skipped_key(*task_keys(eval_id, one)), skipped)
-        if skipped:
-            where = layout.task_skipped_key(*task_keys(eval_id, one))
-            log.warning("%s: %d question(s) skipped, reasons in %s", one.id, len(skipped), where)
-        entries.append(
-            {"task": one.id, "title": one.kind.title, "metric": one.kind.metric, "questions": len(questions)}
-            | {"skipped": len(skipped), "kind": one.kind.name}
+    if candidate.is_mllama:
+        model_dir, adapter = mllama_weights(store, plan.model, candidate)
+        return MllamaAnswers(
+            model_dir,
+            str(store.local_dir(adapter)) if adapter else None,
+            PagePreprocessing(pages["max_tiles"], pages["page_fit"]),
+            store.local_dir(""),
+            plan.batch_size,
         )
-    return entries
-
-
-def chosen_pages(
-    store, eval_id: str, model_dir: str, run_id: str | None, max_tiles: int | None, page_fit: str | None
-) -> dict:
-    """How Mllama rows see pages: the run's preprocessing (runs/<run_id>/config.json), kept in
-    eval/<eval_id>/preprocessing.json; an evaluation whose predictions were made otherwise is refused."""
-    run_key = layout.run_config_key(run_id) if run_id else None
-    tile, checkpoint_max_tiles = checkpoint_tiles(model_dir)
-    pages = evaluation_pages(
-        store.get_json(run_key) if run_key else None, run_key, max_tiles, page_fit, checkpoint_max_tiles
-    )
-    chosen = pages.describe(tile) | {"from": run_key or "options"}
-    key = layout.preprocessing_key(eval_id)
-    if store.exists(key) and {k: v for k, v in store.get_json(key).items() if k != "from"} != pages.describe(tile):
-        raise ValueError(
-            f"{key}: predictions there were made with {store.get_json(key)}, not {chosen}; "
-            f"use another eval id (or delete {layout.eval_prefix(eval_id)}/)"
-        )
-    store.put_json(key, chosen)
-    return chosen
-
-
-def answer_tasks(
-    store, eval_id: str, candidate: Candidate, answers: Answers, task_ids: list[str], log
-) -> CandidateResult:
-    """The candidate's answers to every task, each resumed from its stored predictions (failed answers asked
-    again) and saved every `answers.chunk` questions; each task's metrics."""
-    results = {}
-    for task_id in task_ids:
-        one = task_of(store, task_id)
-        key = layout.predictions_key(*task_keys(eval_id, one), candidate.slug)
-        questions = store.get_jsonl(layout.questions_key(*task_keys(eval_id, one)))
-        done = [r for r in (store.get_jsonl(key) if store.exists(key) else []) if not r.get("error")]
-        check_label_set(done, key, one.kind.name)
-        if done:
-            log.info("%s: %d of %d answers already there, resuming", key, len(done), len(questions))
-        rows = resume(
-            questions,
-            done,
-            lambda chunk, one=one: answers(one, chunk),
-            lambda rows: store.put_jsonl(key, rows),
-            answers.chunk,
-        )
-        results[task_id] = task_metrics(one, rows)
-        log.info("%s on %s: %s", candidate.row, one.id, headline(results[task_id]))
-    usage = answers.usage()
-    if usage:
-        log.info("%s: %s", candidate.row, usage)
-    return CandidateResult(results, usage)
-
-
-def headline(metrics: dict) -> str:
-    shown = ("auc", "macro_f1", "hamming", "accuracy", "score", "n_unparsed", "n")
-    return ", ".join(
-        f"{k} {metrics[k]:.3f}" if isinstance(metrics[k], float) else f"{k} {metrics[k]}" for k in shown if k in metrics
-    )
-
-
-def judge_task(
-    store, eval_id: str, task_id: str, candidate: Candidate, judge: JudgeConfig, api_key: str | None, log
-) -> dict:
-    """The LLM judge over one candidate's reports on one task: judge-<row>.jsonl and the summary (with a 95%
-    interval of the mean)."""
-    one = task_of(store, task_id)
-    rows = store.get_jsonl(layout.predictions_key(*task_keys(eval_id, one), candidate.slug))
-    items = [
-        {"id": r["id"], "report": r["answer"], "reference": r["truth"], "credentialed": is_credentialed(r)}
-        | ({"image": store.get_bytes(r["image"])} if judge.vision else {})
-        for r in rows
-    ]
-    result = judge_reports(
-        items,
-        model=judge.model,
-        rubric=judge.rubric,
-        base_url=judge.base_url,
-        api_key=api_key,
-        cache=StoreCache(store, layout.judge_cache_prefix()),
-        vision=judge.vision,
-        allow_credentialed_remote=judge.allow_credentialed_remote,
-    )
-    store.put_jsonl(layout.judgements_key(*task_keys(eval_id, one), candidate.slug), result.results)
-    summary = result.summary | {"ci95": mean_interval([r["score"] for r in result.results if not r["failed"]])}
-    log.info(
-        "judge %s on %s, %s: mean %s over %d, %d failed, %d cached, %d+%d tokens, cost %s USD",
-        summary["model"],
-        candidate.row,
-        task_id,
-        summary["mean_score"],
-        summary["n_scored"],
-        summary["n_failed"],
-        summary["n_cached"],
-        summary["prompt_tokens"],
-        summary["completion_tokens"],
-        summary["cost_usd"],
-    )
-    return summary
+    cache = StoreCache(store, layout.answer_cache_prefix())
+    return EndpointAnswers(candidate.target, plan.endpoint, api_key, cache, store.get_bytes)

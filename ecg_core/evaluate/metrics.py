@@ -45,7 +45,7 @@ def macro_auc(y_true: np.ndarray, y_score: np.ndarray) -> float | None:
     return float(np.mean(aucs)) if aucs else None
 
 
-def _macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+def macro_f1_matrix(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Vectorised sklearn f1_score(average="macro", zero_division=0): the bootstrap calls it hundreds of times."""
     tp = (y_true & y_pred).sum(axis=0)
     denominator = y_true.sum(axis=0) + y_pred.sum(axis=0)
@@ -59,7 +59,7 @@ def bootstrap_ci(y_true, y_pred, y_score, n_boot: int = N_BOOTSTRAP, seed: int =
     for _ in range(n_boot if len(y_true) else 0):
         rows = rng.integers(0, len(y_true), len(y_true))
         t, p = y_true[rows], y_pred[rows]
-        draws["macro_f1"].append(_macro_f1(t, p))
+        draws["macro_f1"].append(macro_f1_matrix(t, p))
         draws["hamming"].append(float((t != p).mean()))
         for key, score in (("auc_hard", p.astype(float)), ("auc_score", None if y_score is None else y_score[rows])):
             if score is not None and (auc := macro_auc(t, score)) is not None:

@@ -105,7 +105,7 @@ def test_the_champion_reads_by_default_and_inputs_and_store_may_be_on_s3(tiny_ml
     with pytest.raises(LookupError, match="no champion"):
         interpret_flow(store=store.uri, inputs=[str(REALDATA / "images")], model=str(tiny_mllama_dir))
     stage_adapter(store, "t")
-    store.put_json(layout.champion_key(), champion_record("t", str(tiny_mllama_dir), {"macro_f1": 0.5}, {}))
+    store.put_json(layout.champion_key(), champion_record("t", str(tiny_mllama_dir), None, {"macro_f1": 0.5}, {}))
     client.put_object(Bucket=bucket, Key="incoming/a.jpg", Body=(REALDATA / "images/ecg00024.jpg").read_bytes())
     result = interpret_flow(store=store.uri, inputs=[f"s3://{bucket}/incoming/"], model=str(tiny_mllama_dir))
     [reading] = result["readings"]
