@@ -25,6 +25,7 @@ else, so stages and tools find each other's output through these functions, neve
         train_log.jsonl                         train_log_key
         adapter/                                adapter_prefix
         loss_curve.png                          loss_curve_key
+        finished.json                           run_finished_key
     eval/<eval_id>/                             eval_prefix
         preprocessing.json                      preprocessing_key
         <set>/<task>/                           task_prefix
@@ -56,6 +57,7 @@ else, so stages and tools find each other's output through these functions, neve
         champion.json                           champion_key
         models/<run_id>/adapter/                registry_adapter_prefix
         decisions/<name>.json                   decision_key
+        slots/<run_id>.json                     retraining_slot_key
     predictions/<batch>/                        batch_prefix
         pages/<page>                            batch_page_key
         pages.jsonl                             batch_pages_key
@@ -191,6 +193,11 @@ def loss_curve_key(run_id: str) -> str:
     return f"{run_prefix(run_id)}/loss_curve.png"
 
 
+def run_finished_key(run_id: str) -> str:
+    """The settings a run finished with, written last: a re-run with the same settings trains nothing."""
+    return f"{run_prefix(run_id)}/finished.json"
+
+
 # eval/: evaluations and ablation tables
 
 
@@ -320,6 +327,11 @@ def registry_adapter_prefix(run_id: str) -> str:
 
 def decision_key(name: str) -> str:
     return f"registry/decisions/{name}.json"
+
+
+def retraining_slot_key(run_id: str) -> str:
+    """A scheduled retraining that found new data: a re-run of the same slot resumes it, whatever it ingests."""
+    return f"registry/slots/{run_id}.json"
 
 
 # predictions/: readings of new ECG images by a trained model (ecg_core.interpret)

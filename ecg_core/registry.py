@@ -1,9 +1,8 @@
-"""The model registry in the store: `registry/champion.json` names the promoted run and its metrics, and
-`registry/models/<run_id>/adapter/` holds each promoted adapter.
+"""The model registry in the store: `registry/champion.json` names the promoted run, the base model it adapts,
+its metrics and its regression set, and `registry/models/<run_id>/adapter/` holds each promoted adapter.
 
-A new run is promoted only if it beats the champion on the chosen metric by a minimum margin (lower is
-better for Hamming loss). Publishing copies the adapter first and writes champion.json last: the pointer
-switch is the commit, so a failure before it leaves the champion untouched.
+Whether a run is promoted is `ecg_core.promotion`'s rule. Publishing copies the adapter first and writes
+champion.json last: the pointer switch is the commit, so a failure before it leaves the champion untouched.
 """
 
 from __future__ import annotations
@@ -11,33 +10,9 @@ from __future__ import annotations
 from ecg_core import layout
 from ecg_core.store import Store
 
-LOWER_IS_BETTER = {"hamming"}
-
 
 def read_champion(store: Store) -> dict | None:
     return store.get_json(layout.champion_key()) if store.exists(layout.champion_key()) else None
-
-
-def decide(candidate: dict, champion: dict | None, metric: str = "macro_f1", min_margin: float = 0.01) -> dict:
-    """{"promote", "reason", "metric", "candidate", "champion"} for candidate/champion detection metrics."""
-    new = candidate[metric]
-    if new is None:
-        return {
-            "promote": False,
-            "reason": f"the candidate has no {metric}",
-            "metric": metric,
-            "candidate": None,
-            "champion": champion and champion["metrics"][metric],
-        }
-    if champion is None:
-        return {"promote": True, "reason": "no champion yet", "metric": metric, "candidate": new, "champion": None}
-    old = champion["metrics"][metric]
-    gain = (old - new) if metric in LOWER_IS_BETTER else (new - old)
-    promote = gain >= min_margin
-    reason = (
-        f"{metric} {new:.4f} vs champion {old:.4f}: {'better' if promote else 'not better'} by the margin {min_margin}"
-    )
-    return {"promote": promote, "reason": reason, "metric": metric, "candidate": new, "champion": old}
 
 
 def stage_adapter(store: Store, run_id: str) -> list[str]:
@@ -53,9 +28,12 @@ def stage_adapter(store: Store, run_id: str) -> list[str]:
     return keys
 
 
-def champion_record(run_id: str, base_model: str, base_model_key: str | None, metrics: dict, decision: dict) -> dict:
-    """What champion.json says: the run, its adapter in the registry, the base model it adapts (a folder, or the
-    store prefix it was built under), why."""
+def champion_record(
+    run_id: str, base_model: str, base_model_key: str | None, metrics: dict, decision: dict, regression_set: dict
+) -> dict:
+    """What champion.json says: the run, its adapter in the registry, the base model it adapts (a folder, and the
+    store prefix it was built under when it was), its metrics, why, and the split it was promoted on (its
+    regression set: `promotion.regression_set`)."""
     return {
         "run_id": run_id,
         "adapter": layout.registry_adapter_prefix(run_id),
@@ -63,6 +41,7 @@ def champion_record(run_id: str, base_model: str, base_model_key: str | None, me
         "base_model_key": base_model_key,
         "metrics": metrics,
         "decision": decision,
+        "regression_set": regression_set,
     }
 
 

@@ -49,8 +49,8 @@ def evaluate_flow(
         store: artifact store, a folder or s3://bucket/prefix
         eval_id: evaluation name: eval/<eval_id>/
         candidates: what is evaluated, a leaderboard row each: base (the checkpoint of `model`), run:<run_id>
-            (base + that run's adapter, with the run's pages), openai:<model> (a vision chat model at an
-            OpenAI-compatible endpoint)
+            (base + that run's adapter, with the run's pages), champion (the registry's champion, on the base
+            it was trained on), openai:<model> (a vision chat model at an OpenAI-compatible endpoint)
         model: base Mllama checkpoint folder (for base and run: candidates)
         instruct: instruction set of tasks named without one; default tasks: its ptbxl-super and report
         tasks: tasks as <set>/<task> (or <task> of `instruct`), e.g. demo/ptbxl-super ecgbench/ptbxl-report;

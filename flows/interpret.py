@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from prefect import flow
+from prefect.runtime import flow_run
 
 from ecg_core import layout
 from ecg_core.interpret.answering import answering_model, preprocessing_of
@@ -21,12 +22,17 @@ from tasks.interpret import collect_pages, publish_readings, read_batch
 from tasks.storage import open_store
 
 
-@flow(name="interpret", flow_run_name="interpret {model}")
+def _run_name() -> str:
+    """The flow run's name: the base checkpoint named, else the champion's."""
+    return f"interpret {flow_run.parameters.get('model') or 'with the champion'}"
+
+
+@flow(name="interpret", flow_run_name=_run_name)
 def interpret_flow(
     *,
     store: str,
     inputs: list[str],
-    model: str,
+    model: str | None = None,
     run_id: str | None = None,
     champion: bool = True,
     batch: str | None = None,
@@ -39,7 +45,7 @@ def interpret_flow(
     Args:
         store: artifact store, a folder or s3://bucket/prefix
         inputs: image files (PNG, JPEG, a photo or a scan), PDFs (every page), folders of them, or s3:// prefixes
-        model: base Mllama checkpoint folder
+        model: base Mllama checkpoint folder; default: the champion's own (the one it was trained on)
         run_id: read with this training run's adapter (runs/<run_id>/adapter) instead of the champion
         champion: without run_id, the registry's champion adapter reads; off: the base model, untrained for ECGs
         batch: names the output, predictions/<batch>/; default: one name per set of inputs and model
@@ -48,9 +54,11 @@ def interpret_flow(
     """
     stored = open_store(store)
     chosen = answering_model(stored, model, run_id, champion)
+    model = chosen["model_dir"]
     tile, checkpoint_max_tiles = checkpoint_tiles(model)
     pages = preprocessing_of(chosen["run_config"], checkpoint_max_tiles)
-    info = {k: v for k, v in chosen.items() if k != "run_config"} | {"preprocessing": pages.describe(tile)}
+    info = {k: v for k, v in chosen.items() if k not in ("run_config", "model_dir")}
+    info |= {"preprocessing": pages.describe(tile)}
     batch = batch or default_batch(inputs, info)
     collected = collect_pages(store, batch, inputs)
     readings = read_batch(store, batch, collected["pages"], model, info, pages.max_tiles, pages.page_fit, batch_size)

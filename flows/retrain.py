@@ -1,6 +1,7 @@
 """Scheduled retraining: incremental ingest; if there is new data (or `force`), render, rebuild the
-instruction set, fine-tune, evaluate, and promote the new adapter to `registry/` only if it beats the
-champion (macro F1 by default, by a minimum margin). The decision is recorded as an artifact.
+instruction set, fine-tune, then evaluate the new adapter and the champion on the same records, and promote
+the new one to `registry/` only if its gain holds up (ecg_core/promotion.py: a paired bootstrap on the current
+split, and not worse on the champion's regression set). The decision is recorded as an artifact.
 
     prefect deployment run 'retrain/retrain-weekly'      # deployments/prefect.yaml: weekly cron
 """
@@ -13,8 +14,8 @@ from flows.ingest import ingest_flow
 from flows.instruct import instruct_flow
 from flows.pipeline import DEMO, PipelineConfig
 from flows.render import render_flow
-from flows.train_and_evaluate import base_model, train_and_evaluate
-from tasks.registry import promotion_decision, record_decision, stage_adapter, switch_champion
+from flows.train_and_evaluate import base_model, tiny_model_key, train_and_evaluate
+from tasks.registry import contest, open_slot, promotion_decision, record_decision, stage_adapter, switch_champion
 
 
 @flow(name="retrain", flow_run_name="retrain {name}")
@@ -29,9 +30,10 @@ def retrain_flow(
     config: str = DEMO,
     overrides: dict | None = None,
     metric: str = "macro_f1",
-    min_margin: float = 0.01,
+    min_margin: float = 0.0,
 ) -> dict:
-    """Retrain when there is new data and promote the result if it beats the champion; returns the decision.
+    """Retrain when there is new data and promote the result only if it beats the champion on the same records;
+    returns the decision.
 
     Args:
         store: artifact store, a folder or s3://bucket/prefix
@@ -44,16 +46,17 @@ def retrain_flow(
             training, seed and judge keys apply; the data comes from `source` instead of its synthetic-data keys,
             and the reference CNNs are not retrained
         overrides: settings keys to replace, e.g. {"train_overrides": {"max_steps": 50}}
-        metric: the test-split metric a new adapter must improve
-        min_margin: by at least this much
+        metric: the detection metric compared: macro_f1, auc or hamming (lower is better)
+        min_margin: the lower bound of the 95% paired interval of the gain must reach this
     """
     settings = PipelineConfig.load(config, overrides)
+    # One run per scheduled slot: a retry of this flow run, or a restarted worker, finds the same id and resumes it.
+    run_id = f"{name}-{flow_run.get_scheduled_start_time().strftime('%Y%m%d-%H%M%S')}"
     ingested = ingest_flow(store=store, source=source, path=path, options=ingest_options)
-    if not ingested["new"] and not force:
+    if not open_slot(store, run_id, ingested["new"], force):
         decision = {"promote": False, "reason": "no new data since the last run"}
         record_decision(store, name, None, decision)
         return decision
-    run_id = f"{name}-{flow_run.get_scheduled_start_time().strftime('%Y%m%d-%H%M%S')}"
     render_flow(store=store, dataset=source, config=settings.render_config, overrides={"dpi": settings.dpi})
     instruct_flow(
         store=store,
@@ -63,6 +66,7 @@ def retrain_flow(
         overrides={"seed": settings.seed},
     )
     model = base_model(store, settings.model, run_id, settings.tiny_tile_size, settings.seed)
+    against = contest(store, run_id)  # champion and challenger answer the same records
     trained = train_and_evaluate(
         store=store,
         run_id=run_id,
@@ -70,15 +74,17 @@ def retrain_flow(
         instruct=run_id,
         train_config=settings.train_config,
         train_overrides=settings.train_overrides,
+        candidates=against["candidates"],
+        tasks=against["tasks"],
         batch_size=settings.eval_batch_size,
         judge=settings.judge,
     )
-    metrics = trained.finetuned
-    decision = promotion_decision(store, metrics, metric, min_margin)
+    decision = promotion_decision(store, run_id, run_id, against["champion"], metric, min_margin)
     if decision["promote"]:
         with transaction() as txn:  # staging and the pointer switch succeed together, or the staging is undone
             txn.set("store_uri", store)
             txn.set("staged", stage_adapter(store, run_id))
-            switch_champion(store, run_id, model, metrics, decision)
+            model_key = None if settings.model else tiny_model_key(run_id)
+            switch_champion(store, run_id, model, model_key, trained.finetuned, decision)
     record_decision(store, name, run_id, decision)
     return decision | {"run_id": run_id}

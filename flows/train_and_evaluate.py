@@ -32,19 +32,27 @@ class TrainedRun:
         return self.evaluation.detection["finetuned"]
 
 
+def tiny_model_key(instruct: str) -> str:
+    """Where the tiny Mllama of instruction set `instruct` is built in the store."""
+    return layout.model_prefix(tiny_model_name(instruct))
+
+
+def tiny_model_name(instruct: str) -> str:
+    return f"tiny-mllama-{instruct}"
+
+
 def base_model(store: str, model: str | None, instruct: str, tile_size: int, seed: int) -> str:
     """`model`, or the tiny Mllama of instruction set `instruct` with `tile_size` px tiles (built when absent
     or when the set's training split changed)."""
     if model:
         return model
-    name = f"tiny-mllama-{instruct}"
     return run_cached(
         build_tiny_model,
         reads=[layout.split_key(instruct, "train")],
-        writes=layout.model_config_key(name),
+        writes=layout.model_config_key(tiny_model_name(instruct)),
         store_uri=store,
         instruct_name=instruct,
-        key=layout.model_prefix(name),
+        key=tiny_model_key(instruct),
         image_size=tile_size,
         seed=seed,
     )

@@ -1,18 +1,23 @@
-"""Promotion tasks, run inside one Prefect transaction: the adapter is staged into the registry, then the
-champion pointer is switched; if anything after the staging fails, the staging is rolled back."""
+"""Registry tasks: the promotion decision (ecg_core.promotion) and, inside one Prefect transaction, the adapter
+staged into the registry and the champion pointer switched; if anything after the staging fails, the staging
+is rolled back. Each decision is an artifact: champion and challenger side by side."""
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
-from ecg_core import layout, registry
-from ecg_core.registry import champion_record, decide, read_champion
+from ecg_core import layout, promotion, registry
+from ecg_core.registry import champion_record, read_champion
 from tasks.artifacts import artifact_key, publishing
 from tasks.storage import open_store
 
 
 @task
-def promotion_decision(store_uri: str, metrics: dict, metric: str, min_margin: float) -> dict:
-    return decide(metrics, read_champion(open_store(store_uri)), metric, min_margin)
+def promotion_decision(
+    store_uri: str, eval_id: str, instruct: str, champion: dict | None, metric: str, min_margin: float
+) -> dict:
+    decision = promotion.challenge(open_store(store_uri), eval_id, instruct, champion, metric, min_margin)
+    get_run_logger().info("%s: %s", "promote" if decision["promote"] else "keep the champion", decision["reason"])
+    return decision
 
 
 @task
@@ -32,27 +37,28 @@ def _unstage(transaction) -> None:
 def switch_champion(
     store_uri: str, run_id: str, base_model: str, base_model_key: str | None, metrics: dict, decision: dict
 ) -> dict:
-    record = champion_record(run_id, base_model, base_model_key, metrics, decision)
-    open_store(store_uri).put_json(layout.champion_key(), record)
+    """champion.json names the run; its split (instruction set `run_id`) becomes the regression set."""
+    store = open_store(store_uri)
+    record = champion_record(
+        run_id, base_model, base_model_key, metrics, decision, promotion.regression_set(store, run_id)
+    )
+    store.put_json(layout.champion_key(), record)
     return record
 
 
 @task
 def record_decision(store_uri: str, name: str, run_id: str | None, decision: dict) -> None:
-    """The decision and the comparison, in the store (`registry/decisions/`) and as Prefect artifacts: this
-    retraining's, and a new version of `champion`, whose versions in the UI are the model's history."""
+    """The decision in the store (`registry/decisions/`) and as Prefect artifacts: this retraining's, and a new
+    version of `champion`, whose versions in the UI are the model's history."""
     store = open_store(store_uri)
     store.put_json(layout.decision_key(run_id or name), {"run_id": run_id, **decision})
     champion = read_champion(store)
-    outcome = f"**{'Promoted' if decision.get('promote') else 'Kept the champion'}**: {decision['reason']}"
-    comparison = (
-        f"| metric | candidate | champion |\n|---|---|---|\n"
-        f"| {decision.get('metric', '-')} | {decision.get('candidate')} | {decision.get('champion')} |"
-    )
+    outcome = f"**{'Promoted' if decision['promote'] else 'Kept the champion'}**: {decision['reason']}"
+    comparison = side_by_side(decision, run_id)
     with publishing(f"the decision of {name}", store.url(layout.decision_key(run_id or name))):
         create_markdown_artifact(
             key=artifact_key("retrain", name),
-            markdown=f"# Retraining `{name}`\n\nCandidate run: `{run_id}`\n\n{comparison}\n\n{outcome}\n\n"
+            markdown=f"# Retraining `{name}`\n\n{outcome}\n\n{comparison}\n\n"
             f"Champion now: `{champion['run_id'] if champion else 'none'}`",
         )
         create_markdown_artifact(
@@ -60,6 +66,31 @@ def record_decision(store_uri: str, name: str, run_id: str | None, decision: dic
             markdown=champion_markdown(champion, name, run_id, outcome, comparison),
             description=f"The champion after retraining {name}",
         )
+
+
+def side_by_side(decision: dict, run_id: str | None) -> str:
+    """Champion and challenger rows, one column per split compared, and the gain with its 95% interval."""
+    compared = [c for c in (decision.get("current"), decision.get("regression")) if c]
+    if not compared:
+        return f"Challenger: `{run_id or 'none'}`, nothing to compare it with."
+    columns = [f"{c['metric']} on {c['split']} ({c['n']} records)" for c in compared]
+    columns[1:] = [f"{column}, regression set" for column in columns[1:]]
+
+    def figure(value) -> str:
+        return "-" if value is None else f"{value:.4f}"
+
+    def gain(c: dict) -> str:
+        low, high = c["ci95"] or (None, None)
+        return f"{figure(c['gain'])} [{figure(low)}, {figure(high)}]"
+
+    lines = [
+        "| | " + " | ".join(columns) + " |",
+        "|---|" + "---|" * len(columns),
+        f"| champion `{decision.get('champion_run')}` | " + " | ".join(figure(c["champion"]) for c in compared) + " |",
+        f"| challenger `{run_id}` | " + " | ".join(figure(c["challenger"]) for c in compared) + " |",
+        "| gain, 95% paired interval | " + " | ".join(gain(c) for c in compared) + " |",
+    ]
+    return "\n".join(lines) + f"\n\nMargin asked of the lower bound: {decision['min_margin']}"
 
 
 def champion_markdown(champion: dict | None, name: str, run_id: str | None, outcome: str, comparison: str) -> str:
@@ -72,4 +103,25 @@ def champion_markdown(champion: dict | None, name: str, run_id: str | None, outc
             f"Champion: run `{champion['run_id']}` (adapter `{champion['adapter']}` on `{champion['base_model']}`)"
             f"\n\nIts metrics when promoted: {figures or '-'}"
         )
-    return f"# Champion\n\n{held}\n\n## Decision of retraining `{name}` (candidate `{run_id}`)\n\n{comparison}\n\n{outcome}\n"
+    return f"# Champion\n\n{held}\n\n## Decision of retraining `{name}` (candidate `{run_id}`)\n\n{outcome}\n\n{comparison}\n"
+
+
+@task
+def open_slot(store_uri: str, run_id: str, new_records: int, force: bool) -> bool:
+    """Whether this scheduled slot retrains: new data, `force`, or the slot started before (a retry, a restarted
+    worker: the data it found is ingested by now). A slot that retrains is recorded before any training."""
+    store, key = open_store(store_uri), layout.retraining_slot_key(run_id)
+    if store.exists(key):
+        get_run_logger().info("slot %s started before (%s): resuming it", run_id, store.url(key))
+        return True
+    if new_records or force:
+        store.put_json(key, {"run_id": run_id, "new_records": new_records, "forced": force})
+    return bool(new_records or force)
+
+
+@task
+def contest(store_uri: str, run_id: str) -> dict:
+    """The champion now and the retraining's evaluation ({candidates, tasks}: `promotion.contest`)."""
+    store = open_store(store_uri)
+    champion = read_champion(store)
+    return {"champion": champion} | promotion.contest(store, run_id, run_id, champion)

@@ -1,6 +1,7 @@
 """Fine-tuning task: the training run as a launched subprocess (python, deepspeed or torchrun) holding its
 `gpu` slots, whose output lands in the store."""
 
+import json
 from pathlib import Path
 
 import torch
@@ -48,6 +49,10 @@ def fine_tune(
     } | overrides
     options = {key: str(value) if isinstance(value, Path) else value for key, value in options.items()}
     train_config = TrainConfig.load(config, options)
+    finished, settings = layout.run_finished_key(run_id), json.loads(json.dumps(train_config.to_dict()))
+    if store.exists(finished) and store.get_json(finished) == settings:
+        logger.info("run %s already finished with these settings (%s): nothing to train", run_id, store.url(finished))
+        return prefix
     preflight(train_config, launch)
     run_config = write_run_config(train_config)  # what the training process reads, and the run's record
 
@@ -73,4 +78,5 @@ def fine_tune(
             markdown=f"# Run `{run_id}`\n\n{stored_image(store, curve_key, 'loss curve')}\n\nAdapter: `{store.url(layout.adapter_prefix(run_id))}`",
             key=artifact_key("run", run_id),
         )
+    store.put_json(finished, settings)  # last: a run cut short before it is trained again
     return prefix

@@ -34,6 +34,7 @@ SLOW_FIRST = ("ops", "flows")  # directories whose tests wait on servers and pro
 LONGEST_FIRST = (
     "ops/test_local_stack.py",  # 245
     "ops/test_unattended.py",  # 180
+    "flows/test_retrain_flow.py",  # 155
     "flows/test_real_files_flows.py",  # 120
     "ops/test_killed_run.py",  # 115
     "flows/test_pipeline_flow.py",  # 100
@@ -42,7 +43,6 @@ LONGEST_FIRST = (
     "ops/test_server_lifecycle.py",  # 85
     "ops/test_shared_server.py",  # 65
     "ops/test_gpu_check.py",  # 65
-    "flows/test_retrain_flow.py",  # 60
     "flows/test_data_flows.py",  # 55
     "flows/test_interpret_flow.py",  # 55
     "ops/test_wheel.py",  # 50

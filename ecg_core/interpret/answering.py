@@ -8,13 +8,14 @@ from pathlib import PurePosixPath
 
 from ecg_core import layout
 from ecg_core.model.page_tiles import PagePreprocessing
-from ecg_core.registry import read_champion
+from ecg_core.registry import champion_base, read_champion
 from ecg_core.store import Store
 
 
-def answering_model(store: Store, model_dir: str, run_id: str | None, champion: bool) -> dict:
-    """{"adapter": store prefix or None, "run_id", "registry", "trained_on", "run_config"} of the chosen model;
-    a missing adapter or champion raises, saying what to do."""
+def answering_model(store: Store, model_dir: str | None, run_id: str | None, champion: bool) -> dict:
+    """{"model_dir", "adapter": store prefix or None, "run_id", "registry", "trained_on", "run_config"} of the
+    chosen model; the champion brings its own base checkpoint unless `model_dir` names one. A missing adapter,
+    champion or base raises, saying what to do."""
     registry = None
     if run_id is None and champion:
         record = read_champion(store)
@@ -25,8 +26,11 @@ def answering_model(store: Store, model_dir: str, run_id: str | None, champion: 
             )
         run_id, adapter = record["run_id"], record["adapter"]
         registry = {"champion": run_id, "adapter": adapter, "metrics": record.get("metrics")}
+        model_dir = model_dir or champion_base(store, record)
     else:
         adapter = layout.adapter_prefix(run_id) if run_id else None
+    if model_dir is None:
+        raise ValueError("name the base checkpoint (--model DIR): only the registry's champion brings its own")
     if adapter and not store.list(adapter):
         raise FileNotFoundError(f"no adapter under {store.url(adapter)}: train run {run_id} first")
     run_config = (
@@ -35,6 +39,7 @@ def answering_model(store: Store, model_dir: str, run_id: str | None, champion: 
         else None
     )
     return {
+        "model_dir": model_dir,
         "base": PurePosixPath(model_dir).name,
         "adapter": adapter,
         "run_id": run_id,

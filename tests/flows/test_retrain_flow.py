@@ -1,5 +1,6 @@
-"""Scheduled retraining through real Prefect flows on the tiny model: the first run is promoted, a run
-without new data does nothing, and a failure after staging rolls the promotion back (Prefect transaction)."""
+"""Scheduled retraining through the real flows on tiny models: champion and challenger answer the same
+records, a clearly better challenger is promoted and then reads for `interpret`, a worse one is not, a slot
+without new data trains nothing, and a slot retried after a failed promotion (rolled back) trains once."""
 
 import pytest
 from prefect import task
@@ -7,9 +8,16 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 import flows.retrain
+import tasks.train
+from ecg_core import layout
 from ecg_core.registry import read_champion
 from ecg_core.store import open_store
+from flows.interpret import interpret_flow
 from flows.retrain import retrain_flow
+from tasks.registry import switch_champion
+
+UNTRAINED = {"max_steps": 2, "lr": 0.0, "save_strategy": "no"}  # adapters stay zero: the base model answers
+LEARNS = {"max_steps": 150, "save_strategy": "no"}  # the tiny recipe's lr: answers in the label words
 
 
 def _artifacts(key: str) -> list:
@@ -19,40 +27,66 @@ def _artifacts(key: str) -> list:
     return sorted(found, key=lambda a: a.created)
 
 
-FEW_STEPS = {"max_steps": 4, "logging_steps": 1, "save_strategy": "no"}
+@pytest.fixture
+def launches(monkeypatch) -> list:
+    """Each training process started (the real one runs)."""
+    started, launch = [], tasks.train.run_streaming
+    monkeypatch.setattr(tasks.train, "run_streaming", lambda *a, **k: started.append(a[0]) or launch(*a, **k))
+    return started
 
 
-def test_retraining_promotes_skips_and_rolls_back(tmp_path, monkeypatch, gpu_limit):
+def test_champion_and_challenger_on_the_same_records(tmp_path, monkeypatch, gpu_limit, launches, caplog):
     store_uri = str(tmp_path / "store")
     store = open_store(store_uri)
-    settings = dict(
-        store=store_uri,
-        name="weekly",
-        ingest_options={"n_records": 30, "seed": 7, "fs": 100.0},
-        overrides={"train_overrides": FEW_STEPS, "eval_batch_size": 8},
-        min_margin=0.0,
-    )
 
-    first = retrain_flow(**settings)
-    champion = read_champion(store)
-    assert first["promote"] and first["reason"] == "no champion yet" and champion["run_id"] == first["run_id"]
-    assert store.list(champion["adapter"]) and store.exists(f"registry/decisions/{first['run_id']}.json")
+    def retrain(train_overrides: dict, seed: int = 7, retries: int = 0, **options) -> dict:
+        return retrain_flow.with_options(retries=retries)(
+            store=store_uri,
+            name="weekly",
+            ingest_options={"n_records": 120, "seed": seed, "fs": 100.0},
+            overrides={"train_overrides": train_overrides, "eval_batch_size": 16},
+            **options,
+        )
 
-    # Same source, same records: nothing new, nothing trained, the champion stays.
-    assert retrain_flow(**settings)["reason"] == "no new data since the last run"
-    assert read_champion(store) == champion
-    # Each decision is a version of the `champion` artifact: the model's history in the UI.
-    history = [a.data for a in _artifacts("champion")]
-    assert len(history) >= 2 and all(f"Champion: run `{first['run_id']}`" in data for data in history[-2:])
-    assert "no champion yet" in history[-2] and "no new data since the last run" in history[-1]
-
+    # (d) The first slot's promotion fails once (the staging is rolled back) and Prefect retries the flow run:
+    # the same run resumes, trained once, and is promoted.
     @task(name="switch_champion")
-    def broken_switch(*args):
-        raise RuntimeError("registry write failed")
+    def fails_once(*args):
+        if "promotion rolled back" not in caplog.text:
+            raise RuntimeError("lost the registry for a moment")
+        return switch_champion.fn(*args)
 
-    monkeypatch.setattr(flows.retrain, "switch_champion", broken_switch)
-    with pytest.raises(RuntimeError, match="registry write failed"):
-        retrain_flow(**settings | {"force": True, "min_margin": -1.0})  # would be promoted
-    assert read_champion(store) == champion  # the old champion stands
-    staged = [k for k in store.list("registry/models") if not k.startswith(f"registry/models/{first['run_id']}/")]
-    assert staged == []  # the new run's staged adapter was rolled back
+    monkeypatch.setattr(flows.retrain, "switch_champion", fails_once)
+    first = retrain(UNTRAINED, retries=1)
+    assert "lost the registry for a moment" in caplog.text and "staged objects removed" in caplog.text
+    assert first["promote"] and first["reason"] == "no champion yet" and len(launches) == 1
+    untrained = read_champion(store)
+    assert untrained["run_id"] == first["run_id"] and untrained["regression_set"]["instruct"] == first["run_id"]
+    monkeypatch.setattr(flows.retrain, "switch_champion", switch_champion)
+
+    # (c) No new data: nothing trained, the decision recorded, the champion stays.
+    assert retrain(UNTRAINED)["reason"] == "no new data since the last run" and len(launches) == 1
+    assert read_champion(store) == untrained
+
+    # (b) New records and a challenger that learnt: better on the same records, promoted.
+    better = retrain(LEARNS, seed=8)
+    current = better["current"]
+    assert better["promote"] and current["ci95"][0] >= 0 and current["challenger"] > current["champion"]
+    assert better["regression"]["split"] == f"{first['run_id']}/test"  # the champion's split, held frozen
+    champion = read_champion(store)
+    assert champion["run_id"] == better["run_id"]
+    assert champion["base_model_key"] == f"models/tiny-mllama-{better['run_id']}"
+    # The new champion reads for `interpret` by default, on the base it was trained on.
+    page = next(k for k in store.list("images/synthetic") if k.endswith(".png"))
+    readings = interpret_flow(store=store_uri, inputs=[str(store.local_dir("") / page)])["readings"]
+    assert readings[0]["model"]["registry"]["champion"] == better["run_id"]
+
+    # (a) A challenger worse on the same records is not promoted, whatever it scored elsewhere.
+    worse = retrain(UNTRAINED, force=True)
+    assert not worse["promote"] and worse["current"]["ci95"][0] < 0 and read_champion(store) == champion
+    decision = store.get_json(layout.decision_key(worse["run_id"]))
+    assert decision["current"]["n"] == better["current"]["n"] and "below the margin" in decision["reason"]
+    shown = _artifacts("retrain-weekly")[-1].data
+    assert f"| champion `{better['run_id']}` |" in shown and f"| challenger `{worse['run_id']}` |" in shown
+    assert "gain, 95% paired interval" in shown and "**Kept the champion**" in shown
+    assert len(launches) == 3

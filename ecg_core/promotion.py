@@ -1,0 +1,97 @@
+"""The promotion rule of scheduled retraining: champion and challenger answer the same records in one
+evaluation, and the challenger is promoted only when the difference says so.
+
+- On the current split (the test split of the instruction set just built), the lower bound of the 95% paired
+  bootstrap interval of the challenger's gain must be at least `min_margin`.
+- On the regression set (the test split the champion was promoted on, frozen in the registry by its digest),
+  the challenger must not be significantly worse: the upper bound of its gain there must not be below 0.
+
+The first challenger, with no champion to beat, is promoted. The decision records both comparisons (figures,
+interval of the difference, number of records, split) and why.
+"""
+
+from __future__ import annotations
+
+from ecg_core import layout
+from ecg_core.evaluate.benchmark_tasks import default_tasks
+from ecg_core.evaluate.paired import paired_gain
+from ecg_core.labels import SUPERCLASSES
+from ecg_core.store import Store, digest
+
+TASK = "ptbxl-super"  # the detection task both models are compared on
+CHAMPION_ROW, CHALLENGER_ROW = "champion", "finetuned"  # their rows (prediction files) in the evaluation
+
+
+def regression_set(store: Store, instruct: str) -> dict:
+    """What the registry keeps of a champion's split at promotion: its name and the digest of its test split."""
+    return {"instruct": instruct, "test_digest": digest(store, [layout.split_key(instruct, "test")])}
+
+
+def regression_instruct(store: Store, champion: dict | None) -> tuple[str | None, str | None]:
+    """(the champion's regression instruction set when it is there unchanged, else None; why not)."""
+    if champion is None:
+        return None, "no champion"
+    frozen = champion.get("regression_set")
+    if frozen is None:
+        return None, f"champion {champion['run_id']} was promoted without a regression set"
+    if regression_set(store, frozen["instruct"]) != frozen:
+        return None, f"the test split of {frozen['instruct']} changed since champion {champion['run_id']} was promoted"
+    return frozen["instruct"], None
+
+
+def comparison(store: Store, eval_id: str, instruct: str, metric: str) -> dict:
+    """Champion vs challenger on the test split of `instruct` in evaluation `eval_id` (paired_gain, and the split)."""
+    rows = [
+        store.get_jsonl(layout.predictions_key(eval_id, instruct, TASK, row)) for row in (CHAMPION_ROW, CHALLENGER_ROW)
+    ]
+    return paired_gain(*rows, SUPERCLASSES, metric) | {"split": f"{instruct}/test"}
+
+
+def decide(current: dict | None, regression: dict | None, min_margin: float = 0.0, why_no_regression: str = "") -> dict:
+    """{"promote", "reason", "current", "regression", "min_margin"} from the comparisons (None: no champion /
+    no regression set)."""
+    out = {"current": current, "regression": regression, "min_margin": min_margin}
+    if current is None:
+        return out | {"promote": True, "reason": "no champion yet"}
+    metric, interval = current["metric"], current["ci95"]
+    if interval is None:
+        return out | {"promote": False, "reason": f"{metric} could not be compared on {current['split']}"}
+    said = f"{metric} gain {_gain(current)} on {current['n']} records of {current['split']}"
+    if interval[0] < min_margin:
+        return out | {"promote": False, "reason": f"{said}: the lower bound is below the margin {min_margin}"}
+    if regression is not None and regression["ci95"] is not None and regression["ci95"][1] < 0:
+        worse = f"significantly worse on the regression set ({_gain(regression)} on {regression['n']} records)"
+        return out | {"promote": False, "reason": f"{said}, but {worse}"}
+    held = (
+        f"not worse on the regression set ({_gain(regression)})"
+        if regression
+        else f"no regression set: {why_no_regression}"
+    )
+    return out | {"promote": True, "reason": f"{said}: at least the margin {min_margin}; {held}"}
+
+
+def _gain(compared: dict) -> str:
+    low, high = compared["ci95"] or (None, None)
+    bounds = f", 95% interval [{low:+.4f}, {high:+.4f}]" if low is not None else ""
+    return f"{compared['gain']:+.4f}{bounds}" if compared["gain"] is not None else "-"
+
+
+def contest(store: Store, run_id: str, instruct: str, champion: dict | None) -> dict:
+    """The retraining's evaluation: {candidates, tasks}. The challenger (run `run_id`) and the champion, when there
+    is one, on the paper's tasks of the current split `instruct` and on the detection task of the regression set."""
+    tasks = default_tasks(store, instruct)
+    regression, _ = regression_instruct(store, champion)
+    if regression and regression != instruct:
+        tasks.append(f"{regression}/{TASK}")
+    return {"candidates": ([CHAMPION_ROW] if champion else []) + [f"run:{run_id}"], "tasks": tasks}
+
+
+def challenge(store: Store, eval_id: str, instruct: str, champion: dict | None, metric: str, min_margin: float) -> dict:
+    """The decision on evaluation `eval_id` (`contest`'s): the rule above, on `instruct`'s split and the
+    champion's regression set."""
+    if champion is None:
+        return decide(None, None, min_margin)
+    regression, why_not = regression_instruct(store, champion)
+    current = comparison(store, eval_id, instruct, metric)
+    against = comparison(store, eval_id, regression, metric) if regression else None
+    return decide(current, against, min_margin, why_not) | {"champion_run": champion["run_id"]}
