@@ -105,15 +105,18 @@ def test_the_champion_reads_by_default_and_inputs_and_store_may_be_on_s3(tiny_ml
     with pytest.raises(LookupError, match="no champion"):
         interpret_flow(store=store.uri, inputs=[str(REALDATA / "images")], model=str(tiny_mllama_dir))
     stage_adapter(store, "t")
-    store.put_json(layout.champion_key(), champion_record("t", str(tiny_mllama_dir), None, {"macro_f1": 0.5}, {}))
+    store.put_dir(tiny_mllama_dir, "models/tiny")  # the champion's base, built in the store: no --model needed
+    record = champion_record("t", "a folder of another machine", "models/tiny", {"macro_f1": 0.5}, {}, {})
+    store.put_json(layout.champion_key(), record)
     client.put_object(Bucket=bucket, Key="incoming/a.jpg", Body=(REALDATA / "images/ecg00024.jpg").read_bytes())
-    result = interpret_flow(store=store.uri, inputs=[f"s3://{bucket}/incoming/"], model=str(tiny_mllama_dir))
+    result = interpret_flow(store=store.uri, inputs=[f"s3://{bucket}/incoming/"])
     [reading] = result["readings"]
     assert (
         reading["source"] == f"s3://{bucket}/incoming/a.jpg"
         and reading["model"]["adapter"] == "registry/models/t/adapter"
     )
-    assert reading["model"]["registry"]["champion"] == "t" and result["rejected"] == []
+    assert reading["model"]["registry"]["champion"] == "t" and reading["model"]["base"] == "tiny"
+    assert result["rejected"] == []
     keys = {o["Key"] for o in client.list_objects_v2(Bucket=bucket, Prefix="store/predictions/")["Contents"]}
     assert {f"store/predictions/{result['batch']}/{name}" for name in ("readings.jsonl", "report.md")} <= keys
 

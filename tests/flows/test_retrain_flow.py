@@ -17,7 +17,7 @@ from flows.retrain import retrain_flow
 from tasks.registry import switch_champion
 
 UNTRAINED = {"max_steps": 2, "lr": 0.0, "save_strategy": "no"}  # adapters stay zero: the base model answers
-LEARNS = {"max_steps": 150, "save_strategy": "no"}  # the tiny recipe's lr: answers in the label words
+LEARNS = {"max_steps": 100, "save_strategy": "no"}  # the tiny recipe's lr: answers in the label words
 
 
 def _artifacts(key: str) -> list:
