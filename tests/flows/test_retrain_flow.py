@@ -43,7 +43,7 @@ def test_champion_and_challenger_on_the_same_records(tmp_path, monkeypatch, gpu_
         return retrain_flow.with_options(retries=retries)(
             store=store_uri,
             name="weekly",
-            ingest_options={"n_records": 120, "seed": seed, "fs": 100.0},
+            ingest_options={"n_records": 100, "seed": seed, "fs": 100.0},
             overrides={"train_overrides": train_overrides, "eval_batch_size": 16},
             **options,
         )
