@@ -16,7 +16,7 @@ from flows.interpret import interpret_flow
 from flows.retrain import retrain_flow
 from tasks.registry import switch_champion
 
-UNTRAINED = {"max_steps": 2, "lr": 0.0, "save_strategy": "no"}  # adapters stay zero: the base model answers
+UNTRAINED = {"max_steps": 1, "lr": 0.0, "save_strategy": "no"}  # adapters stay zero: the base model answers
 LEARNS = {"max_steps": 100, "save_strategy": "no"}  # the tiny recipe's lr: answers in the label words
 
 
@@ -44,7 +44,7 @@ def test_champion_and_challenger_on_the_same_records(tmp_path, monkeypatch, gpu_
             store=store_uri,
             name="weekly",
             ingest_options={"n_records": 100, "seed": seed, "fs": 100.0},
-            overrides={"train_overrides": train_overrides, "eval_batch_size": 16},
+            overrides={"train_overrides": train_overrides, "eval_batch_size": 16, "dpi": 50.0},  # small pages
             **options,
         )
 
