@@ -56,21 +56,22 @@ def decide(current: dict | None, regression: dict | None, min_margin: float = 0.
     metric, interval = current["metric"], current["ci95"]
     if interval is None:
         return out | {"promote": False, "reason": f"{metric} could not be compared on {current['split']}"}
-    said = f"{metric} gain {_gain(current)} on {current['n']} records of {current['split']}"
+    said = f"{metric} gain {gain_text(current)} on {current['n']} records of {current['split']}"
     if interval[0] < min_margin:
         return out | {"promote": False, "reason": f"{said}: the lower bound is below the margin {min_margin}"}
     if regression is not None and regression["ci95"] is not None and regression["ci95"][1] < 0:
-        worse = f"significantly worse on the regression set ({_gain(regression)} on {regression['n']} records)"
+        worse = f"significantly worse on the regression set ({gain_text(regression)} on {regression['n']} records)"
         return out | {"promote": False, "reason": f"{said}, but {worse}"}
     held = (
-        f"not worse on the regression set ({_gain(regression)})"
+        f"not worse on the regression set ({gain_text(regression)})"
         if regression
         else f"no regression set: {why_no_regression}"
     )
     return out | {"promote": True, "reason": f"{said}: at least the margin {min_margin}; {held}"}
 
 
-def _gain(compared: dict) -> str:
+def gain_text(compared: dict) -> str:
+    """The gain with its 95% interval, e.g. "+0.0727, 95% interval [+0.0000, +0.1333]"."""
     low, high = compared["ci95"] or (None, None)
     bounds = f", 95% interval [{low:+.4f}, {high:+.4f}]" if low is not None else ""
     return f"{compared['gain']:+.4f}{bounds}" if compared["gain"] is not None else "-"
@@ -95,3 +96,25 @@ def challenge(store: Store, eval_id: str, instruct: str, champion: dict | None, 
     current = comparison(store, eval_id, instruct, metric)
     against = comparison(store, eval_id, regression, metric) if regression else None
     return decide(current, against, min_margin, why_not) | {"champion_run": champion["run_id"]}
+
+
+def decision_table(decision: dict, run_id: str | None) -> str:
+    """Champion and challenger rows, one column per split compared, then the gain with its 95% interval
+    (markdown, for the decision's artifact)."""
+    compared = [c for c in (decision.get("current"), decision.get("regression")) if c]
+    if not compared:
+        return f"Challenger: `{run_id or 'none'}`, nothing to compare it with."
+    columns = [f"{c['metric']} on {c['split']} ({c['n']} records)" for c in compared]
+    columns[1:] = [f"{column}, regression set" for column in columns[1:]]
+
+    def figures(key: str) -> str:
+        return " | ".join("-" if c[key] is None else f"{c[key]:.4f}" for c in compared)
+
+    lines = [
+        "| | " + " | ".join(columns) + " |",
+        "|---|" + "---|" * len(columns),
+        f"| champion `{decision.get('champion_run')}` | {figures('champion')} |",
+        f"| challenger `{run_id}` | {figures('challenger')} |",
+        "| gain, 95% paired interval | " + " | ".join(gain_text(c) for c in compared) + " |",
+    ]
+    return "\n".join(lines) + f"\n\nMargin asked of the lower bound: {decision['min_margin']}"

@@ -49,3 +49,15 @@ def champion_base(store: Store, record: dict) -> str:
     """The champion's base checkpoint folder: built in the store (mirrored here from it), else the folder named."""
     key = record.get("base_model_key")
     return str(store.local_dir(key)) if key else record["base_model"]
+
+
+def open_slot(store: Store, run_id: str, new_records: int, force: bool) -> tuple[bool, bool]:
+    """(whether scheduled slot `run_id` retrains, whether it resumes one started before). It retrains on new data,
+    `force`, or when it started before (a retry, a restarted worker: the data it found is ingested by now); a slot
+    that retrains is recorded before any training."""
+    key = layout.retraining_slot_key(run_id)
+    if store.exists(key):
+        return True, True
+    if new_records or force:
+        store.put_json(key, {"run_id": run_id, "new_records": new_records, "forced": force})
+    return bool(new_records or force), False

@@ -54,7 +54,7 @@ def record_decision(store_uri: str, name: str, run_id: str | None, decision: dic
     store.put_json(layout.decision_key(run_id or name), {"run_id": run_id, **decision})
     champion = read_champion(store)
     outcome = f"**{'Promoted' if decision['promote'] else 'Kept the champion'}**: {decision['reason']}"
-    comparison = side_by_side(decision, run_id)
+    comparison = promotion.decision_table(decision, run_id)
     with publishing(f"the decision of {name}", store.url(layout.decision_key(run_id or name))):
         create_markdown_artifact(
             key=artifact_key("retrain", name),
@@ -66,31 +66,6 @@ def record_decision(store_uri: str, name: str, run_id: str | None, decision: dic
             markdown=champion_markdown(champion, name, run_id, outcome, comparison),
             description=f"The champion after retraining {name}",
         )
-
-
-def side_by_side(decision: dict, run_id: str | None) -> str:
-    """Champion and challenger rows, one column per split compared, and the gain with its 95% interval."""
-    compared = [c for c in (decision.get("current"), decision.get("regression")) if c]
-    if not compared:
-        return f"Challenger: `{run_id or 'none'}`, nothing to compare it with."
-    columns = [f"{c['metric']} on {c['split']} ({c['n']} records)" for c in compared]
-    columns[1:] = [f"{column}, regression set" for column in columns[1:]]
-
-    def figure(value) -> str:
-        return "-" if value is None else f"{value:.4f}"
-
-    def gain(c: dict) -> str:
-        low, high = c["ci95"] or (None, None)
-        return f"{figure(c['gain'])} [{figure(low)}, {figure(high)}]"
-
-    lines = [
-        "| | " + " | ".join(columns) + " |",
-        "|---|" + "---|" * len(columns),
-        f"| champion `{decision.get('champion_run')}` | " + " | ".join(figure(c["champion"]) for c in compared) + " |",
-        f"| challenger `{run_id}` | " + " | ".join(figure(c["challenger"]) for c in compared) + " |",
-        "| gain, 95% paired interval | " + " | ".join(gain(c) for c in compared) + " |",
-    ]
-    return "\n".join(lines) + f"\n\nMargin asked of the lower bound: {decision['min_margin']}"
 
 
 def champion_markdown(champion: dict | None, name: str, run_id: str | None, outcome: str, comparison: str) -> str:
@@ -108,15 +83,11 @@ def champion_markdown(champion: dict | None, name: str, run_id: str | None, outc
 
 @task
 def open_slot(store_uri: str, run_id: str, new_records: int, force: bool) -> bool:
-    """Whether this scheduled slot retrains: new data, `force`, or the slot started before (a retry, a restarted
-    worker: the data it found is ingested by now). A slot that retrains is recorded before any training."""
-    store, key = open_store(store_uri), layout.retraining_slot_key(run_id)
-    if store.exists(key):
-        get_run_logger().info("slot %s started before (%s): resuming it", run_id, store.url(key))
-        return True
-    if new_records or force:
-        store.put_json(key, {"run_id": run_id, "new_records": new_records, "forced": force})
-    return bool(new_records or force)
+    """Whether this scheduled slot retrains (`registry.open_slot`)."""
+    retrains, resumed = registry.open_slot(open_store(store_uri), run_id, new_records, force)
+    if resumed:
+        get_run_logger().info("slot %s started before: resuming it", run_id)
+    return retrains
 
 
 @task
