@@ -19,6 +19,13 @@ from tests.ops.browser import rendered_page
 ROOT = Path(__file__).resolve().parents[2]
 EVALUATION_ARTIFACTS = ("eval-ops-table", "eval-ops-leaderboard", "eval-ops-report")
 EMBEDDED_PNG = 'src="data:image/png;base64,'  # a picture drawn inside the page
+# Per page, text that shows only once its content (not just the page's frame) has loaded.
+SHOWN_WHEN_LOADED = {
+    "flow-run": "pipeline ops",
+    "eval-ops-table": "AUC",
+    "eval-ops-leaderboard": "ops/",
+    "eval-ops-report": "ROC",
+}
 
 
 SUBMIT_AND_WAIT = """
@@ -245,7 +252,10 @@ def ui_pages(ui: str, flow_run_id: str, artifacts: dict[str, str], screenshots: 
     urls |= {key: f"{ui}/artifacts/artifact/{artifacts[key]}" for key in EVALUATION_ARTIFACTS}
     pages = {}
     for name, url in urls.items():
-        dom, pages[name] = rendered_page(url, screenshots / f"{name}.png")
+        for _ in range(3):  # a loaded machine may show the page before the artifact's body has come: look again
+            dom, pages[name] = rendered_page(url, screenshots / f"{name}.png")
+            if SHOWN_WHEN_LOADED[name] in pages[name]:
+                break
         pages[name] += f" [{dom.count(EMBEDDED_PNG)} embedded PNG]"
     print(f"UI screenshots: {screenshots}")
     return pages
