@@ -1,8 +1,13 @@
 """The artifact store every stage reads and writes: keys like `records/synthetic/shard-00000.parquet`.
 
 `open_store(uri)` picks the backend from the URI: a folder path (or `file://`) gives `LocalStore`,
-`s3://bucket/prefix` gives `S3Store` (any S3-compatible service). Backends implement six byte-level
+`s3://bucket/prefix` gives `S3Store` (any S3-compatible service). Backends implement the byte-level
 methods; everything else (JSON, JSONL, folders) is built on them.
+
+Tools that need paths (the Trainer, PIL) read a local copy: `local_root()` is the folder that holds or mirrors
+the store's keys, `fetch(keys)` brings exactly those keys into it, `local_dir(prefix)` a whole folder. On a
+machine with an empty cache, fetching only what a step reads (a run's newest checkpoint, the pages of one
+instruction set) keeps a resume from downloading the store.
 """
 
 from __future__ import annotations
@@ -14,11 +19,13 @@ import os
 import tempfile
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 
 
 class Store(ABC):
     uri: str
+    remote: bool  # True when the local copy is a cache of objects kept elsewhere (what is written must be sent)
 
     # --- the byte-level contract a backend implements -------------------------------------------
     @abstractmethod
@@ -39,6 +46,14 @@ class Store(ABC):
         """Remove one object (no error if it is not there)."""
 
     @abstractmethod
+    def local_root(self) -> Path:
+        """The local folder that holds, or mirrors, the store's keys at their relative paths; nothing is fetched."""
+
+    @abstractmethod
+    def fetch(self, keys: list[str]) -> Path:
+        """Make each key present in `local_root()` (new or changed objects only); returns `local_root()`."""
+
+    @abstractmethod
     def local_dir(self, prefix: str) -> Path:
         """A local folder holding the objects under `prefix` (for tools that need paths: Trainer, PIL)."""
 
@@ -55,12 +70,14 @@ class Store(ABC):
     def get_jsonl(self, key: str) -> list[dict]:
         return [json.loads(line) for line in self.get_bytes(key).decode().splitlines() if line.strip()]
 
-    def put_dir(self, local: Path, prefix: str) -> list[str]:
-        """Upload every file under `local` to `prefix/<relative path>`; returns the keys written."""
+    def put_dir(self, local: Path, prefix: str, skip: Callable[[str], bool] = lambda relative: False) -> list[str]:
+        """Upload every file under `local` to `prefix/<relative path>` but those `skip` names; returns the keys
+        written."""
         keys = []
         for path in sorted(Path(local).rglob("*")):
-            if path.is_file():
-                key = f"{prefix.rstrip('/')}/{path.relative_to(local).as_posix()}"
+            relative = path.relative_to(local).as_posix()
+            if path.is_file() and not skip(relative):
+                key = f"{prefix.rstrip('/')}/{relative}"
                 self.put_bytes(key, path.read_bytes())
                 keys.append(key)
         return keys
@@ -72,6 +89,8 @@ class Store(ABC):
 
 class LocalStore(Store):
     """A folder on disk; the default store (`./demo-store` for the demo)."""
+
+    remote = False
 
     def __init__(self, root: str | Path):
         self.root = Path(root).expanduser().resolve()
@@ -113,16 +132,22 @@ class LocalStore(Store):
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
+    def local_root(self) -> Path:
+        return self.root
+
+    def fetch(self, keys: list[str]) -> Path:
+        return self.root  # the objects are the files
+
     def local_dir(self, prefix: str) -> Path:
         path = self._path(prefix)
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def put_dir(self, local: Path, prefix: str) -> list[str]:
+    def put_dir(self, local: Path, prefix: str, skip: Callable[[str], bool] = lambda relative: False) -> list[str]:
         target = self._path(prefix)
         if Path(local).resolve() == target:  # already in place (trainer wrote straight into the store)
             return self.list(prefix)
-        return super().put_dir(local, prefix)
+        return super().put_dir(local, prefix, skip)
 
     def url(self, key: str) -> str:
         return self._path(key).as_uri()
@@ -142,6 +167,7 @@ class S3Store(Store):
     Wrong credentials, a missing bucket or an unreachable endpoint fail at construction, before any work.
     """
 
+    remote = True
     MULTIPART_BYTES = 64 * 2**20  # multipart above 64 MB, in 64 MB parts
     TEMP_MARK = ".part-"  # temporary keys of uploads in flight; never listed
 
@@ -237,14 +263,35 @@ class S3Store(Store):
     def list(self, prefix: str = "") -> list[str]:
         return sorted(self._objects(prefix))
 
-    def local_dir(self, prefix: str) -> Path:
-        local = self.cache / prefix
-        local.mkdir(parents=True, exist_ok=True)
-        for key, size in self._objects(prefix).items():
+    def local_root(self) -> Path:
+        self.cache.mkdir(parents=True, exist_ok=True)
+        return self.cache
+
+    def _mirror(self, objects: dict[str, int]) -> None:
+        for key, size in objects.items():
             path = self.cache / key
             if not path.is_file() or path.stat().st_size != size:  # new, or changed since the last mirror
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self.client.download_file(self.bucket, self._key(key), str(path), Config=self.transfer)
+
+    def fetch(self, keys: list[str]) -> Path:
+        # Sizes from one listing per stage folder (images/<dataset>, runs/<run_id>), not one request per key: an
+        # instruction set names thousands of pages.
+        listed = {}
+        for folder in sorted(
+            {"/".join(key.split("/")[:2]) if key.count("/") > 1 else key.rpartition("/")[0] for key in keys}
+        ):
+            listed |= self._objects(folder)
+        missing = sorted(set(keys) - set(listed))
+        if missing:
+            raise FileNotFoundError(f"no object {missing[0]!r} in store {self.uri} ({len(missing)} missing)")
+        self._mirror({key: listed[key] for key in keys})
+        return self.local_root()
+
+    def local_dir(self, prefix: str) -> Path:
+        local = self.cache / prefix
+        local.mkdir(parents=True, exist_ok=True)
+        self._mirror(self._objects(prefix))
         return local
 
 

@@ -2,15 +2,17 @@
 `gpu` slots, whose output lands in the store."""
 
 import json
-from pathlib import Path
 
 import torch
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from ecg_core import layout
+from ecg_core.instruct.dataset import fetch_training_files
 from ecg_core.plots import loss_curve_png
 from ecg_core.settings import config_path
+from ecg_core.train.checkpoints import fetch_newest
 from ecg_core.train.config import TrainConfig, write_run_config
 from ecg_core.train.launch import Launch, launch_environment, parse_progress, run_streaming, training_command
 from ecg_core.train.preflight import preflight
@@ -39,16 +41,11 @@ def fine_tune(
     store = open_store(store_uri)
     config = str(config_path(config))
     prefix = layout.run_prefix(run_id)
-    instruct_dir = store.local_dir(layout.instruct_prefix(instruct_name))
-    options = {
-        "model": model_dir,
-        "train_jsonl": instruct_dir / layout.split_file("train"),
-        "val_jsonl": instruct_dir / layout.split_file("val"),
-        "image_root": store.local_dir(""),  # image keys in the samples are relative to the store root
-        "output_dir": store.local_dir(prefix),
-    } | overrides
-    options = {key: str(value) if isinstance(value, Path) else value for key, value in options.items()}
-    train_config = TrainConfig.load(config, options)
+    options = {"model": model_dir, "output_dir": str(fetch_newest(store, prefix))}
+    options |= fetch_training_files(store, instruct_name)
+    if store.remote:  # checkpoints leave this machine as saved: losing it costs only the steps since the last save
+        options |= {"checkpoint_store": store.uri, "checkpoint_prefix": prefix}
+    train_config = TrainConfig.load(config, options | overrides)
     finished, settings = layout.run_finished_key(run_id), json.loads(json.dumps(train_config.to_dict()))
     if store.exists(finished) and store.get_json(finished) == settings:
         logger.info("run %s already finished with these settings (%s): nothing to train", run_id, store.url(finished))
@@ -68,7 +65,8 @@ def fine_tune(
         code = run_streaming(training_command(run_config, launch), follow, env=launch_environment(launch))
         if code != 0:
             raise RuntimeError(f"training run {run_id} failed with exit code {code}; see the log above")
-    store.put_dir(options["output_dir"], prefix)
+    # The rest of the run's output; its checkpoints went up as they were saved, and those the store let go of stay gone.
+    store.put_dir(train_config.output_dir, prefix, skip=lambda relative: relative.startswith(PREFIX_CHECKPOINT_DIR))
     curve_key = layout.loss_curve_key(run_id)
     store.put_bytes(
         curve_key, loss_curve_png(store.get_jsonl(layout.train_log_key(run_id)), f"training loss, run {run_id}")

@@ -130,7 +130,7 @@ def test_lora_training_learns_to_read_the_pages(tiny_mllama_dir, stripe_pages, t
 
 
 def test_a_checkpoint_cut_short_while_saving_is_not_resumed_from(tmp_path):
-    from ecg_core.train.recipe import last_complete_checkpoint
+    from ecg_core.train.checkpoints import last_complete_checkpoint
 
     for step in (5, 10, 15):
         (tmp_path / f"checkpoint-{step}").mkdir()

@@ -76,6 +76,16 @@ def read_split(store: Store, name: str, split: str) -> list[dict]:
     return store.get_jsonl(layout.split_key(name, split))
 
 
+def fetch_training_files(store: Store, name: str) -> dict[str, str]:
+    """The files a training run reads, on this machine: the train and val splits and the pages they show, and no
+    other object of the store (a fresh machine resuming a run downloads what it trains on, nothing more). Returns
+    the TrainConfig keys train_jsonl, val_jsonl and image_root (image keys are relative to the store root)."""
+    splits = [layout.split_key(name, split) for split in ("train", "val")]
+    pages = sorted({sample["image"] for key in splits for sample in store.get_jsonl(key)})
+    root = store.fetch([*splits, *pages])
+    return {"train_jsonl": str(root / splits[0]), "val_jsonl": str(root / splits[1]), "image_root": str(root)}
+
+
 def export_hf_dataset(store: Store, name: str) -> None:
     """The splits as a `datasets.DatasetDict` with an Image column holding each image's bytes, so the
     export is self-contained: `hf/` (load_from_disk) and `parquet/<split>.parquet` (load_dataset)."""

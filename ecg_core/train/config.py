@@ -68,6 +68,10 @@ class TrainConfig(Settings):
     save_steps: int = knob(500, 'read when save_strategy is "steps"')
     save_total_limit: int | None = 2
     resume: bool = knob(True, "continue from the newest checkpoint in output_dir, if there is one")
+    checkpoint_store: str | None = knob(
+        None, "a remote store (s3://...) each checkpoint is uploaded to as it is saved; set by the train task"
+    )
+    checkpoint_prefix: str = knob("", "the run's prefix in checkpoint_store (runs/<run_id>)")
     merge: bool = knob(False, "also save the base model with the adapter merged in (lora only)")
     seed: int = 42
 

@@ -5,7 +5,8 @@ Runs as one process, or as N ranks under the `deepspeed` / `torchrun` launchers 
 
 Writes to `output_dir`: `adapter/` (LoRA: the peft adapter; partial: `partial.safetensors`), `merged/`
 (when `merge`), `checkpoint-<step>/` (Trainer checkpoints: weights, optimizer, scheduler, RNG states
-and the step, from which a restarted run resumes), `train_log.jsonl` (one line per logging step and
+and the step, from which a restarted run resumes; sent to the store as they are saved when `checkpoint_store`
+names one: ecg_core/train/checkpoints.py), `train_log.jsonl` (one line per logging step and
 evaluation, then a summary line: train_runtime, train_loss, eval_loss, seconds_per_step, parameter
 counts) and `trainable.json` (tuning mode, parameter counts, the trained modules). The run's `config.json`
 is written before, by whoever resolved the settings (ecg_core/train/config.py `write_run_config`).
@@ -21,7 +22,6 @@ from pathlib import Path
 import torch
 from datasets import Dataset
 from transformers import Trainer, TrainerCallback, TrainingArguments, set_seed
-from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from ecg_core.layout import ADAPTER, TRAIN_LOG
 from ecg_core.model.checkpointing import checkpoint_vision_layers
@@ -29,6 +29,8 @@ from ecg_core.model.collator import InstructionCollator
 from ecg_core.model.load import load_model_and_processor
 from ecg_core.model.lora import apply_lora, count_parameters, lora_target_modules
 from ecg_core.model.partial import apply_partial, partial_modules, save_partial
+from ecg_core.store import open_store
+from ecg_core.train.checkpoints import StoreCheckpoints, checkpoint_step, last_complete_checkpoint
 from ecg_core.train.config import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -55,17 +57,6 @@ def instruction_dataset(path: str | Path, tokenizer) -> Dataset:
             "length": lengths,
         }
     )
-
-
-def checkpoint_step(checkpoint: str | None) -> int:
-    return int(checkpoint.rsplit("-", 1)[-1]) if checkpoint else 0
-
-
-def last_complete_checkpoint(output_dir: Path) -> str | None:
-    """The newest checkpoint whose trainer state was written: one cut short (Ctrl-C, kill) while being saved
-    is skipped, so the run resumes from the one before instead of failing."""
-    done = [p for p in Path(output_dir).glob(f"{PREFIX_CHECKPOINT_DIR}-*") if (p / "trainer_state.json").is_file()]
-    return str(max(done, key=lambda p: int(p.name.rsplit("-", 1)[1]))) if done else None
 
 
 class JsonlLogCallback(TrainerCallback):
@@ -162,6 +153,10 @@ class FinetuneRecipe:
             self.processor, config.image_root, config.pages, config.max_length, config.cache_images
         )
         self.log_callback = JsonlLogCallback(self.output_dir / TRAIN_LOG, checkpoint_step(self.resume_from))
+        self.uploads = None
+        if config.checkpoint_store:  # a remote store: each checkpoint leaves this machine as soon as it is saved
+            store = open_store(config.checkpoint_store)
+            self.uploads = StoreCheckpoints(store, config.checkpoint_prefix, self.output_dir, config.save_total_limit)
         tokenizer = self.processor.tokenizer
         self.trainer = Trainer(
             model=self.model,
@@ -169,7 +164,7 @@ class FinetuneRecipe:
             train_dataset=instruction_dataset(config.train_jsonl, tokenizer),
             eval_dataset=instruction_dataset(config.val_jsonl, tokenizer) if config.val_jsonl else None,
             data_collator=collator,
-            callbacks=[self.log_callback],
+            callbacks=[self.log_callback, *([self.uploads] if self.uploads else [])],
         )
 
     def write_trainable(self) -> None:
@@ -200,6 +195,8 @@ class FinetuneRecipe:
             tuning=self.config.tuning,
             trained_modules=len(self.trained_modules),
             resumed_from_step=checkpoint_step(self.resume_from),
+            # how long training stood still for checkpoint uploads (only when a save would overtake one)
+            checkpoint_upload_wait_s=self.uploads.waited_s if self.uploads else None,
             world_size=self.trainer.args.world_size,
             zero_stage=self.trainer.model_wrapped.zero_optimization_stage()
             if self.trainer.is_deepspeed_enabled
