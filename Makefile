@@ -48,10 +48,13 @@ lint: setup
 	$(VENV)/bin/ruff format --check --quiet .
 	$(VENV)/bin/ruff check --quiet .
 
-# A local Prefect stack (UI at http://127.0.0.1:4200): server, pools cpu/gpu, the gpu limit, every deployment,
-# one worker per pool. Deployments default to STORE (a folder or s3://bucket/prefix); GPUS sizes the gpu limit.
+# A local Prefect stack (UI at http://127.0.0.1:4200): server, pools cpu/gpu, the gpu limit, every deployment, the
+# automations that crash and requeue a lost machine's runs, one worker per pool. Deployments default to STORE (a
+# folder or s3://bucket/prefix); GPUS sizes the gpu limit; CRASH_AFTER_S (90) and REQUEUES (2) tune the automations;
+# ECGFLOW_NOTIFY_URL in the environment (a webhook) turns on notifications of crashed runs and retraining decisions.
 up: setup
-	$(PY) deployments/stack.py up --store $(STORE) $(if $(GPUS),--gpus $(GPUS))
+	$(PY) deployments/stack.py up --store $(STORE) $(if $(GPUS),--gpus $(GPUS)) \
+		$(if $(CRASH_AFTER_S),--crash-after-s $(CRASH_AFTER_S)) $(if $(REQUEUES),--requeues $(REQUEUES))
 
 down:
 	$(PY) deployments/stack.py down

@@ -1,11 +1,15 @@
-"""A local Prefect stack for ecgflow: server + UI, work pools, the `gpu` limit, the deployments, one worker per pool.
+"""A local Prefect stack for ecgflow: server + UI, work pools, the `gpu` limit, the deployments, the automations
+that find and requeue a lost machine's runs (and tell of them), one worker per pool.
 
-    python deployments/stack.py up [--port 4200] [--gpus N] [--store URI]   # `make up`
+    python deployments/stack.py up [--port 4200] [--gpus N] [--store URI] [--crash-after-s 90] [--requeues 2]
+                                   [--notify-url URL]                       # `make up`
     python deployments/stack.py status
     python deployments/stack.py down                                      # `make down`
 
-`up` is idempotent: what already runs is kept, pools and the limit are created or resized, deployments are
-(re)applied. The server's database lives under PREFECT_HOME (default ~/.prefect), so run history survives
+`up` is idempotent: what already runs is kept, pools and the limit are created or resized, deployments and
+automations (deployments/automations.yaml; by name) are (re)applied. With a notification URL (--notify-url or
+ECGFLOW_NOTIFY_URL: a webhook that takes JSON, e.g. a Slack or Teams incoming webhook), a crashed run and every
+retraining decision are posted there through a Prefect notification block; without one, those automations go. The server's database lives under PREFECT_HOME (default ~/.prefect), so run history survives
 `down`. Process ids and logs go to $PREFECT_HOME/ecgflow-stack/. `up` points the active Prefect profile
 at this server (PREFECT_API_URL), so `prefect deployment run ...` in any shell reaches it; `down` unsets it.
 While the workers run, the server does not stop for idleness (flows/server_guard.py).
@@ -26,6 +30,10 @@ POOLS = ("cpu", "gpu")  # process work pools the deployments in prefect.yaml tar
 ROOT = Path(__file__).resolve().parents[1]  # the checkout the deployments run from (ECGFLOW_HOME)
 GPU_LIMIT = "gpu"  # the global concurrency limit GPU work holds one slot of per GPU (tasks/gpu.py)
 PROCESSES = ("server", *(f"worker-{pool}" for pool in POOLS))
+AUTOMATIONS = ROOT / "deployments/automations.yaml"  # the crash and requeue rules, also for `prefect automation create`
+CRASH_RULE, REQUEUE_RULE = "ecgflow: crash runs whose heartbeats stop", "ecgflow: requeue crashed runs"
+OURS = "ecgflow: "  # the prefix of every automation the stack owns (and removes when no longer wanted)
+NOTIFY_BLOCK = "ecgflow-notify"  # the CustomWebhookNotificationBlock the notification automations post through
 
 
 def detect_gpus() -> int:
@@ -65,12 +73,88 @@ def ensure_pools_and_limit(api_url: str, gpu_slots: int) -> None:
         print(f"global concurrency limit {GPU_LIMIT!r}: {gpu_slots} slot(s)")
 
 
-def up(port: int, gpus: int | None, store: str) -> None:
+def notification_rules(block_id, decision_event: str) -> list[dict]:
+    """A crashed run (any flow run; requeued or not) and a retraining's decision, posted through the block."""
+    notify = {"type": "send-notification", "block_document_id": str(block_id)}
+    crashed = (
+        "Flow run {{ event.resource['prefect.resource.name'] }} crashed (start {{ event.resource['prefect.run-count'] }}):"
+        " {{ event.resource['prefect.state-message'] }}\n{{ flow_run|ui_url }}"
+    )
+    decided = (
+        "Retraining {{ event.resource['prefect.resource.name'] }}: {{ event.payload.outcome }} "
+        "(challenger {{ event.payload.run_id }}). {{ event.payload.reason }}\n{{ event.payload.decision_url }}"
+    )
+    reactive = {"type": "event", "posture": "Reactive", "threshold": 1, "within": 0}
+    return [
+        {
+            "name": f"{OURS}tell of crashed runs",
+            "trigger": reactive
+            | {"expect": ["prefect.flow-run.Crashed"], "match": {"prefect.resource.id": "prefect.flow-run.*"}},
+            "actions": [notify | {"subject": "ecgflow: a flow run crashed", "body": crashed}],
+        },
+        {
+            "name": f"{OURS}tell of retraining decisions",
+            "trigger": reactive
+            | {"expect": [decision_event], "match": {"prefect.resource.id": "ecgflow.retraining.*"}},
+            "actions": [notify | {"subject": "ecgflow: retraining {{ event.payload.outcome }}", "body": decided}],
+        },
+    ]
+
+
+def ensure_automations(crash_after_s: float, requeues: int, notify_url: str | None) -> None:
+    """The automations of automations.yaml with this stack's window and bound, and the notification ones when a URL
+    is given; created or updated by name, ours that are no longer wanted deleted. Needs PREFECT_API_URL set."""
+    import yaml
+    from prefect.blocks.notifications import CustomWebhookNotificationBlock
+    from prefect.client.orchestration import get_client
+    from prefect.events.schemas.automations import AutomationCore
+
+    from tasks.registry import DECISION_EVENT
+
+    specs = yaml.safe_load(AUTOMATIONS.read_text())["automations"]
+    rules = {spec["name"]: spec for spec in specs}
+    rules[CRASH_RULE]["trigger"]["within"] = crash_after_s
+    rules[REQUEUE_RULE]["trigger"]["match"]["prefect.run-count"] = [str(n) for n in range(1, requeues + 1)]
+    if notify_url:
+        block = CustomWebhookNotificationBlock(
+            name=NOTIFY_BLOCK,
+            url=notify_url,
+            json_data={"subject": "{{subject}}", "text": "{{body}}"},
+            allow_private_urls=True,  # the operator's own receiver may well sit on the private network
+        )
+        specs += notification_rules(block.save(NOTIFY_BLOCK, overwrite=True), DECISION_EVENT)
+    wanted = [AutomationCore.model_validate(spec) for spec in specs]
+    with get_client(sync_client=True) as client:
+        existing = {a.name: a.id for a in client.read_automations() if a.name.startswith(OURS)}
+        for automation in wanted:
+            if automation.name in existing:
+                client.update_automation(existing.pop(automation.name), automation)
+            else:
+                client.create_automation(automation)
+        for stale in existing.values():
+            client.delete_automation(stale)
+    told = (
+        "crashed runs and retraining decisions are posted to the notification URL" if notify_url else "no notifications"
+    )
+    print(
+        f"automations: a run silent for {crash_after_s:g} s is marked Crashed, requeued up to {requeues} time(s); {told}"
+    )
+
+
+def up(
+    port: int,
+    gpus: int | None,
+    store: str,
+    crash_after_s: float = 90.0,
+    requeues: int = 2,
+    notify_url: str | None = None,
+) -> None:
     api_url = ensure_server(port)  # the server ecgflow commands share, if one already runs
     print(f"Prefect UI: {ui_url(api_url)}", flush=True)
     base_env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     gpu_slots = max(gpus if gpus is not None else detect_gpus(), 1)  # a CPU-only machine trains one run at a time
     ensure_pools_and_limit(api_url, gpu_slots)
+    ensure_automations(crash_after_s, requeues, notify_url)
     env = base_env | {"PREFECT_API_URL": api_url, "ECGFLOW_HOME": str(ROOT), "ECGFLOW_STORE": store}
     deploy = prefect("--no-prompt", "deploy", "--prefect-file", "deployments/prefect.yaml", "--all")
     result = subprocess.run(deploy, cwd=ROOT, env=env, capture_output=True, text=True)
@@ -113,11 +197,28 @@ def main(argv: list[str] | None = None) -> None:
         default=os.environ.get("ECGFLOW_STORE", "store"),
         help="default store of the deployments: a folder or s3://bucket/prefix",
     )
+    start_parser.add_argument(
+        "--crash-after-s",
+        type=float,
+        default=float(os.environ.get("ECGFLOW_CRASH_AFTER_S", 90)),
+        help="a flow run with no heartbeat for this long is marked Crashed (runs beat every 30 s)",
+    )
+    start_parser.add_argument(
+        "--requeues",
+        type=int,
+        default=int(os.environ.get("ECGFLOW_REQUEUES", 2)),
+        help="how many times a crashed train/evaluate/pipeline/retraining run goes back in the queue",
+    )
+    start_parser.add_argument(
+        "--notify-url",
+        default=os.environ.get("ECGFLOW_NOTIFY_URL"),
+        help="a webhook told of crashed runs and retraining decisions (default: $ECGFLOW_NOTIFY_URL; none: off)",
+    )
     commands.add_parser("down", help="stop what `up` started")
     commands.add_parser("status", help="what `up` started and is still running")
     args = parser.parse_args(argv)
     if args.command == "up":
-        up(args.port, args.gpus, store_uri(args.store))
+        up(args.port, args.gpus, store_uri(args.store), args.crash_after_s, args.requeues, args.notify_url)
     elif args.command == "down":
         down()
     else:

@@ -52,6 +52,9 @@ CHECK_EVERY_S = 5.0  # how often a running command checks that its Prefect API a
 API_GRACE_S = float(os.environ.get("ECGFLOW_API_GRACE_S", 20))  # how long it may not answer before the command ends
 LOST_API_EXIT = 75  # EX_TEMPFAIL: try again later
 STOP_TIMEOUT_S = 15.0  # how long a stopped process may take before SIGKILL
+# Every flow run beats this often (Prefect's shortest interval; prefect.yaml's job variables say the same for the
+# deployments): the server's automations (deployments/automations.yaml) mark a run Crashed when its beats stop.
+HEARTBEAT_S = 30
 ACTIVE_RUNS = {"state": {"type": {"any_": ["PENDING", "RUNNING", "CANCELLING"]}}}  # a FlowRunFilter: runs at work
 
 
@@ -213,17 +216,25 @@ def _is_local_server(api_url: str) -> bool:
 
 @contextlib.contextmanager
 def prefect_api() -> Iterator[str]:
-    """Run the body against the configured Prefect API, or else against this PREFECT_HOME's local server."""
-    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+    """Run the body against the configured Prefect API, or else against this PREFECT_HOME's local server; its flow
+    runs beat every HEARTBEAT_S, as the deployments' runs do."""
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        get_current_settings,
+        temporary_settings,
+    )
 
+    beating = {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: HEARTBEAT_S}
     configured = get_current_settings().api.url
     if configured and not _is_local_server(configured):
-        yield configured
+        with temporary_settings(updates=beating):
+            yield configured
         return
     api_url = ensure_server(urllib.parse.urlparse(configured).port if configured else None)  # the profile's port
     os.environ["PREFECT_API_URL"] = api_url  # for the processes the command starts (Dask workers)
     try:
-        with temporary_settings(updates={PREFECT_API_URL: api_url}):
+        with temporary_settings(updates={PREFECT_API_URL: api_url} | beating):
             yield api_url
     finally:
         os.environ.pop("PREFECT_API_URL", None)

@@ -4,11 +4,14 @@ is rolled back. Each decision is an artifact: champion and challenger side by si
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
+from prefect.events import emit_event
 
 from ecg_core import layout, promotion, registry
 from ecg_core.registry import champion_record, read_champion
 from tasks.artifacts import artifact_key, publishing
 from tasks.storage import open_store
+
+DECISION_EVENT = "ecgflow.retraining.decided"  # each retraining's decision, for automations (deployments/stack.py)
 
 
 @task
@@ -48,8 +51,9 @@ def switch_champion(
 
 @task
 def record_decision(store_uri: str, name: str, run_id: str | None, decision: dict) -> None:
-    """The decision in the store (`registry/decisions/`) and as Prefect artifacts: this retraining's, and a new
-    version of `champion`, whose versions in the UI are the model's history."""
+    """The decision in the store (`registry/decisions/`), as Prefect artifacts (this retraining's, and a new
+    version of `champion`, whose versions in the UI are the model's history) and as an event, which the stack's
+    notification automation posts to the team (deployments/stack.py)."""
     store = open_store(store_uri)
     store.put_json(layout.decision_key(run_id or name), {"run_id": run_id, **decision})
     champion = read_champion(store)
@@ -66,6 +70,16 @@ def record_decision(store_uri: str, name: str, run_id: str | None, decision: dic
             markdown=champion_markdown(champion, name, run_id, outcome, comparison),
             description=f"The champion after retraining {name}",
         )
+    emit_event(
+        event=DECISION_EVENT,
+        resource={"prefect.resource.id": f"ecgflow.retraining.{name}", "prefect.resource.name": name},
+        payload={
+            "outcome": "promoted" if decision["promote"] else "kept the champion",
+            "run_id": run_id,
+            "reason": decision["reason"],  # the gain with its 95% interval, and on how many records
+            "decision_url": store.url(layout.decision_key(run_id or name)),
+        },
+    )
 
 
 def champion_markdown(champion: dict | None, name: str, run_id: str | None, outcome: str, comparison: str) -> str:
