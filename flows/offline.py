@@ -1,6 +1,6 @@
 """Commands that need no orchestration (nothing runs long, nothing to track): `ecgflow plan`, `ecgflow gallery`.
 
-ecgflow plan --num-gpus 8                         # the paper recipe on the 11B: memory, FLOPs, samples/s
+ecgflow plan --num-gpus 8                         # the paper recipe on the 11B: memory, FLOPs, samples/s, checkpoints
 ecgflow gallery ./gallery                         # one record in every layout, paper and artefact
 """
 
@@ -17,10 +17,13 @@ def plan(
     seq_len: int = 512,
     num_gpus: int = 1,
     mfu: float = 0.35,
+    upload_mb_per_s: float = 100.0,
+    upload_share: float = 0.03,
+    requeue_minutes: float = 2.0,
     json_output: bool = False,
 ) -> str:
-    """Before any GPU time: parameters, per-GPU memory, FLOPs and samples/s of a training recipe on a model, and
-    which GPUs it fits (no model loaded).
+    """Before any GPU time: parameters, per-GPU memory, FLOPs and samples/s of a training recipe on a model, which
+    GPUs it fits, and its checkpoint: size, upload time and save_steps (no model loaded).
 
     Args:
         model_config: an Mllama config.json, or a checkpoint folder holding one
@@ -29,6 +32,9 @@ def plan(
         seq_len: text tokens per sample
         num_gpus: data-parallel GPUs
         mfu: assumed model FLOPs utilisation
+        upload_mb_per_s: sustained upload of checkpoints from one machine to the store, MB/s
+        upload_share: the most of the time between saves a checkpoint's upload may take
+        requeue_minutes: minutes from a lost machine to its run training again elsewhere
         json_output: the plan as JSON
     """
     from ecg_core.settings import config_path
@@ -36,7 +42,16 @@ def plan(
     from ecg_core.train.plan import plan_for_recipe, render_plan
 
     recipe = TrainConfig.load(config, overrides)
-    result = plan_for_recipe(config_path(model_config), recipe, seq_len=seq_len, num_gpus=num_gpus, mfu=mfu)
+    result = plan_for_recipe(
+        config_path(model_config),
+        recipe,
+        seq_len=seq_len,
+        num_gpus=num_gpus,
+        mfu=mfu,
+        upload_mb_per_s=upload_mb_per_s,
+        upload_share=upload_share,
+        requeue_minutes=requeue_minutes,
+    )
     return json.dumps(result.to_dict(), indent=2) if json_output else render_plan(result)
 
 

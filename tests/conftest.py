@@ -33,6 +33,7 @@ SLOW_FIRST = ("ops", "flows")  # directories whose tests wait on servers and pro
 # hands out files in collection order, so these start at once, longest first, and the short ones fill the end.
 LONGEST_FIRST = (
     "ops/test_local_stack.py",  # 245
+    "ops/test_machine_loss.py",  # 230
     "ops/test_unattended.py",  # 180
     "flows/test_retrain_flow.py",  # 155
     "flows/test_real_files_flows.py",  # 120
@@ -48,6 +49,7 @@ LONGEST_FIRST = (
     "ops/test_wheel.py",  # 50
     "test_real_files.py",  # 50
     "test_cnn.py",  # 45
+    "test_plan.py",  # 45
 )
 
 CLASSES = ("NORM", "MI", "STTC", "CD", "HYP")

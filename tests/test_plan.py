@@ -1,9 +1,11 @@
 """The training plan: parameters against built models, FLOPs against torch's counter, activations against the
-tensors a real model keeps for backward, and how memory moves with GPUs, tile slots and checkpointing."""
+tensors a real model keeps for backward, how memory moves with GPUs, tile slots and checkpointing, and the
+checkpoint's size against the folders real runs write."""
 
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,18 +15,27 @@ from transformers import MllamaConfig, MllamaForConditionalGeneration
 
 from ecg_core.model import apply_lora
 from ecg_core.model.tile_slots import cut_tile_slots
+from ecg_core.train.config import TrainConfig, write_run_config
+from ecg_core.train.launch import Launch, launch_environment, training_command
 from ecg_core.train.plan import (
     GIB,
     GPUS,
+    REQUEUE_MINUTES,
+    UPLOAD_MB_PER_S,
+    UPLOAD_SHARE,
     count_parameters,
     load_config,
     lora_parameters,
+    plan_for_recipe,
     plan_training,
     render_plan,
+    save_interval,
     tile_tokens,
 )
+from ecg_core.train.recipe import run_training
 
-MODEL_11B = Path(__file__).resolve().parents[1] / "configs" / "models" / "llama-3.2-11b-vision.json"
+REPO = Path(__file__).resolve().parents[1]
+MODEL_11B = REPO / "configs" / "models" / "llama-3.2-11b-vision.json"
 PAPER = dict(max_tiles=4, seq_len=512, batch_size=4, zero_stage=2, lora_r=64, gradient_checkpointing=True)
 ASPECT_RATIOS = {1: [[1, 1]], 2: [[1, 1], [1, 2], [2, 1]], 4: None}  # None: the 11B's eight
 
@@ -284,5 +295,102 @@ def test_ecgflow_plan_reads_the_recipe_and_says_what_fits(capsys):
     assert {key: paper["setup"][key] for key in expected} == expected
     assert paper["setup"]["checkpoint_vision"] and paper["headroom_gib"]["H100 80GB"] > 0
     assert plan("--set", "checkpoint_vision=false")["headroom_gib"]["H100 80GB"] < 0
+    # The checkpoint, at the plan's documented defaults, and its interval moved by the options
+    setup, checkpoint = paper["setup"], paper["checkpoint"]
+    assert (setup["upload_mb_per_s"], setup["upload_share"], setup["requeue_minutes"]) == (
+        UPLOAD_MB_PER_S,
+        UPLOAD_SHARE,
+        REQUEUE_MINUTES,
+    )
+    assert checkpoint["upload_s"] == pytest.approx(checkpoint["bytes"]["total"] / (UPLOAD_MB_PER_S * 1e6))
+    slower = plan("--upload-mb-per-s", "50", "--upload-share", "0.06", "--requeue-minutes", "5")["checkpoint"]
+    assert slower["interval_min"] == pytest.approx(checkpoint["interval_min"])
+    assert slower["lost_machine_min"]["H100 80GB"] == pytest.approx(checkpoint["lost_machine_min"]["H100 80GB"] + 3)
     assert main(["plan", "--num-gpus", "8"]) == 0
-    assert "| H100 80GB | yes |" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "| H100 80GB | yes |" in text
+    assert "| adapter (adapter_model.safetensors) |" in text and "| optimizer state (global_step*/" in text
+    assert f"| H100 80GB | {checkpoint['save_steps']['H100 80GB']} |" in text
+
+
+# The files of a checkpoint folder behind each item of the plan's checkpoint["bytes"] (by the item's first word)
+CHECKPOINT_ITEMS = {
+    "adapter": ["adapter_model.safetensors"],
+    "LoRA": ["global_step*/mp_rank_00_model_states.pt"],
+    "optimizer": ["optimizer.pt", "global_step*/*zero_pp_rank_*_optim_states.pt"],
+}
+
+
+def folder_bytes(checkpoint: Path) -> dict[str, int]:
+    """The checkpoint folder's bytes by the plan's items, the files no item names under "scheduler", and "total"."""
+    files = {p: p.stat().st_size for p in checkpoint.rglob("*") if p.is_file()}
+    items = {
+        item: sum(files.pop(p) for g in globs for p in checkpoint.glob(g)) for item, globs in CHECKPOINT_ITEMS.items()
+    }
+    items = {item: size for item, size in items.items() if size} | {"scheduler": sum(files.values())}
+    return items | {"total": sum(items.values())}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("launcher", ["python", "deepspeed"])
+def test_checkpoint_size_equals_the_folder_a_two_step_run_saves(launcher, tiny_mllama_dir, stripe_pages, tmp_path):
+    """The tiny recipe (paper LoRA r=64) saved at step 2: one fp32 process with AdamW (tiny-cpu.yaml as it is), and
+    the paper's setting on 2 gloo ranks: DeepSpeed ZeRO-2 in bf16, which adds the engine's module states and
+    optimizer shards (fp32 master copy and moments) and saves the adapter in bf16."""
+    root = stripe_pages.root
+    keys = {"model": tiny_mllama_dir, "train_jsonl": root / "train.jsonl", "image_root": root, "output_dir": tmp_path}
+    keys |= {"max_steps": 2, "save_strategy": "steps", "save_steps": 2}
+    launch = Launch(launcher, num_gpus=2 if launcher == "deepspeed" else 1)
+    if launcher == "deepspeed":
+        keys |= {"deepspeed": "configs/deepspeed/zero2.json", "bf16": True, "per_device_train_batch_size": 4}
+    config = TrainConfig.load("tiny-cpu.yaml", {k: str(v) for k, v in keys.items()})
+    if launcher == "deepspeed":
+        command, env = training_command(write_run_config(config), launch), launch_environment(launch)
+        out = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stderr[-3000:]
+    else:
+        run_training(config)
+
+    measured = folder_bytes(tmp_path / "checkpoint-2")
+    checkpoint = plan_for_recipe(tiny_mllama_dir, config, num_gpus=launch.num_gpus).checkpoint["bytes"]
+    planned = {key.split()[0].rstrip(","): size for key, size in checkpoint.items()}
+    module_states = {"LoRA"} if launcher == "deepspeed" else set()
+    assert set(planned) == set(measured) == {"adapter", "optimizer", "scheduler", "total"} | module_states
+    for item, size in measured.items():  # the small files (model card, training arguments) move with library versions
+        assert planned[item] == pytest.approx(size, rel=0.1 if item == "scheduler" else 0.03), item
+    assert planned["total"] == pytest.approx(measured["total"], rel=0.01)
+    # 385,024 LoRA parameters: 12 bytes each in one process (fp32 adapter, two moments), 16 under ZeRO-2 in bf16
+    per_parameter = 16 if launcher == "deepspeed" else 12
+    assert measured["total"] - measured["scheduler"] == pytest.approx(per_parameter * 385_024, rel=0.03)
+
+
+def test_save_interval_keeps_the_upload_to_its_share_counted_by_hand():
+    """2.9 GB at 100 MB/s: a 29 s upload, 4% of 725 s. Global batch 4 x 8 GPUs x 2 accumulated = 64 samples at
+    2 samples/s on each of 8 GPUs: a step every 4 s, so 181.25 steps, rounded up to 182 (728 s); a lost machine
+    costs half of it, 364 s, plus 2 min."""
+    interval = save_interval(
+        2_900_000_000, {"GPU": 2.0}, 64, 8, upload_mb_per_s=100, write_mb_per_s=1000, upload_share=0.04
+    )
+    assert interval["upload_s"] == pytest.approx(29) and interval["write_s"] == pytest.approx(2.9)
+    assert interval["interval_min"] == pytest.approx(725 / 60)
+    assert interval["save_steps"] == {"GPU": 182}
+    assert interval["minutes_between_saves"]["GPU"] == pytest.approx(728 / 60)
+    assert interval["lost_machine_min"]["GPU"] == pytest.approx(364 / 60 + 2)
+    # A step longer than the interval: a save every step
+    assert save_interval(2_900_000_000, {"GPU": 0.001}, 64, 8)["save_steps"] == {"GPU": 1}
+
+
+def test_the_11b_checkpoint_is_16_bytes_a_lora_parameter_under_zero2_and_12_without():
+    """ZeRO-2 in bf16: adapter 2 + module states 2 + fp32 master copy and moments 12, the same on any number of
+    ranks but their RNG states; plain AdamW: fp32 adapter 4 + moments 8. Accumulated steps are counted."""
+    one, eight = (plan_training(MODEL_11B, **PAPER, num_gpus=n) for n in (1, 8))
+    trainable = one.params["trainable"]
+    assert one.checkpoint["bytes"]["total"] == pytest.approx(16 * trainable, rel=1e-3)
+    assert 0 < eight.checkpoint["bytes"]["total"] - one.checkpoint["bytes"]["total"] < 7 * 20_000
+    plain = plan_training(MODEL_11B, **PAPER | {"zero_stage": 0})
+    assert plain.checkpoint["bytes"]["total"] == pytest.approx(12 * trainable, rel=1e-3)
+    accumulated = plan_training(MODEL_11B, **PAPER, num_gpus=8, gradient_accumulation_steps=2)
+    assert accumulated.checkpoint["global_batch"] == 2 * eight.checkpoint["global_batch"] == 64
+    assert accumulated.checkpoint["save_steps"]["H100 80GB"] == pytest.approx(
+        eight.checkpoint["save_steps"]["H100 80GB"] / 2, abs=1
+    )

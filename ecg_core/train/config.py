@@ -65,7 +65,7 @@ class TrainConfig(Settings):
     logging_steps: int = 10
     eval_strategy: str = "epoch"
     save_strategy: str = knob("steps", "resumable checkpoints every save_steps")
-    save_steps: int = knob(500, 'read when save_strategy is "steps"')
+    save_steps: int = knob(1000, 'read when save_strategy is "steps"')
     save_total_limit: int | None = 2
     resume: bool = knob(True, "continue from the newest checkpoint in output_dir, if there is one")
     checkpoint_store: str | None = knob(

@@ -13,11 +13,16 @@ benchmarks/plan_memory.py the memory against measured peaks. Two facts of transf
 - Every image is encoded as the run's tile budget (`max_tiles`) of tile slots, the model cut to it at load
   (ecg_core/model/tile_slots.py), and both vision encoders attend over all of them at once: the plan is that of
   the cut model.
+
+The plan also sizes one Trainer checkpoint file by file (`checkpoint_files`; tests/test_plan.py checks it against
+the folders a one-process and a ZeRO-2 run write) and how far apart saves must be for its upload to the store
+(ecg_core/train/checkpoints.py, in the background) to stay a small share of training (`save_interval`).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -38,6 +43,21 @@ GPUS = {
 RESERVED_GIB = 3.0
 ZERO_BUCKET = 200_000_000  # reduce_bucket_size (elements) of configs/deepspeed/zero2.json; overlap_comm keeps two
 
+# A checkpoint's files, as transformers 5, peft 0.21 and DeepSpeed 0.19 write them, measured on the tiny model's:
+# bytes a file stores per LoRA tensor besides its data (its ~100-character name, shape, offsets): safetensors' header;
+# optimizer.pt's pickle with three zip entries a tensor (step, exp_avg, exp_avg_sq); DeepSpeed's model states, which
+# name each tensor twice (state dict and param_shapes); its optimizer shards, once (param_slice_mappings).
+INDEX_BYTES = {"safetensors": 150, "optimizer.pt": 820, "model states": 950, "optimizer shards": 230}
+# The small files: training arguments, adapter config, model card, scheduler, trainer state (its log history grows
+# by ~0.2 KB a logged step: ~2 MB after 100k steps); an RNG state per rank; DeepSpeed's recovery scripts
+# (zero_to_fp32.py, zero_to_torch.py).
+SMALL_FILES_BYTES, RNG_STATE_BYTES, ZERO_SCRIPTS_BYTES = 14_500, 14_300, 41_000
+MB = 1e6
+# Defaults of the save interval: one machine's sustained upload to S3 (a single sequential stream of large objects),
+# torch.save's write to a local NVMe disk (the part of a save that training waits for), the share of the time
+# between saves the upload may take, and how long a lost machine's run takes to be seen, requeued and started again.
+UPLOAD_MB_PER_S, WRITE_MB_PER_S, UPLOAD_SHARE, REQUEUE_MINUTES = 100.0, 1000.0, 0.03, 2.0
+
 
 @dataclass
 class TrainingPlan:
@@ -48,6 +68,7 @@ class TrainingPlan:
     flops: dict  # per training sample: "train" (what samples/s divides), "forward", and forward by part
     samples_per_s: dict  # per GPU of each type, at the assumed MFU
     headroom_gib: dict  # per GPU type: memory left on each rank (negative: it does not fit)
+    checkpoint: dict  # one checkpoint's "bytes" by file (and "total"), its upload and the save interval it asks
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -75,6 +96,30 @@ class TrainingPlan:
         for gpu, left in self.headroom_gib.items():
             rate, fits = self.samples_per_s[gpu], "yes" if left >= 0 else "no"
             rows.append(f"| {gpu} | {fits} | {left:.1f} | {rate:.2f} | {rate * s['num_gpus']:.2f} |")
+        return rows + self.checkpoint_lines()
+
+    def checkpoint_lines(self) -> list[str]:
+        s, c = self.setup, self.checkpoint
+        rows = [
+            "",
+            "One checkpoint (checkpoint-<step>/, every rank's files):",
+            "",
+            "| file | MB |",
+            "|---|---:|",
+            *(f"| {k} | {v / MB:.1f} |" for k, v in c["bytes"].items()),
+            "",
+            f"Saving stops training {c['write_s']:.1f} s (written at {s['write_mb_per_s']:g} MB/s); the upload takes "
+            f"{c['upload_s']:.0f} s at {s['upload_mb_per_s']:g} MB/s, at most {s['upload_share']:.0%} of the time "
+            f"between saves when they are {c['interval_min']:.1f} min apart or more. A lost machine costs on average "
+            f"half an interval of steps redone + {s['requeue_minutes']:g} min to requeue:",
+            "",
+            f"| GPU | save_steps (global batch {c['global_batch']}) | min between saves | lost machine, min |",
+            "|---|---:|---:|---:|",
+        ]
+        for gpu, steps in c["save_steps"].items():
+            rows.append(
+                f"| {gpu} | {steps} | {c['minutes_between_saves'][gpu]:.1f} | {c['lost_machine_min'][gpu]:.1f} |"
+            )
         return rows
 
 
@@ -148,10 +193,75 @@ def count_parameters(config: MllamaConfig) -> dict[str, int]:
     return parts | {"total": sum(parts.values())}
 
 
-def lora_parameters(config: MllamaConfig, r: int, freeze_vision: bool = False) -> int:
-    """r x (in + out) per adapted nn.Linear: all but lm_head (and but the vision tower's when it is frozen)."""
+def adapted_linears(config: MllamaConfig, freeze_vision: bool = False) -> list[tuple[int, int, int]]:
+    """(in, out, count) of the nn.Linears LoRA adapts: all but lm_head (and the vision tower's when it is frozen)."""
     parts = ["projector", "text", "cross_kv"] + ([] if freeze_vision else ["vision"])
-    return sum(r * (i + o) * k for part in parts for i, o, _, k in linear_layers(config)[part])
+    return [(i, o, k) for part in parts for i, o, _, k in linear_layers(config)[part]]
+
+
+def lora_parameters(config: MllamaConfig, r: int, freeze_vision: bool = False) -> int:
+    """r x (in + out) per adapted nn.Linear."""
+    return sum(r * (i + o) * k for i, o, k in adapted_linears(config, freeze_vision))
+
+
+def checkpoint_files(trainable: int, tensors: int, zero_stage: int, lora_bytes: int, num_gpus: int) -> dict[str, int]:
+    """Bytes of one Trainer checkpoint folder of a peft model, by file, for `trainable` LoRA parameters in `tensors`
+    tensors held in `lora_bytes` bytes each.
+
+    The Trainer saves the adapter with peft's save_pretrained (the LoRA tensors only, at their dtype: fp32 as peft
+    keeps them in a plain run, the engine's dtype under DeepSpeed). Plain AdamW writes optimizer.pt: two fp32
+    moments a parameter. Under DeepSpeed ZeRO the engine's save_checkpoint writes its module states (the Trainer
+    passes exclude_frozen_parameters for a peft model, so the LoRA tensors again, not the frozen base) and one
+    optimizer shard a rank: the fp32 master copy ZeRO always keeps and two fp32 moments, the same total on any
+    number of ranks. Scheduler, RNG states and trainer state are small."""
+    small = SMALL_FILES_BYTES + RNG_STATE_BYTES * num_gpus
+    files = {"adapter (adapter_model.safetensors)": lora_bytes * trainable + INDEX_BYTES["safetensors"] * tensors}
+    if zero_stage:
+        files["LoRA weights (global_step*/mp_rank_00_model_states.pt)"] = (
+            lora_bytes * trainable + INDEX_BYTES["model states"] * tensors
+        )
+        files["optimizer state (global_step*/*zero_pp_rank_*_optim_states.pt, a shard a rank)"] = (
+            12 * trainable + INDEX_BYTES["optimizer shards"] * tensors
+        )
+        small += ZERO_SCRIPTS_BYTES
+    else:
+        files["optimizer state (optimizer.pt)"] = 8 * trainable + INDEX_BYTES["optimizer.pt"] * tensors
+    files["scheduler, RNG states, trainer state, configs"] = small
+    return files | {"total": sum(files.values())}
+
+
+def save_interval(
+    checkpoint_bytes: int,
+    samples_per_s: dict[str, float],
+    global_batch: int,
+    num_gpus: int,
+    *,
+    upload_mb_per_s: float = UPLOAD_MB_PER_S,
+    write_mb_per_s: float = WRITE_MB_PER_S,
+    upload_share: float = UPLOAD_SHARE,
+    requeue_minutes: float = REQUEUE_MINUTES,
+) -> dict:
+    """How far apart saves of `checkpoint_bytes` must be for their upload to take at most `upload_share` of the time
+    between them, and what a lost machine then costs; per GPU type (`samples_per_s` per GPU) in optimizer steps of
+    `global_batch` samples over `num_gpus` GPUs.
+
+    Training waits for the local write of each save, and for an upload only when the next save would overtake it,
+    which a share below 1 rules out. A machine lost between saves costs the steps since the last save, half an
+    interval on average, and the minutes to notice, requeue and restart the run on another machine."""
+    upload_s = checkpoint_bytes / (upload_mb_per_s * MB)
+    interval_s = upload_s / upload_share
+    step_s = {gpu: global_batch / (rate * num_gpus) for gpu, rate in samples_per_s.items()}
+    save_steps = {gpu: max(1, math.ceil(interval_s / s)) for gpu, s in step_s.items()}
+    between = {gpu: save_steps[gpu] * step_s[gpu] / 60 for gpu in step_s}
+    return {
+        "write_s": checkpoint_bytes / (write_mb_per_s * MB),
+        "upload_s": upload_s,
+        "interval_min": interval_s / 60,
+        "global_batch": global_batch,
+        "save_steps": save_steps,
+        "minutes_between_saves": between,
+        "lost_machine_min": {gpu: minutes / 2 + requeue_minutes for gpu, minutes in between.items()},
+    }
 
 
 def _lora_saved(tokens: int, width: int, layers: int, r: int, a: int, mask: int) -> int:
@@ -268,6 +378,11 @@ def plan_training(
     mfu: float = 0.35,
     weight_bytes: int = 2,
     device: str = "cuda",
+    gradient_accumulation_steps: int = 1,
+    upload_mb_per_s: float = UPLOAD_MB_PER_S,
+    write_mb_per_s: float = WRITE_MB_PER_S,
+    upload_share: float = UPLOAD_SHARE,
+    requeue_minutes: float = REQUEUE_MINUTES,
 ) -> TrainingPlan:
     """Plan LoRA fine-tuning of `model_config` (a config.json path or dict, or an MllamaConfig) on `batch_size`
     samples of `seq_len` tokens per GPU, each with one image.
@@ -276,7 +391,8 @@ def plan_training(
     with AdamW (peft keeps the adapters in fp32); 1 and 2 are DeepSpeed ZeRO, which casts all weights to
     `weight_bytes` bytes and shards the optimizer state (1) and the gradients too (2), never the weights. `mfu` is
     the share of a GPU's peak bf16 FLOP/s spent on flops["train"] (recomputation included). `device="cpu"` plans
-    benchmarks/plan_memory.py's runs.
+    benchmarks/plan_memory.py's runs. The checkpoint's save interval (`save_interval`) is counted in optimizer steps
+    of batch_size x num_gpus x gradient_accumulation_steps samples.
     """
     setup = {k: v for k, v in locals().items() if k != "model_config"}  # the arguments, as the plan records them
     config = load_config(model_config)
@@ -310,19 +426,41 @@ def plan_training(
     # a checkpointed part runs its forward twice; a frozen vision tower runs no backward.
     train = (1 if freeze_vision else 3 + checkpoint_vision) * forward["vision"]
     train += 3 * (forward["projector"] + forward["lm_head"]) + (3 + gradient_checkpointing) * forward["decoder"]
+    samples_per_s = {gpu: mfu * tflops * 1e12 / train for gpu, (_, tflops) in GPUS.items()}
+    tensors = 2 * sum(k for *_, k in adapted_linears(config, freeze_vision))  # lora_A and lora_B
+    files = checkpoint_files(trainable, tensors, zero_stage, lora_bytes, num_gpus)
+    interval = save_interval(
+        files["total"],
+        samples_per_s,
+        batch_size * num_gpus * gradient_accumulation_steps,
+        num_gpus,
+        upload_mb_per_s=upload_mb_per_s,
+        write_mb_per_s=write_mb_per_s,
+        upload_share=upload_share,
+        requeue_minutes=requeue_minutes,
+    )
     return TrainingPlan(
         setup=setup,
         params=params | {"trainable": trainable},
         memory_gib=memory,
         activations_without_checkpointing_gib=sum(no_checkpointing.values()) / GIB,
         flops={"train": train, "forward": sum(forward.values())} | {f"forward {k}": f for k, f in forward.items()},
-        samples_per_s={gpu: mfu * tflops * 1e12 / train for gpu, (_, tflops) in GPUS.items()},
+        samples_per_s=samples_per_s,
         headroom_gib={gpu: gib - memory["total"] for gpu, (gib, _) in GPUS.items()},
+        checkpoint={"bytes": files} | interval,
     )
 
 
 def plan_for_recipe(
-    model_config: str | Path, recipe, *, seq_len: int = 512, num_gpus: int = 1, mfu: float = 0.35
+    model_config: str | Path,
+    recipe,
+    *,
+    seq_len: int = 512,
+    num_gpus: int = 1,
+    mfu: float = 0.35,
+    upload_mb_per_s: float = UPLOAD_MB_PER_S,
+    upload_share: float = UPLOAD_SHARE,
+    requeue_minutes: float = REQUEUE_MINUTES,
 ) -> TrainingPlan:
     """The plan of a LoRA training recipe (a TrainConfig, e.g. configs/paper.yaml) on `model_config`: a
     config.json, or a checkpoint folder holding one. The ZeRO stage is read from the recipe's DeepSpeed config."""
@@ -344,4 +482,8 @@ def plan_for_recipe(
         freeze_vision=recipe.freeze_vision,
         mfu=mfu,
         weight_bytes=2 if recipe.bf16 else 4,
+        gradient_accumulation_steps=recipe.gradient_accumulation_steps,
+        upload_mb_per_s=upload_mb_per_s,
+        upload_share=upload_share,
+        requeue_minutes=requeue_minutes,
     )
