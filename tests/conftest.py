@@ -49,7 +49,6 @@ LONGEST_FIRST = (
     "ops/test_wheel.py",  # 50
     "test_real_files.py",  # 50
     "test_cnn.py",  # 45
-    "test_plan.py",  # 45
 )
 
 CLASSES = ("NORM", "MI", "STTC", "CD", "HYP")

@@ -20,6 +20,7 @@ from ecg_core.train.config import TrainConfig, write_run_config
 from ecg_core.train.launch import Launch, launch_environment, training_command
 from ecg_core.train.preflight import PreflightError, preflight
 from ecg_core.train.recipe import run_training
+from tests.checkpoint_bytes import assert_planned_as_saved
 
 REPO = Path(__file__).resolve().parents[1]
 TINY, ZERO2 = REPO / "configs" / "tiny-cpu.yaml", "configs/deepspeed/zero2.json"
@@ -60,7 +61,7 @@ def test_deepspeed_zero2_on_two_gloo_ranks_learns_a_repeated_batch(tiny_mllama_d
         max_steps=6,
         deepspeed=ZERO2,
         per_device_train_batch_size=4,
-        save_strategy="no",
+        save_steps=6,  # one checkpoint, at the end: its folder is the plan's (ecg_core/train/plan.py)
     )
     launch = Launch("deepspeed", num_gpus=2)
     out = subprocess.run(
@@ -87,6 +88,11 @@ def test_deepspeed_zero2_on_two_gloo_ranks_learns_a_repeated_batch(tiny_mllama_d
     assert trainable["tuning"] == "lora" and len(trainable["modules"]) == 40  # every nn.Linear of the tiny model
     assert {m.rsplit(".", 1)[-1] for m in trainable["modules"]} == set(adapter["target_modules"])
     assert not [m for m in trainable["modules"] if m.endswith(("lm_head", "embed_tokens"))]
+    # The checkpoint ZeRO-2 saved, file by file, is the one `ecgflow plan` sizes: adapter, the engine's module states
+    # (LoRA tensors only), a shard a rank of the fp32 master copy and two moments: 20 bytes a LoRA parameter in fp32.
+    config = TrainConfig.from_mapping(json.loads((run / "config.json").read_text()), "config.json")
+    measured = assert_planned_as_saved(run / "checkpoint-6", config, num_gpus=2)
+    assert measured["total"] - measured["scheduler"] == pytest.approx(20 * trainable["trainable_parameters"], rel=0.03)
 
 
 def test_partial_tuning_trains_only_the_projector_and_cross_attention(tiny_mllama_dir, stripe_pages, tmp_path):
