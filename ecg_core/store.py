@@ -136,7 +136,10 @@ class LocalStore(Store):
         return self.root
 
     def fetch(self, keys: list[str]) -> Path:
-        return self.root  # the objects are the files
+        missing = [key for key in keys if not self.exists(key)]  # the objects are the files: nothing to bring
+        if missing:
+            raise FileNotFoundError(f"no object {missing[0]!r} in store {self.uri} ({len(missing)} missing)")
+        return self.root
 
     def local_dir(self, prefix: str) -> Path:
         path = self._path(prefix)
@@ -232,16 +235,19 @@ class S3Store(Store):
         except self.client.exceptions.NoSuchKey:
             raise FileNotFoundError(f"no object {key!r} in store {self.uri}") from None
 
-    def exists(self, key: str) -> bool:
+    def _size(self, key: str) -> int | None:
+        """The object's size, None when there is none."""
         from botocore.exceptions import ClientError
 
         try:
-            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
-            return True
+            return self.client.head_object(Bucket=self.bucket, Key=self._key(key))["ContentLength"]
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return False
+                return None
             raise
+
+    def exists(self, key: str) -> bool:
+        return self._size(key) is not None
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
@@ -274,18 +280,23 @@ class S3Store(Store):
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self.client.download_file(self.bucket, self._key(key), str(path), Config=self.transfer)
 
+    FETCH_BY_HEAD = 256  # up to this many keys are sized one request each; more, by listing their stage folders
+
     def fetch(self, keys: list[str]) -> Path:
-        # Sizes from one listing per stage folder (images/<dataset>, runs/<run_id>), not one request per key: an
-        # instruction set names thousands of pages.
-        listed = {}
-        for folder in sorted(
-            {"/".join(key.split("/")[:2]) if key.count("/") > 1 else key.rpartition("/")[0] for key in keys}
-        ):
-            listed |= self._objects(folder)
-        missing = sorted(set(keys) - set(listed))
+        sizes = {}
+        if len(keys) <= self.FETCH_BY_HEAD:  # a chunk of pages: cheaper than listing a folder of a million
+            for key in keys:
+                if (size := self._size(key)) is not None:
+                    sizes[key] = size
+        else:  # an instruction set's pages: one listing per stage folder (images/<dataset>, runs/<run_id>)
+            for folder in sorted(
+                {"/".join(k.split("/")[:2]) if k.count("/") > 1 else k.rpartition("/")[0] for k in keys}
+            ):
+                sizes |= self._objects(folder)
+        missing = sorted(set(keys) - set(sizes))
         if missing:
             raise FileNotFoundError(f"no object {missing[0]!r} in store {self.uri} ({len(missing)} missing)")
-        self._mirror({key: listed[key] for key in keys})
+        self._mirror({key: sizes[key] for key in keys})
         return self.local_root()
 
     def local_dir(self, prefix: str) -> Path:

@@ -39,18 +39,12 @@ def plan(
     """
     from ecg_core.settings import config_path
     from ecg_core.train import TrainConfig
-    from ecg_core.train.plan import plan_for_recipe, render_plan
+    from ecg_core.train.plan import SaveCosts, plan_for_recipe, render_plan
 
     recipe = TrainConfig.load(config, overrides)
+    costs = SaveCosts(upload_mb_per_s=upload_mb_per_s, upload_share=upload_share, requeue_minutes=requeue_minutes)
     result = plan_for_recipe(
-        config_path(model_config),
-        recipe,
-        seq_len=seq_len,
-        num_gpus=num_gpus,
-        mfu=mfu,
-        upload_mb_per_s=upload_mb_per_s,
-        upload_share=upload_share,
-        requeue_minutes=requeue_minutes,
+        config_path(model_config), recipe, seq_len=seq_len, num_gpus=num_gpus, mfu=mfu, save_costs=costs
     )
     return json.dumps(result.to_dict(), indent=2) if json_output else render_plan(result)
 

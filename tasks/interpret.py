@@ -10,8 +10,8 @@ from ecg_core import layout
 from ecg_core.interpret.inputs import decode, local_inputs, page_file_name
 from ecg_core.interpret.reading import read_pages
 from ecg_core.interpret.report import findings, markdown_report, thumbnail_png
-from ecg_core.model import load_model_and_processor
 from ecg_core.model.page_tiles import PagePreprocessing
+from ecg_core.model.stored import StoredMllama
 from ecg_core.resumable import resume
 from tasks.artifacts import artifact_key, publishing
 from tasks.gpu import gpu_slots
@@ -80,25 +80,25 @@ def read_batch(
     batch_size: int,
 ) -> list[dict]:
     """The model's reading of every page, saved to predictions/<batch>/readings.jsonl as it goes: a re-run
-    reads only the pages without one. The model is loaded, and a slot of the `gpu` limit held, only when some
-    page is still unread."""
+    reads only the pages without one, and fetches only theirs. The model is loaded, and a slot of the `gpu` limit
+    held, only when some page is still unread."""
     store = open_store(store_uri)
     key = layout.readings_key(batch)
     done = [r for r in (store.get_jsonl(key) if store.exists(key) else []) if r["model"]["adapter"] == model["adapter"]]
-    preprocessing = PagePreprocessing(max_tiles, page_fit)
-    root = store.local_dir("")
-    loaded = []
     if len(done) == len(pages):
         return done  # all read: no GPU needed
+    reader = StoredMllama(store, model_dir, model["adapter"], PagePreprocessing(max_tiles, page_fit))
     with Progress(f"reading {batch}", "page", total=len(pages)) as progress, gpu_slots(1):
         progress.update(len(done))
 
         def read_chunk(chunk: list[dict]) -> list[dict]:
-            if not loaded:
-                adapter = str(store.local_dir(model["adapter"])) if model["adapter"] else None
-                loaded.extend(load_model_and_processor(model_dir, adapter=adapter, tile_slots=max_tiles))
             rows = read_pages(
-                *loaded, chunk, root, preprocessing=preprocessing, batch_size=batch_size, model_info=model
+                *reader.loaded(),
+                chunk,
+                reader.page_root(chunk),
+                preprocessing=reader.pages,
+                batch_size=batch_size,
+                model_info=model,
             )
             progress.advance(len(chunk))
             return rows

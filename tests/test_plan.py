@@ -5,6 +5,7 @@ checkpoint's size against the folders real runs write."""
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -18,9 +19,7 @@ from ecg_core.train.config import TrainConfig
 from ecg_core.train.plan import (
     GIB,
     GPUS,
-    REQUEUE_MINUTES,
-    UPLOAD_MB_PER_S,
-    UPLOAD_SHARE,
+    SaveCosts,
     count_parameters,
     load_config,
     lora_parameters,
@@ -295,12 +294,8 @@ def test_ecgflow_plan_reads_the_recipe_and_says_what_fits(capsys):
     assert plan("--set", "checkpoint_vision=false")["headroom_gib"]["H100 80GB"] < 0
     # The checkpoint, at the plan's documented defaults, and its interval moved by the options
     setup, checkpoint = paper["setup"], paper["checkpoint"]
-    assert (setup["upload_mb_per_s"], setup["upload_share"], setup["requeue_minutes"]) == (
-        UPLOAD_MB_PER_S,
-        UPLOAD_SHARE,
-        REQUEUE_MINUTES,
-    )
-    assert checkpoint["upload_s"] == pytest.approx(checkpoint["bytes"]["total"] / (UPLOAD_MB_PER_S * 1e6))
+    assert setup["save_costs"] == asdict(SaveCosts())  # the CLI's defaults are the library's
+    assert checkpoint["upload_s"] == pytest.approx(checkpoint["bytes"]["total"] / (SaveCosts().upload_mb_per_s * 1e6))
     slower = plan("--upload-mb-per-s", "50", "--upload-share", "0.06", "--requeue-minutes", "5")["checkpoint"]
     assert slower["interval_min"] == pytest.approx(checkpoint["interval_min"])
     assert slower["lost_machine_min"]["H100 80GB"] == pytest.approx(checkpoint["lost_machine_min"]["H100 80GB"] + 3)
@@ -330,7 +325,7 @@ def test_save_interval_keeps_the_upload_to_its_share_counted_by_hand():
     2 samples/s on each of 8 GPUs: a step every 4 s, so 181.25 steps, rounded up to 182 (728 s); a lost machine
     costs half of it, 364 s, plus 2 min."""
     interval = save_interval(
-        2_900_000_000, {"GPU": 2.0}, 64, 8, upload_mb_per_s=100, write_mb_per_s=1000, upload_share=0.04
+        2_900_000_000, {"GPU": 2.0}, 64, 8, SaveCosts(upload_mb_per_s=100, write_mb_per_s=1000, upload_share=0.04)
     )
     assert interval["upload_s"] == pytest.approx(29) and interval["write_s"] == pytest.approx(2.9)
     assert interval["interval_min"] == pytest.approx(725 / 60)

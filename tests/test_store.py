@@ -90,3 +90,17 @@ def test_s3_failure_mid_upload_leaves_nothing_under_the_final_key(s3_env, monkey
     assert store.get_bytes("model.bin") == b"old"  # the previous version stands, whole
     assert not store.exists("fresh.bin")
     assert [o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]] == ["p/model.bin"]  # no temporaries
+
+
+@pytest.mark.parametrize("by_head", [True, False])
+def test_fetch_brings_exactly_the_keys_asked(store, by_head):
+    for key in ("images/d/r1/0.png", "images/d/r2/0.png", "runs/r/checkpoint-5/optimizer.pt"):
+        store.put_bytes(key, key.encode())
+    if not by_head:
+        store.FETCH_BY_HEAD = 0  # sized by listing their folders, as an instruction set's thousands of pages are
+    root = store.fetch(["images/d/r2/0.png"])
+    assert root == store.local_root() and (root / "images/d/r2/0.png").read_bytes() == b"images/d/r2/0.png"
+    if store.remote:  # a cache: nothing else came down
+        assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()) == ["images/d/r2/0.png"]
+    with pytest.raises(FileNotFoundError, match="no object 'images/d/r9/0.png'"):
+        store.fetch(["images/d/r1/0.png", "images/d/r9/0.png"])

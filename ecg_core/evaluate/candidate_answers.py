@@ -1,13 +1,12 @@
 """How a candidate answers a task's questions, one interface for every kind of leaderboard row: an Mllama
-(the base checkpoint, or base + a run's adapter, loaded only when some answer is missing) and a vision chat model
-behind an OpenAI-compatible endpoint (answers cached, tokens and cost totalled). Either is called with a task
-and a chunk of its questions and gives one prediction row per question; the evaluation saves the rows between
+(the base checkpoint, or base + a run's adapter, fetched and loaded only when some answer is missing) and a vision
+chat model behind an OpenAI-compatible endpoint (answers cached, tokens and cost totalled). Either is called with a
+task and a chunk of its questions and gives one prediction row per question; the evaluation saves the rows between
 chunks (`chunk` questions), so a stopped evaluation resumes where it was."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Protocol
 
 from ecg_core.evaluate.api_model import ask_model
@@ -16,8 +15,7 @@ from ecg_core.evaluate.detection import predict
 from ecg_core.evaluate.endpoint import Cache, EndpointConfig, cost_usd
 from ecg_core.evaluate.grading import answer_tokens, prediction_row, question
 from ecg_core.evaluate.privacy import is_credentialed
-from ecg_core.model.load import load_model_and_processor
-from ecg_core.model.page_tiles import PagePreprocessing
+from ecg_core.model.stored import StoredMllama
 
 # What an endpoint row totals; all but n_asked are summed from ask_model's summaries (its n is the questions asked).
 USAGE_KEYS = ("prompt_tokens", "completion_tokens", "n_asked", "n_cached", "n_failed")
@@ -33,24 +31,17 @@ class Answers(Protocol):
 
 
 class MllamaAnswers:
-    """An Mllama row: `model_dir` (+ `adapter`, a run's adapter folder) on pages fitted as `pages` says."""
+    """An Mllama row: `model` (the base checkpoint, or base + a run's adapter) on each chunk's pages, fetched then."""
 
     chunk = 64
 
-    def __init__(
-        self, model_dir: str, adapter: str | None, pages: PagePreprocessing, image_root: Path, batch_size: int
-    ):
-        self.model_dir, self.adapter, self.pages = model_dir, adapter, pages
-        self.image_root, self.batch_size = image_root, batch_size
-        self.loaded = None
+    def __init__(self, model: StoredMllama, batch_size: int):
+        self.model, self.batch_size = model, batch_size
 
     def __call__(self, task: Task, questions: list[dict]) -> list[dict]:
-        if self.loaded is None:
-            self.loaded = load_model_and_processor(
-                self.model_dir, adapter=self.adapter, tile_slots=self.pages.max_tiles
-            )
-        model, processor = self.loaded
-        return predict(model, processor, task, questions, self.image_root, pages=self.pages, batch_size=self.batch_size)
+        model, processor = self.model.loaded()
+        root = self.model.page_root(questions)
+        return predict(model, processor, task, questions, root, pages=self.model.pages, batch_size=self.batch_size)
 
     def usage(self) -> None:
         return None

@@ -128,15 +128,11 @@ def candidate_answers(store, plan: EvaluationPlan, candidate: Candidate, pages: 
     eval/answer-cache/)."""
     from ecg_core.evaluate.candidate_answers import EndpointAnswers, MllamaAnswers  # torch, only when answering
     from ecg_core.model.page_tiles import PagePreprocessing
+    from ecg_core.model.stored import StoredMllama
 
     if candidate.is_mllama:
         model_dir, adapter = mllama_weights(store, plan.model, candidate)
-        return MllamaAnswers(
-            model_dir,
-            str(store.local_dir(adapter)) if adapter else None,
-            PagePreprocessing(pages["max_tiles"], pages["page_fit"]),
-            store.local_dir(""),
-            plan.batch_size,
-        )
+        preprocessing = PagePreprocessing(pages["max_tiles"], pages["page_fit"])
+        return MllamaAnswers(StoredMllama(store, model_dir, adapter, preprocessing), plan.batch_size)
     cache = StoreCache(store, layout.answer_cache_prefix())
     return EndpointAnswers(candidate.target, plan.endpoint, api_key, cache, store.get_bytes)

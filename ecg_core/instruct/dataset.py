@@ -116,12 +116,15 @@ def export_hf_dataset(store: Store, name: str) -> None:
         }
     )
     prefix = layout.instruct_prefix(name)
-    root = store.local_dir(prefix)
+    # Written into the store's local copy with nothing fetched first (a mirror of the set's folder would download
+    # the splits and any earlier export from an object store), and only the export sent back.
+    root = store.local_root() / prefix
     dataset.save_to_disk(str(root / "hf"))
-    (root / "parquet").mkdir(exist_ok=True)
+    (root / "parquet").mkdir(parents=True, exist_ok=True)
     for split, part in dataset.items():
         part.to_parquet(str(root / "parquet" / f"{split}.parquet"))
-    store.put_dir(root, prefix)  # a no-op for a local store; uploads for an object store
+    for folder in ("hf", "parquet"):
+        store.put_dir(root / folder, f"{prefix}/{folder}")  # a no-op for a local store: written in place
 
 
 def _hf_row(store: Store, sample: dict) -> dict:

@@ -53,10 +53,16 @@ INDEX_BYTES = {"safetensors": 150, "optimizer.pt": 820, "model states": 950, "op
 # (zero_to_fp32.py, zero_to_torch.py).
 SMALL_FILES_BYTES, RNG_STATE_BYTES, ZERO_SCRIPTS_BYTES = 14_500, 14_300, 41_000
 MB = 1e6
-# Defaults of the save interval: one machine's sustained upload to S3 (a single sequential stream of large objects),
-# torch.save's write to a local NVMe disk (the part of a save that training waits for), the share of the time
-# between saves the upload may take, and how long a lost machine's run takes to be seen, requeued and started again.
-UPLOAD_MB_PER_S, WRITE_MB_PER_S, UPLOAD_SHARE, REQUEUE_MINUTES = 100.0, 1000.0, 0.03, 2.0
+
+
+@dataclass(frozen=True)
+class SaveCosts:
+    """What the save interval is planned on."""
+
+    upload_mb_per_s: float = 100.0  # one machine's sustained upload to S3 (one sequential stream of large objects)
+    write_mb_per_s: float = 1000.0  # torch.save to a local NVMe disk: the part of a save that training waits for
+    upload_share: float = 0.03  # the most of the time between saves an upload may take
+    requeue_minutes: float = 2.0  # how long a lost machine's run takes to be seen, requeued and started again
 
 
 @dataclass
@@ -99,7 +105,7 @@ class TrainingPlan:
         return rows + self.checkpoint_lines()
 
     def checkpoint_lines(self) -> list[str]:
-        s, c = self.setup, self.checkpoint
+        c, costs = self.checkpoint, self.setup["save_costs"]
         rows = [
             "",
             "One checkpoint (checkpoint-<step>/, every rank's files):",
@@ -108,10 +114,10 @@ class TrainingPlan:
             "|---|---:|",
             *(f"| {k} | {v / MB:.1f} |" for k, v in c["bytes"].items()),
             "",
-            f"Saving stops training {c['write_s']:.1f} s (written at {s['write_mb_per_s']:g} MB/s); the upload takes "
-            f"{c['upload_s']:.0f} s at {s['upload_mb_per_s']:g} MB/s, at most {s['upload_share']:.0%} of the time "
+            f"Saving stops training {c['write_s']:.1f} s (written at {costs.write_mb_per_s:g} MB/s); the upload takes "
+            f"{c['upload_s']:.0f} s at {costs.upload_mb_per_s:g} MB/s, at most {costs.upload_share:.0%} of the time "
             f"between saves when they are {c['interval_min']:.1f} min apart or more. A lost machine costs on average "
-            f"half an interval of steps redone + {s['requeue_minutes']:g} min to requeue:",
+            f"half an interval of steps redone + {costs.requeue_minutes:g} min to requeue:",
             "",
             f"| GPU | save_steps (global batch {c['global_batch']}) | min between saves | lost machine, min |",
             "|---|---:|---:|---:|",
@@ -235,11 +241,7 @@ def save_interval(
     samples_per_s: dict[str, float],
     global_batch: int,
     num_gpus: int,
-    *,
-    upload_mb_per_s: float = UPLOAD_MB_PER_S,
-    write_mb_per_s: float = WRITE_MB_PER_S,
-    upload_share: float = UPLOAD_SHARE,
-    requeue_minutes: float = REQUEUE_MINUTES,
+    costs: SaveCosts = SaveCosts(),
 ) -> dict:
     """How far apart saves of `checkpoint_bytes` must be for their upload to take at most `upload_share` of the time
     between them, and what a lost machine then costs; per GPU type (`samples_per_s` per GPU) in optimizer steps of
@@ -248,19 +250,19 @@ def save_interval(
     Training waits for the local write of each save, and for an upload only when the next save would overtake it,
     which a share below 1 rules out. A machine lost between saves costs the steps since the last save, half an
     interval on average, and the minutes to notice, requeue and restart the run on another machine."""
-    upload_s = checkpoint_bytes / (upload_mb_per_s * MB)
-    interval_s = upload_s / upload_share
+    upload_s = checkpoint_bytes / (costs.upload_mb_per_s * MB)
+    interval_s = upload_s / costs.upload_share
     step_s = {gpu: global_batch / (rate * num_gpus) for gpu, rate in samples_per_s.items()}
     save_steps = {gpu: max(1, math.ceil(interval_s / s)) for gpu, s in step_s.items()}
     between = {gpu: save_steps[gpu] * step_s[gpu] / 60 for gpu in step_s}
     return {
-        "write_s": checkpoint_bytes / (write_mb_per_s * MB),
+        "write_s": checkpoint_bytes / (costs.write_mb_per_s * MB),
         "upload_s": upload_s,
         "interval_min": interval_s / 60,
         "global_batch": global_batch,
         "save_steps": save_steps,
         "minutes_between_saves": between,
-        "lost_machine_min": {gpu: minutes / 2 + requeue_minutes for gpu, minutes in between.items()},
+        "lost_machine_min": {gpu: minutes / 2 + costs.requeue_minutes for gpu, minutes in between.items()},
     }
 
 
@@ -379,10 +381,7 @@ def plan_training(
     weight_bytes: int = 2,
     device: str = "cuda",
     gradient_accumulation_steps: int = 1,
-    upload_mb_per_s: float = UPLOAD_MB_PER_S,
-    write_mb_per_s: float = WRITE_MB_PER_S,
-    upload_share: float = UPLOAD_SHARE,
-    requeue_minutes: float = REQUEUE_MINUTES,
+    save_costs: SaveCosts = SaveCosts(),
 ) -> TrainingPlan:
     """Plan LoRA fine-tuning of `model_config` (a config.json path or dict, or an MllamaConfig) on `batch_size`
     samples of `seq_len` tokens per GPU, each with one image.
@@ -434,10 +433,7 @@ def plan_training(
         samples_per_s,
         batch_size * num_gpus * gradient_accumulation_steps,
         num_gpus,
-        upload_mb_per_s=upload_mb_per_s,
-        write_mb_per_s=write_mb_per_s,
-        upload_share=upload_share,
-        requeue_minutes=requeue_minutes,
+        save_costs,
     )
     return TrainingPlan(
         setup=setup,
@@ -458,9 +454,7 @@ def plan_for_recipe(
     seq_len: int = 512,
     num_gpus: int = 1,
     mfu: float = 0.35,
-    upload_mb_per_s: float = UPLOAD_MB_PER_S,
-    upload_share: float = UPLOAD_SHARE,
-    requeue_minutes: float = REQUEUE_MINUTES,
+    save_costs: SaveCosts = SaveCosts(),
 ) -> TrainingPlan:
     """The plan of a LoRA training recipe (a TrainConfig, e.g. configs/paper.yaml) on `model_config`: a
     config.json, or a checkpoint folder holding one. The ZeRO stage is read from the recipe's DeepSpeed config."""
@@ -483,7 +477,5 @@ def plan_for_recipe(
         mfu=mfu,
         weight_bytes=2 if recipe.bf16 else 4,
         gradient_accumulation_steps=recipe.gradient_accumulation_steps,
-        upload_mb_per_s=upload_mb_per_s,
-        upload_share=upload_share,
-        requeue_minutes=requeue_minutes,
+        save_costs=save_costs,
     )

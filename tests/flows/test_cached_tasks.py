@@ -1,6 +1,6 @@
-"""Prefect results persisted in the store: the instruction set is built once for the same settings and data,
-again when its output is gone or the records change. On S3 (moto over HTTP); the pipeline test runs the
-same caching on a local store."""
+"""Prefect results persisted in the store: the instruction set is built once for the same settings and data (on
+any machine: one with an empty cache too), again when its output is gone or the records change. On S3 (moto over
+HTTP); the pipeline test runs the same caching on a local store."""
 
 import tasks.instruct
 from flows.ingest import ingest_flow
@@ -12,7 +12,7 @@ from tasks.storage import open_store
 DEMO_SET = {"name": "c", "datasets": ["synthetic"], "config": "instruct/demo.yaml"}
 
 
-def test_instruction_set_is_cached_in_the_store_until_its_inputs_or_output_change(s3_env, monkeypatch):
+def test_instruction_set_is_cached_in_the_store_until_its_inputs_or_output_change(s3_env, monkeypatch, tmp_path):
     store_uri = f"s3://{s3_env[1]}/ecg"
     builds = []
     real = tasks.instruct.write_instruction_set
@@ -23,6 +23,9 @@ def test_instruction_set_is_cached_in_the_store_until_its_inputs_or_output_chang
     first = instruct_flow(store=store_uri, **DEMO_SET)
     assert instruct_flow(store=store_uri, **DEMO_SET) == first and len(builds) == 1  # cached
     assert open_store(store_uri).list("prefect-results")  # the result record lives in the store
+    monkeypatch.setenv("ECGFLOW_S3_CACHE", str(tmp_path / "another-machine"))  # a second machine, its cache empty
+    assert instruct_flow(store=store_uri, **DEMO_SET) == first and len(builds) == 1  # cached there too
+    assert not (tmp_path / "another-machine").exists()  # cache key and result read from the store: nothing fetched
 
     instruct_flow(store=store_uri, **DEMO_SET, overrides={"seed": 1})
     assert len(builds) == 2  # other settings: built

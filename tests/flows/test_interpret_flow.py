@@ -15,6 +15,7 @@ import tasks.interpret
 from ecg_core import layout
 from ecg_core.image_store import render_variant
 from ecg_core.labels import SUPERCLASSES
+from ecg_core.model import stored
 from ecg_core.registry import champion_record, stage_adapter
 from ecg_core.render.variants import RenderConfig
 from ecg_core.store import open_store
@@ -94,7 +95,7 @@ def test_new_images_are_read_and_bad_ones_rejected_with_their_reasons(
     assert "REJECTED: 10 x 10 px" in printed and "not a medical device" in printed and "adapter of run t" in printed
 
     # The same command again: every page already read, no model loaded, the same readings.
-    monkeypatch.setattr(tasks.interpret, "load_model_and_processor", lambda *a, **k: pytest.fail("model loaded"))
+    monkeypatch.setattr(stored, "load_model_and_processor", lambda *a, **k: pytest.fail("model loaded"))
     assert main(command) == REJECTED_EXIT
     assert store.get_jsonl(layout.readings_key(batch)) == readings
 
