@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.installed
 STORE  ?= ./demo-store
 SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: setup browser demo demo-figures test check lint up down clean
+.PHONY: setup browser services demo demo-figures test check lint up down clean
 
 setup: $(STAMP)
 
@@ -33,12 +33,17 @@ demo-figures: demo
 # leases and timers, and the other workers compute meanwhile (measured on one tree: 9:44 with four, 10:20 with three).
 # tests/conftest.py orders the files longest first, and --no-loadscope-reorder keeps that order (xdist would
 # otherwise hand out the files with the most tests first).
-test: setup lint browser
+test: setup lint browser services
 	$(VENV)/bin/pytest -q -n 4 --dist loadfile --no-loadscope-reorder --durations=10
 
 # The UI test renders the Prefect UI in Debian's chromium, headless: installed once with apt (root, or sudo).
 browser:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
+
+# The shared server's PostgreSQL and Redis (make up DB=postgres, and its test): Debian's, installed once with apt.
+services:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v redis-server >/dev/null || { $(SUDO) apt-get update -qq && \
+		$(SUDO) apt-get install -y -qq --no-install-recommends postgresql redis-server; }
 
 # The edit-test loop: lint and the tests not marked slow (no servers, no training runs), in under 2 minutes.
 check: setup lint
@@ -52,8 +57,9 @@ lint: setup
 # automations that crash and requeue a lost machine's runs, one worker per pool. Deployments default to STORE (a
 # folder or s3://bucket/prefix); GPUS sizes the gpu limit; CRASH_AFTER_S (90) and REQUEUES (2) tune the automations;
 # ECGFLOW_NOTIFY_URL in the environment (a webhook) turns on notifications of crashed runs and retraining decisions.
-up: setup
-	$(PY) deployments/stack.py up --store $(STORE) $(if $(GPUS),--gpus $(GPUS)) \
+up: setup $(if $(filter postgres,$(DB)),services)
+	$(PY) deployments/stack.py up --store $(STORE) $(if $(GPUS),--gpus $(GPUS)) $(if $(DB),--db $(DB)) \
+		$(if $(HOST),--host $(HOST)) $(if $(AUTH),--auth) \
 		$(if $(CRASH_AFTER_S),--crash-after-s $(CRASH_AFTER_S)) $(if $(REQUEUES),--requeues $(REQUEUES))
 
 down:

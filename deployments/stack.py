@@ -22,12 +22,15 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+from ecg_core.ports import free_port
+from flows import shared_server
 from flows.local_server import STATE, ensure_server, prefect, running, start, stop, ui_url
 
 POOLS = ("cpu", "gpu")  # process work pools the deployments in prefect.yaml target
-ROOT = Path(__file__).resolve().parents[1]  # the checkout the deployments run from (ECGFLOW_HOME)
+ROOT = Path(__file__).resolve().parents[1]  # the checkout `prefect deploy` reads prefect.yaml in
 GPU_LIMIT = "gpu"  # the global concurrency limit GPU work holds one slot of per GPU (tasks/gpu.py)
 PROCESSES = ("server", *(f"worker-{pool}" for pool in POOLS))
 AUTOMATIONS = ROOT / "deployments/automations.yaml"  # the crash and requeue rules, also for `prefect automation create`
@@ -141,33 +144,58 @@ def ensure_automations(crash_after_s: float, requeues: int, notify_url: str | No
     )
 
 
-def up(
-    port: int,
-    gpus: int | None,
-    store: str,
-    crash_after_s: float = 90.0,
-    requeues: int = 2,
-    notify_url: str | None = None,
-) -> None:
-    api_url = ensure_server(port)  # the server ecgflow commands share, if one already runs
-    print(f"Prefect UI: {ui_url(api_url)}", flush=True)
-    base_env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    gpu_slots = max(gpus if gpus is not None else detect_gpus(), 1)  # a CPU-only machine trains one run at a time
+@dataclass(frozen=True)
+class StackOptions:
+    port: int = 4200
+    gpus: int | None = None
+    store: str = "store"
+    crash_after_s: float = 90.0
+    requeues: int = 2
+    notify_url: str | None = None
+    db: str = "sqlite"  # sqlite: one server on SQLite; postgres: the shape many machines share (flows/shared_server.py)
+    host: str = "127.0.0.1"  # where the postgres shape's API processes listen; beyond loopback, sign-in is on
+    auth: bool = False  # sign-in on loopback too
+
+
+def start_server(options: StackOptions) -> tuple[list[str], str | None]:
+    """The API URLs (one; two for the postgres shape) and the sign-in credential (None: none)."""
+    if options.db == "sqlite":
+        if options.auth or options.host != "127.0.0.1":
+            sys.exit("sign-in and a non-loopback host are for the shared server: make up DB=postgres")
+        return [ensure_server(options.port)], None  # the server ecgflow commands share, if one already runs
+    credential = shared_server.api_credential(options.auth, options.host)
+    shape = shared_server.Shape.saved() or shared_server.Shape(
+        options.host, (options.port, free_port()), free_port(), free_port()
+    )
+    return shared_server.up(shape, credential, dict(os.environ)), credential
+
+
+def up(options: StackOptions) -> None:
+    api_urls, credential = start_server(options)
+    api_url = api_urls[0]
+    print(f"Prefect UI: {', '.join(ui_url(url) for url in api_urls)}", flush=True)
+    signed_in = {"PREFECT_API_AUTH_STRING": credential} if credential else {}
+    base_env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "PREFECT_API_AUTH_STRING")}
+    os.environ |= signed_in  # before Prefect's client reads its settings
+    gpu_slots = max(options.gpus if options.gpus is not None else detect_gpus(), 1)  # a CPU machine: one at a time
     ensure_pools_and_limit(api_url, gpu_slots)
-    ensure_automations(crash_after_s, requeues, notify_url)
-    env = base_env | {"PREFECT_API_URL": api_url, "ECGFLOW_HOME": str(ROOT), "ECGFLOW_STORE": store}
+    ensure_automations(options.crash_after_s, options.requeues, options.notify_url)
+    env = base_env | signed_in | {"PREFECT_API_URL": api_url, "ECGFLOW_STORE": options.store}
     deploy = prefect("--no-prompt", "deploy", "--prefect-file", "deployments/prefect.yaml", "--all")
     result = subprocess.run(deploy, cwd=ROOT, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         sys.exit(f"`prefect deploy --all` failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
-    print(f"deployments applied (store {store})")
-    for pool in POOLS:
-        pid = start(f"worker-{pool}", prefect("worker", "start", "--pool", pool, "--type", "process"), env)
+    print(f"deployments applied (store {options.store})")
+    for i, pool in enumerate(POOLS):  # with two API processes, each worker talks to its own
+        worker_env = env | {"PREFECT_API_URL": api_urls[i % len(api_urls)]}
+        pid = start(f"worker-{pool}", prefect("worker", "start", "--pool", pool, "--type", "process"), worker_env)
         print(f"worker-{pool}: running (pid {pid}, log {STATE / f'worker-{pool}.log'})")
-    subprocess.run(
-        prefect("config", "set", f"PREFECT_API_URL={api_url}"), env=base_env, check=True, capture_output=True
-    )
+    # The profile's sign-in lives beside its API URL (the user's own PREFECT_HOME), never in a run's parameters.
+    settings = [f"PREFECT_API_URL={api_url}"] + [f"{k}={v}" for k, v in signed_in.items()]
+    subprocess.run(prefect("config", "set", *settings), env=base_env, check=True, capture_output=True)
     print(f"\nPrefect UI: {ui_url(api_url)}   (this profile's PREFECT_API_URL is now {api_url})")
+    if credential:
+        print(f"sign-in: on; the credential is in {shared_server.AUTH_FILE} unless given (ECGFLOW_API_AUTH)")
     print("""run:  prefect deployment run pipeline/pipeline -p overrides='{"n_records": 200}'""")
 
 
@@ -175,20 +203,36 @@ def down() -> None:
     for name in reversed(PROCESSES):  # workers first: their flow runs report to the server as they stop
         if stop(name):
             print(f"{name}: stopped")
-    subprocess.run(prefect("config", "unset", "PREFECT_API_URL"), capture_output=True)
+    for name in shared_server.down():
+        print(f"{name}: stopped")
+    subprocess.run(prefect("config", "unset", "PREFECT_API_URL", "PREFECT_API_AUTH_STRING"), capture_output=True)
 
 
 def status() -> None:
     for name in PROCESSES:
         pid = running(name)
         print(f"{name}: {'running, pid ' + str(pid) if pid else 'stopped'}")
+    for name, state in shared_server.status().items():
+        print(f"{name}: {state}")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     start_parser = commands.add_parser("up", help="start server, pools, limit, deployments, workers")
-    start_parser.add_argument("--port", type=int, default=int(os.environ.get("ECGFLOW_PREFECT_PORT", 4200)))
+    start_parser.add_argument(
+        "--port", type=int, default=int(os.environ.get("ECGFLOW_PREFECT_PORT", 4200)), help="the (first) API's port"
+    )
+    start_parser.add_argument(
+        "--db",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="sqlite: one server (default); postgres: PostgreSQL, Redis, two API processes and the services",
+    )
+    start_parser.add_argument(
+        "--host", default="127.0.0.1", help="postgres shape: where the API listens (beyond loopback: sign-in on)"
+    )
+    start_parser.add_argument("--auth", action="store_true", help="postgres shape: sign-in on loopback too")
     start_parser.add_argument(
         "--gpus", type=int, default=None, help="slots of the gpu limit (default: GPUs detected, at least 1)"
     )
@@ -218,7 +262,8 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("status", help="what `up` started and is still running")
     args = parser.parse_args(argv)
     if args.command == "up":
-        up(args.port, args.gpus, store_uri(args.store), args.crash_after_s, args.requeues, args.notify_url)
+        given = {k: v for k, v in vars(args).items() if k != "command"}
+        up(StackOptions(**given | {"store": store_uri(args.store)}))
     elif args.command == "down":
         down()
     else:

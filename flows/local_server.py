@@ -146,15 +146,15 @@ def count_flow_runs(api_url: str, flow_runs: dict | None = None) -> int:
         return json.load(reply)
 
 
-def wait_healthy(api_url: str, timeout_s: float = START_TIMEOUT_S) -> None:
+def wait_healthy(api_url: str, timeout_s: float = START_TIMEOUT_S, process: str = "server") -> None:
+    """Until the API answers; an error naming the log when `process` (started here) exits or the time runs out."""
     deadline = time.monotonic() + timeout_s
+    log = STATE / f"{process}.log"
     while health_status(api_url) != 200:
-        if not running("server"):
-            raise RuntimeError(f"the Prefect server exited during start-up; see {STATE / 'server.log'}")
+        if not running(process):
+            raise RuntimeError(f"the Prefect {process} exited during start-up; see {log}")
         if time.monotonic() > deadline:
-            raise RuntimeError(
-                f"the Prefect server did not answer at {api_url} within {timeout_s:.0f} s; see {STATE / 'server.log'}"
-            )
+            raise RuntimeError(f"the Prefect {process} did not answer at {api_url} within {timeout_s:.0f} s; see {log}")
         time.sleep(0.5)
 
 

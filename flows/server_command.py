@@ -1,11 +1,13 @@
-"""`ecgflow server`: this PREFECT_HOME's local Prefect server (flows/local_server.py), seen or stopped. It never
-starts one: the next command that runs a flow does."""
+"""`ecgflow server`: this PREFECT_HOME's local Prefect server (flows/local_server.py), or the shared one that
+`make up DB=postgres` started (flows/shared_server.py), seen; the local one stopped. It never starts one: the
+next command that runs a flow does (`make up` the shared one)."""
 
 from __future__ import annotations
 
 import time
 from typing import Literal
 
+from flows import shared_server
 from flows.local_server import ACTIVE_RUNS, PREFECT_HOME, STATE, count_flow_runs, running, stop, ui_url
 
 
@@ -22,6 +24,10 @@ def server(action: Literal["status", "stop"] = "status") -> str:
 
 
 def status() -> str:
+    shared = shared_server.status()
+    if shared:  # `make up DB=postgres`: the server many machines share
+        rows = "\n".join(f"  {name + ':':<14}{state}" for name, state in shared.items())
+        return f"Prefect server of {PREFECT_HOME}, shared (PostgreSQL, Redis, API processes, services):\n{rows}"
     pid, url_file = running("server"), STATE / "server.url"
     if pid is None or not url_file.exists():
         return f"Prefect server of {PREFECT_HOME}: not running (the next ecgflow command that runs a flow starts it)"

@@ -34,6 +34,7 @@ SLOW_FIRST = ("ops", "flows")  # directories whose tests wait on servers and pro
 LONGEST_FIRST = (
     "ops/test_local_stack.py",  # 245
     "ops/test_machine_loss.py",  # 230
+    "ops/test_postgres_stack.py",  # 200
     "ops/test_unattended.py",  # 180
     "flows/test_retrain_flow.py",  # 155
     "flows/test_real_files_flows.py",  # 120

@@ -185,7 +185,7 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, tmp_path):
         1,
         "ENQUEUE",
         "deepspeed",
-        "flows/train.py:train_flow",
+        "flows.train:train_flow",
         ["instruct", "model", "run_id", "store"],
     ]
     assert seen["gpu_limit"] == 1

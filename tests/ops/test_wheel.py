@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import site
 import subprocess
 import sys
@@ -99,3 +100,49 @@ def test_plan_ingest_and_a_training_step_run_from_an_empty_directory(
     assert metrics["global_step"] == 1 and metrics["train_loss"] > 0
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["lora_r"] == 64 and config["deepspeed"] is None  # tiny-cpu.yaml's values, read from the wheel
+
+
+def test_a_worker_with_only_the_wheel_runs_a_deployment(installed, tmp_path):
+    """The operator deploys from a checkout; the worker (a GPU machine, the worker image) has the wheel and nothing
+    else: no checkout, no ECGFLOW_HOME. The deployment's module entrypoint resolves from the installed package."""
+    bin_ = installed["bin"]
+    run(installed, tmp_path, bin_ / "ecgflow", "ingest", "synthetic", "--n-records", "4", "--store", "warm-up")
+    api_url = (Path(installed["env"]["PREFECT_HOME"]) / "ecgflow-stack/server.url").read_text().strip()
+    env = installed["env"] | {"PREFECT_API_URL": api_url, "PREFECT_WORKER_QUERY_SECONDS": "1"}
+    operator = {**env, "ECGFLOW_STORE": str(tmp_path / "store")}
+    for command in (
+        [sys.executable, "-m", "prefect", "work-pool", "create", "cpu", "--type", "process"],
+        [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--prefect-file", "deployments/prefect.yaml"]
+        + ["--name", "ingest"],
+    ):
+        out = subprocess.run(command, cwd=ROOT, env=operator, capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    machine = tmp_path / "gpu-machine"
+    machine.mkdir()
+    worker = subprocess.Popen(
+        [bin_ / "prefect", "worker", "start", "--pool", "cpu", "--type", "process"],
+        cwd=machine,
+        env=env,
+        stdout=(tmp_path / "worker.log").open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        params = ["-p", "source=synthetic", "-p", 'options={"n_records": 6, "fs": 100.0}']
+        watched = run(
+            installed,
+            machine,
+            bin_ / "prefect",
+            "deployment",
+            "run",
+            "ingest/ingest",
+            *params,
+            "--watch",
+            "--watch-timeout",
+            "240",
+        )
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=60)
+    assert "Completed" in watched, watched[-2000:]
+    assert len(read_records(open_store(tmp_path / "store"), "synthetic")) >= 5

@@ -1,0 +1,175 @@
+"""The server many GPU machines share, on real services on one machine: `stack.py up --db postgres --auth` (Debian's
+PostgreSQL and redis-server, prefect-redis, two API processes without services, one services process, pools, the
+`gpu` limit of 1, deployments, a worker per pool, each worker on its own API process). Sign-in: no credential, 401.
+Load: 20 flow runs, half submitted through each API process (18 small ingests, 2 trainings competing for the one
+`gpu` slot); mid-load one API process is SIGKILLed and started again and PostgreSQL is restarted. Every run must
+complete, each training run once, the limit never held twice, nothing in the store lost or doubled, and the
+credential appear in no log, artifact or stored file."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+from ecg_core.ports import free_port
+from ecg_core.record_store import read_manifest, read_shard
+from ecg_core.store import open_store
+from tests.ops.commands import ROOT
+from tests.ops.waits import wait_for
+
+N_INGESTS, RECORDS = 18, 6
+LOAD = """
+import json, sys, time
+from prefect.client.orchestration import get_client
+from prefect.deployments import run_deployment
+jobs, urls = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+ids = []
+for i, (name, params) in enumerate(jobs):  # half through each API process
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+    with temporary_settings(updates={PREFECT_API_URL: urls[i % 2]}):
+        ids.append(str(run_deployment(name, parameters=params, timeout=0).id))
+print(json.dumps(ids), flush=True)
+"""
+WATCH = """
+import json, sys, time
+from pathlib import Path
+from prefect.client.orchestration import get_client
+ids, done = json.loads(sys.argv[1]), Path(sys.argv[2])
+peak, deadline = 0, time.monotonic() + 900
+with get_client(sync_client=True) as client:
+    while time.monotonic() < deadline:
+        try:
+            peak = max(peak, client.read_global_concurrency_limit_by_name("gpu").active_slots)
+            runs = [client.read_flow_run(i) for i in ids]
+        except Exception:  # an API process or the database restarting: look again
+            time.sleep(1)
+            continue
+        if all(r.state.is_final() for r in runs):
+            break
+        time.sleep(1)
+    artifacts = [json.dumps(a.data) for a in client.read_artifacts()]
+    logs = [log.message for log in client.read_logs()]
+print(json.dumps({"peak": peak, "runs": [[r.name, r.state.type.value, r.run_count] for r in runs],
+                  "artifacts": artifacts, "logs": logs}))
+"""
+
+
+def _status(url: str, credential: str | None) -> int:
+    request = urllib.request.Request(f"{url}/flows/filter", data=b"{}", headers={"Content-Type": "application/json"})
+    if credential:
+        request.add_header("Authorization", "Basic " + base64.b64encode(credential.encode()).decode())
+    try:
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            return reply.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_postgres_redis_two_api_processes_hold_a_load_through_an_api_kill_and_a_database_restart(small_store, tmp_path):
+    local_store, model = small_store
+    home = tmp_path / "prefect-home"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")} | {
+        "PREFECT_HOME": str(home),
+        "PREFECT_WORKER_QUERY_SECONDS": "1",
+        "PREFECT_CLIENT_MAX_RETRIES": "10",  # clients ride out an API process or the database restarting
+    }
+    stack = [sys.executable, "deployments/stack.py"]
+    up = [*stack, "up", "--db", "postgres", "--auth", "--port", str(free_port()), "--gpus", "1"]
+    up += ["--store", str(local_store)]
+    started = time.monotonic()
+    out = subprocess.run(up, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    up_s = time.monotonic() - started
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    state = home / "ecgflow-stack"
+    credential = (state / "api-auth").read_text().strip()
+    try:
+        shape = dict(line.split("=", 1) for line in (state / "shape.env").read_text().split())
+        urls = [f"http://127.0.0.1:{port}/api" for port in shape["api_ports"].split(",")]
+        assert [_status(url, None) for url in urls] == [401, 401]  # no credential, no API
+        assert [_status(url, credential) for url in urls] == [200, 200]
+        signed_in = env | {"PREFECT_API_AUTH_STRING": credential, "PREFECT_API_URL": urls[1]}
+        # An ecgflow command signs in with the profile `up` wrote; `ecgflow server` shows every piece running.
+        command = [sys.executable, "-m", "flows.cli", "ingest", "synthetic", "--n-records", "4"]
+        out = subprocess.run(
+            [*command, "--store", str(tmp_path / "by-command")],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+        shown = subprocess.run(
+            [sys.executable, "-m", "flows.cli", "server"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        ).stdout
+        assert "shared" in shown and shown.count("(pid ") == 4 and "stopped" not in shown, shown
+
+        ingest = {"source": "synthetic", "options": {"n_records": RECORDS, "fs": 100.0}}
+        jobs = [["ingest/ingest", ingest | {"store": str(tmp_path / f"ingest-{i}")}] for i in range(N_INGESTS)]
+        train = {"model": str(model), "instruct": "small", "config": "tiny-cpu.yaml", "launch": {}}
+        train["overrides"] = {"max_steps": 60, "save_steps": 20, "logging_steps": 5}
+        jobs[3:3] = [["train/train", train | {"run_id": f"load-{i}", "store": str(local_store)}] for i in range(2)]
+        load = [sys.executable, "-c", LOAD, json.dumps(jobs), json.dumps(urls)]
+        out = subprocess.run(load, cwd=ROOT, env=signed_in, capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+        ids = json.loads(out.stdout.splitlines()[-1])
+        load_started = time.monotonic()
+        watch = subprocess.Popen(
+            [sys.executable, "-c", WATCH, json.dumps(ids), str(tmp_path / "done")],
+            cwd=ROOT,
+            env=signed_in,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        # Mid-load, as the first of the two trainings begins: PostgreSQL restarts, then an API process dies and
+        # `up` starts it again.
+        wait_for(lambda: (local_store / "runs/load-0/train_log.jsonl").exists(), 300, "a training under way")
+        restart = "from flows.shared_server import restart_postgres; assert restart_postgres()"
+        out = subprocess.run([sys.executable, "-c", restart], cwd=ROOT, env=env, capture_output=True, timeout=120)
+        assert out.returncode == 0, out.stderr[-2000:]
+        os.killpg(int((state / "api-1.pid").read_text()), signal.SIGKILL)
+        killed_at = time.time()
+        again = subprocess.run(up, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+        seen = json.loads(watch.communicate(timeout=900)[0])
+        load_s = time.monotonic() - load_started
+    finally:
+        subprocess.run([*stack, "down"], cwd=ROOT, env=env, capture_output=True, timeout=120)
+
+    assert [state for _, state, _ in seen["runs"]] == ["COMPLETED"] * 20, seen["runs"]
+    assert seen["peak"] == 1  # the one gpu slot, leased through either API process, never held twice
+    trainings = [r for r in seen["runs"] if r[0].startswith("train ")]
+    assert len(trainings) == 2 and all(count == 1 for _, _, count in trainings)  # each training ran once
+    for i in range(2):
+        log = [json.loads(line) for line in (local_store / f"runs/load-{i}/train_log.jsonl").read_text().splitlines()]
+        assert log[-1]["global_step"] == 60 and log[-1]["resumed_from_step"] == 0
+    spans = sorted(
+        (
+            (local_store / f"runs/load-{i}/trainable.json").stat().st_mtime,
+            (local_store / f"runs/load-{i}/adapter").stat().st_mtime,
+        )
+        for i in range(2)
+    )
+    assert spans[0][1] <= spans[1][0], spans  # the second trained after the first had finished
+    assert spans[1][1] > killed_at  # ... and was still to finish when the API process died: the load was in flight
+    for i in range(N_INGESTS):  # every ingest's records, once each, across all its shards
+        store = open_store(tmp_path / f"ingest-{i}")
+        stored = [r.record_id for key in read_manifest(store, "synthetic").shards for r in read_shard(store, key)]
+        assert len(stored) == len(set(stored)) == RECORDS
+    leaked = [
+        p
+        for p in [*state.rglob("*.log"), *local_store.rglob("*"), *tmp_path.rglob("ingest-*/**/*")]
+        if p.is_file() and credential.encode() in p.read_bytes()
+    ]
+    assert not leaked, leaked
+    assert not [a for a in seen["artifacts"] if credential in a] and not [m for m in seen["logs"] if credential in m]
+    print(
+        f"postgres shape up in {up_s:.0f} s; 20 runs completed in {load_s:.0f} s through an API kill and a database restart"
+    )
