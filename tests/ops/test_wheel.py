@@ -120,7 +120,7 @@ def test_a_worker_with_only_the_wheel_runs_a_deployment(installed, tmp_path):
     machine = tmp_path / "gpu-machine"
     machine.mkdir()
     worker = subprocess.Popen(
-        [bin_ / "prefect", "worker", "start", "--pool", "cpu", "--type", "process"],
+        [bin_ / "python", "-m", "prefect", "worker", "start", "--pool", "cpu", "--type", "process"],
         cwd=machine,
         env=env,
         stdout=(tmp_path / "worker.log").open("w"),
@@ -129,20 +129,12 @@ def test_a_worker_with_only_the_wheel_runs_a_deployment(installed, tmp_path):
     )
     try:
         params = ["-p", "source=synthetic", "-p", 'options={"n_records": 6, "fs": 100.0}']
-        watched = run(
-            installed,
-            machine,
-            bin_ / "prefect",
-            "deployment",
-            "run",
-            "ingest/ingest",
-            *params,
-            "--watch",
-            "--watch-timeout",
-            "240",
-        )
+        deployment_run = [bin_ / "python", "-m", "prefect", "deployment", "run", "ingest/ingest", *params]
+        deployment_run += ["--watch", "--watch-timeout", "240"]
+        out = subprocess.run(deployment_run, cwd=machine, env=env, capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(timeout=60)
-    assert "Completed" in watched, watched[-2000:]
+    assert "Completed" in out.stdout, out.stdout[-2000:]
     assert len(read_records(open_store(tmp_path / "store"), "synthetic")) >= 5
