@@ -27,6 +27,7 @@ from pathlib import Path
 
 from report import save_and_print
 
+from ecg_core import layout
 from ecg_core.instruct.printed import printed_samples
 from ecg_core.model.tiny import build_tiny_mllama
 from ecg_core.ports import free_port
@@ -35,7 +36,7 @@ from ecg_core.train.checkpoints import upload_checkpoint
 from ecg_core.train.config import TrainConfig, write_run_config
 from ecg_core.train.recipe import run_training
 
-PREFIX = "runs/bench"
+PREFIX = layout.run_prefix("bench")
 
 
 def train(root: Path, model: Path, out: Path, steps: int, save_steps: int, store: str | None) -> dict:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pyarrow.parquet as pq
 
 from ecg_core import layout
+from ecg_core.errors import MissingInput
 from ecg_core.records import ECGRecord, RecordValidationError, records_from_parquet, records_to_parquet, validate
 from ecg_core.splits import split_of_patient
 from ecg_core.store import Store
@@ -144,7 +145,7 @@ def write_records(
 def read_manifest(store: Store, dataset: str) -> IngestSummary:
     key = layout.manifest_key(dataset)
     if not store.exists(key):  # every later stage starts here: say what is missing and what makes it
-        raise FileNotFoundError(f"no dataset {dataset!r} in store {store.uri} (no {key}): ingest it first")
+        raise MissingInput(f"no dataset {dataset!r} in store {store.uri} (no {key}): ingest it first")
     return IngestSummary(**store.get_json(key))
 
 

@@ -8,6 +8,7 @@ champion.json last: the pointer switch is the commit, so a failure before it lea
 from __future__ import annotations
 
 from ecg_core import layout
+from ecg_core.errors import MissingInput
 from ecg_core.store import Store
 
 
@@ -24,7 +25,7 @@ def stage_adapter(store: Store, run_id: str) -> list[str]:
         store.put_bytes(target, store.get_bytes(key))
         keys.append(target)
     if not keys:
-        raise FileNotFoundError(f"run {run_id} has no adapter under {source}")
+        raise MissingInput(f"run {run_id} has no adapter under {source}")
     return keys
 
 

@@ -18,11 +18,13 @@ from typing import Any, Literal
 
 import yaml
 
+from ecg_core.errors import WrongInput
+
 # The settings files the project ships: the `configs` package, installed with the code (a wheel or a checkout).
 CONFIGS = Path(str(importlib.resources.files("configs")))
 
 
-class SettingsError(ValueError):
+class SettingsError(WrongInput):
     """A settings file or override that cannot be used; the message names the key, the source and the fix."""
 
 

@@ -22,6 +22,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
 
+from ecg_core.errors import WrongInput
+
 
 class Store(ABC):
     uri: str
@@ -203,9 +205,9 @@ class S3Store(Store):
                 "403": "access denied: check the AWS credentials",
                 "AccessDenied": "access denied: check the AWS credentials",
             }
-            raise ValueError(f"store {self.uri}: {reason.get(code, code or str(error))}") from None
+            raise WrongInput(f"store {self.uri}: {reason.get(code, code or str(error))}") from None
         except BotoCoreError as error:  # no credentials, unreachable endpoint, ...
-            raise ValueError(
+            raise WrongInput(
                 f"store {self.uri}: cannot reach the S3 endpoint ({type(error).__name__}: {error})"
             ) from None
 

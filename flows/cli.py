@@ -15,6 +15,7 @@ import importlib
 import importlib.util
 import inspect
 import json
+import logging
 import os
 import re
 import signal
@@ -26,11 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from ecg_core.errors import InputError
 from ecg_core.settings import Settings, is_union, parse_assignments
 from flows.local_server import LOST_API_EXIT, ApiWatchdog, prefect_api
 
 DEFAULT_STORE = "./demo-store"
 REJECTED_EXIT = 3  # `ecgflow interpret`: done, but some inputs were rejected (listed with their reasons)
+INPUT_EXIT = 2  # a user's mistake (ecg_core/errors.py InputError), as argparse exits for a wrong option
 OVERRIDES = "overrides"  # the parameter every configurable stage takes; `--set KEY=VALUE` on the command line
 
 
@@ -82,9 +85,11 @@ class Command:
     listing: tuple[str, str] | None = None  # (flag, "module:function"): a plain listing the flag runs instead
     status: Callable[[Any], int] = lambda result: 0  # the exit status its result means
     holds_gpu: bool = False  # its flow holds slots of the `gpu` limit: the command creates the limit when absent
+    check: str | None = None  # "module:function" checking the inputs from the arguments, before any work
 
 
 PIPELINE = "flows.pipeline:pipeline_flow"
+CHECKS = "flows.input_checks:"
 EVALUATE = "flows.evaluate:evaluate_flow"
 PIPELINE_CONFIG = "flows.pipeline:PipelineConfig"
 TRAIN_CONFIG = "ecg_core.train:TrainConfig"
@@ -98,6 +103,7 @@ COMMANDS = {
         show=_table,
         settings=PIPELINE_CONFIG,
         holds_gpu=True,
+        check=CHECKS + "pipeline",
     ),
     "pipeline": Command(
         PIPELINE,
@@ -105,17 +111,24 @@ COMMANDS = {
         show=_table,
         settings=PIPELINE_CONFIG,
         holds_gpu=True,
+        check=CHECKS + "pipeline",
     ),
-    "ingest": Command("flows.ingest:ingest_flow", positional=("source", "path"), groups={"options": ""}),
+    "ingest": Command(
+        "flows.ingest:ingest_flow", positional=("source", "path"), groups={"options": ""}, check=CHECKS + "ingest"
+    ),
     "render": Command(
         "flows.render:render_flow",
         positional=("dataset",),
         show=lambda rows: f"{len(rows)} images",
         settings="ecg_core.render.variants:RenderConfig",
+        check=CHECKS + "render",
     ),
     "gallery": Command("flows.offline:gallery", positional=("out_dir",), show=str, orchestrated=False),
     "instruct": Command(
-        "flows.instruct:instruct_flow", positional=("name",), settings="ecg_core.instruct.config:InstructConfig"
+        "flows.instruct:instruct_flow",
+        positional=("name",),
+        settings="ecg_core.instruct.config:InstructConfig",
+        check=CHECKS + "instruct",
     ),
     "train": Command(
         "flows.train:train_flow",
@@ -123,6 +136,7 @@ COMMANDS = {
         show=str,
         settings=TRAIN_CONFIG,
         holds_gpu=True,
+        check=CHECKS + "train",
     ),
     "plan": Command("flows.offline:plan", show=str, orchestrated=False, settings=TRAIN_CONFIG),
     "server": Command("flows.server_command:server", positional=("action",), show=str, orchestrated=False),
@@ -132,6 +146,7 @@ COMMANDS = {
         show=_ablation,
         settings="ecg_core.train.ablation:AblationConfig",
         holds_gpu=True,
+        check=CHECKS + "train",
     ),
     "evaluate": Command(
         EVALUATE,
@@ -139,6 +154,7 @@ COMMANDS = {
         groups=ENDPOINT_GROUP,
         show=_leaderboard,
         listing=("--list-tasks", "flows.offline:list_tasks"),
+        check=CHECKS + "evaluate",
     ),
     "judge": Command(
         EVALUATE,
@@ -147,14 +163,16 @@ COMMANDS = {
         hidden=("example_image", "cnns", "cnn_datasets", "batch_size"),
         groups={"judge": "judge-"} | ENDPOINT_GROUP,
         show=_report_only,
+        check=CHECKS + "evaluate",
     ),
-    "cnn": Command("flows.cnn:cnn_flow", show=_rows, settings="ecg_core.cnn:CnnConfig"),
+    "cnn": Command("flows.cnn:cnn_flow", show=_rows, settings="ecg_core.cnn:CnnConfig", check=CHECKS + "cnn"),
     "interpret": Command(
         "flows.interpret:interpret_flow",
         positional=("inputs",),
         show=_readings,
         status=lambda result: REJECTED_EXIT if result["rejected"] else 0,
         holds_gpu=True,
+        check=CHECKS + "interpret",
     ),
 }
 
@@ -365,6 +383,34 @@ def main(argv: list[str] | None = None) -> int:
         settings = check_settings(command, kwargs)
     except ValueError as exc:  # settings refused: an unknown key, an unknown rubric, a python launcher on 2 GPUs
         parser.error(str(exc))
+    try:
+        if command.check:
+            _resolve(command.check)(kwargs)  # before a server starts: a wrong path costs seconds
+        return orchestrate(command, args, kwargs, settings)
+    except InputError as error:  # a user's mistake: one line; the flow run, if one began, keeps the whole story
+        print(f"ecgflow {args.command}: {error}", file=sys.stderr)
+        return INPUT_EXIT
+
+
+class _NoInputErrorReports(logging.Filter):
+    """Prefect's report of a flow that raised an InputError (its traceback), kept off the terminal: the terminal
+    gets the one line main() prints, and the run's log in the UI keeps the report whole."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], InputError))
+
+
+def keep_input_errors_off_the_terminal() -> None:
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    loggers = [logging.getLogger(), *(logging.getLogger(name) for name in logging.Logger.manager.loggerDict)]
+    for handler in {h for logger in loggers for h in getattr(logger, "handlers", ())}:
+        if isinstance(handler, PrefectConsoleHandler):
+            handler.addFilter(_NoInputErrorReports())
+
+
+def orchestrate(command: Command, args: argparse.Namespace, kwargs: dict, settings: Settings | None) -> int:
+    """Run the command, through the Prefect API when it is orchestrated."""
     if not command.orchestrated:
         return run_command(command, kwargs, settings)  # nothing to track
     # SIGTERM (kill, a scheduler, a closing terminal) stops a command the way Ctrl-C does: the flow run is
@@ -377,6 +423,7 @@ def main(argv: list[str] | None = None) -> int:
             f"kept in {args.store}. Run the same command again to resume (it starts a local server again)."
         )
         watchdog = ApiWatchdog(api_url, lost)
+        keep_input_errors_off_the_terminal()
         try:
             with watchdog:
                 if command.holds_gpu:

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from ecg_core import layout
 from ecg_core.store import open_store
 from ecg_core.train.checkpoints import MARKER, complete_steps, fetch_newest, stored_checkpoints, upload_checkpoint
 from ecg_core.train.config import TrainConfig, write_run_config
 from ecg_core.train.recipe import run_training
 
-PREFIX = "runs/r"
+PREFIX = layout.run_prefix("r")
 
 
 def _train(stripe_pages, model: Path, output_dir: Path, store_uri: str, max_steps: int) -> dict:

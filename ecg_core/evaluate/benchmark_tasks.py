@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ecg_core import layout
+from ecg_core.errors import MissingInput, WrongInput
 from ecg_core.labels import CODE15, CPSC, SUPERCLASSES
 from ecg_core.store import Store
 
@@ -127,13 +128,13 @@ DEFAULT_TASKS = ("ptbxl-super", "report")  # the paper's Table I
 def default_tasks(store: Store, instruct: str | None) -> list[str]:
     """The paper's tasks in instruction set `instruct`: those of DEFAULT_TASKS it holds."""
     if instruct is None:
-        raise ValueError("name the tasks (--tasks <set>/<task> ...) or the instruction set (--instruct)")
+        raise WrongInput("name the tasks (--tasks <set>/<task> ...) or the instruction set (--instruct)")
     found = tasks_of(
         instruct, store.get_jsonl(layout.split_key(instruct, "test")) if _has_test(store, instruct) else []
     )
     chosen = [f"{instruct}/{name}" for name in DEFAULT_TASKS if f"{instruct}/{name}" in found]
     if not chosen:
-        raise ValueError(
+        raise MissingInput(
             f"instruction set {instruct!r} holds none of {', '.join(DEFAULT_TASKS)}; tasks there: "
             f"{', '.join(found) or 'none'}"
         )

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ecg_core import layout
+from ecg_core.errors import MissingInput
 from ecg_core.evaluate.benchmark_tasks import Task, resolve
 from ecg_core.evaluate.candidates import Candidate
 from ecg_core.evaluate.detection import check_label_set
@@ -172,7 +173,7 @@ def mllama_weights(store, model_dir: str | None, candidate: Candidate) -> tuple[
     if candidate.kind == "champion":
         record = read_champion(store)
         if record is None:
-            raise LookupError(f"candidate champion: no champion in {store.url(layout.champion_key())} yet")
+            raise MissingInput(f"candidate champion: no champion in {store.url(layout.champion_key())} yet")
         return champion_base(store, record), record["adapter"]
     if model_dir is None:
         raise ValueError(f"candidate {candidate.spec}: base and run: rows need the base checkpoint (model)")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 from ecg_core import layout
+from ecg_core.errors import MissingInput, WrongInput
 from ecg_core.model.page_tiles import PagePreprocessing
 from ecg_core.registry import champion_base, read_champion
 from ecg_core.store import Store
@@ -20,7 +21,7 @@ def answering_model(store: Store, model_dir: str | None, run_id: str | None, cha
     if run_id is None and champion:
         record = read_champion(store)
         if record is None:
-            raise LookupError(
+            raise MissingInput(
                 f"no champion in {store.url(layout.champion_key())}: promote one (ecgflow retrain), name a run "
                 "(--run-id ID), or read with the base model (--no-champion)"
             )
@@ -30,9 +31,9 @@ def answering_model(store: Store, model_dir: str | None, run_id: str | None, cha
     else:
         adapter = layout.adapter_prefix(run_id) if run_id else None
     if model_dir is None:
-        raise ValueError("name the base checkpoint (--model DIR): only the registry's champion brings its own")
+        raise WrongInput("name the base checkpoint (--model DIR): only the registry's champion brings its own")
     if adapter and not store.list(adapter):
-        raise FileNotFoundError(f"no adapter under {store.url(adapter)}: train run {run_id} first")
+        raise MissingInput(f"no adapter under {store.url(adapter)}: train run {run_id} first")
     run_config = (
         store.get_json(layout.run_config_key(run_id))
         if run_id and store.exists(layout.run_config_key(run_id))

@@ -30,6 +30,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from ecg_core.errors import MissingInput
 from ecg_core.instruct.translate import report_language
 from ecg_core.labels import SUPERCLASSES
 from ecg_core.record_store import Rejected
@@ -180,7 +181,7 @@ class PTBXLSource:
         root = Path(root)
         database = root / DATABASE_CSV
         if not database.exists():
-            raise FileNotFoundError(f"{database} not found: expected the PTB-XL folder as published by PhysioNet")
+            raise MissingInput(f"{database} not found: expected the PTB-XL folder as published by PhysioNet")
         statements = root / STATEMENTS_CSV
         digest = hashlib.sha256(statements.read_bytes()).hexdigest()[:16] if statements.exists() else "missing"
         with open(database, newline="", encoding="utf-8") as f:

@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 from transformers import AutoTokenizer
 
+from ecg_core.errors import WrongInput
 from ecg_core.model.page_tiles import checkpoint_tiles
 from ecg_core.train.config import TrainConfig
 from ecg_core.train.launch import Launch
@@ -18,7 +19,7 @@ from ecg_core.train.launch import Launch
 IMAGE_TOKEN = "<|image|>"
 
 
-class PreflightError(ValueError):
+class PreflightError(WrongInput):
     """The run cannot work as configured; the message says what to change."""
 
 

@@ -13,6 +13,7 @@ from PIL import Image
 
 import tasks.interpret
 from ecg_core import layout
+from ecg_core.errors import MissingInput
 from ecg_core.image_store import render_variant
 from ecg_core.labels import SUPERCLASSES
 from ecg_core.model import stored
@@ -103,7 +104,7 @@ def test_new_images_are_read_and_bad_ones_rejected_with_their_reasons(
 def test_the_champion_reads_by_default_and_inputs_and_store_may_be_on_s3(tiny_mllama_dir, tuned_run, s3_env, gpu_limit):
     client, bucket = s3_env
     store = _store_with_run(tuned_run, f"s3://{bucket}/store")
-    with pytest.raises(LookupError, match="no champion"):
+    with pytest.raises(MissingInput, match="no champion"):
         interpret_flow(store=store.uri, inputs=[str(REALDATA / "images")], model=str(tiny_mllama_dir))
     stage_adapter(store, "t")
     store.put_dir(tiny_mllama_dir, "models/tiny")  # the champion's base, built in the store: no --model needed
