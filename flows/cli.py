@@ -138,7 +138,7 @@ COMMANDS = {
         holds_gpu=True,
         check=CHECKS + "train",
     ),
-    "plan": Command("flows.offline:plan", show=str, orchestrated=False, settings=TRAIN_CONFIG),
+    "plan": Command("flows.offline:plan", show=str, orchestrated=False, settings=TRAIN_CONFIG, check=CHECKS + "plan"),
     "server": Command("flows.server_command:server", positional=("action",), show=str, orchestrated=False),
     "ablate": Command(
         "flows.ablation:ablate_flow",

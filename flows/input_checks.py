@@ -4,6 +4,7 @@ a model (ecg_core/preconditions.py): a mistake costs seconds and ends in one lin
 from __future__ import annotations
 
 from ecg_core import preconditions as needs
+from ecg_core.settings import config_path
 from ecg_core.store import Store, open_store
 
 
@@ -68,6 +69,10 @@ def cnn(kwargs: dict) -> None:
     read = needs.rendered if "image" in kwargs.get("kinds", ("image",)) else needs.ingested  # the image CNN: pages
     for dataset in kwargs.get("datasets") or ():
         read(store, dataset)
+
+
+def plan(kwargs: dict) -> None:
+    needs.local_path(str(config_path(kwargs["model_config"])), "model config")  # a shipped name, or a path
 
 
 def pipeline(kwargs: dict) -> None:

@@ -46,6 +46,7 @@ PATH_ROWS = [
     ("ingest ptbxl /nonexistent --store {store}", "ptbxl dataset /nonexistent"),
     ("interpret /nonexistent/scans --no-champion --model {model} --store {store}", "input /nonexistent/scans"),
     ("render synthetic --store {missing_store}", "typo-store: no such file or folder"),
+    ("plan --model-config /nonexistent/config.json", "model config /nonexistent/config.json"),
 ]
 
 
