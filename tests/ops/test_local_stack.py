@@ -12,6 +12,8 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from ecg_core.ports import free_port
 from tests.fixtures import REALDATA
 from tests.ops.browser import rendered_page
@@ -68,6 +70,7 @@ def _bucket_keys(client, bucket: str) -> set[str]:
     return {o["Key"] for page in pages for o in page.get("Contents", [])}
 
 
+@pytest.mark.timeout(900)  # about 7 minutes inside the suite on 2 cores
 def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, tmp_path):
     client, bucket = s3_env
     store = f"s3://{bucket}/ops"

@@ -18,6 +18,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pytest
+
 from ecg_core.ports import free_port
 from ecg_core.store import open_store
 from ecg_core.train.checkpoints import complete_steps, stored_checkpoints
@@ -96,6 +98,7 @@ def _python(script: str, *args: str, env: dict, timeout: float = 120) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
+@pytest.mark.timeout(900)  # about 7 minutes inside the suite on 2 cores; alone, half that
 def test_a_lost_machine_costs_minutes_not_the_run(s3_env, small_store, tmp_path):
     client, bucket = s3_env
     uri = f"s3://{bucket}/fleet"

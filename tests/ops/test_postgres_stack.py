@@ -18,6 +18,8 @@ import time
 import urllib.error
 import urllib.request
 
+import pytest
+
 from ecg_core.ports import free_port
 from ecg_core.record_store import read_manifest, read_shard
 from ecg_core.store import open_store
@@ -72,6 +74,7 @@ def _status(url: str, credential: str | None) -> int:
         return error.code
 
 
+@pytest.mark.timeout(900)  # about 7 minutes inside the suite on 2 cores; alone, half that
 def test_postgres_redis_two_api_processes_hold_a_load_through_an_api_kill_and_a_database_restart(small_store, tmp_path):
     local_store, model = small_store
     home = tmp_path / "prefect-home"
