@@ -72,7 +72,8 @@ def cnn(kwargs: dict) -> None:
 
 
 def plan(kwargs: dict) -> None:
-    needs.local_path(str(config_path(kwargs["model_config"])), "model config")  # a shipped name, or a path
+    if "model_config" in kwargs:  # else the shipped 11B shapes
+        needs.local_path(str(config_path(kwargs["model_config"])), "model config")  # a shipped name, or a path
 
 
 def pipeline(kwargs: dict) -> None:
