@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -145,6 +146,7 @@ def test_postgres_redis_two_api_processes_hold_a_load_through_an_api_kill_and_a_
         load_s = time.monotonic() - load_started
     finally:
         subprocess.run([*stack, "down"], cwd=ROOT, env=env, capture_output=True, timeout=120)
+        shutil.rmtree((state / "postgres").resolve(), ignore_errors=True)  # `down` keeps a database; a test's goes
 
     assert [state for _, state, _ in seen["runs"]] == ["COMPLETED"] * 20, seen["runs"]
     assert seen["peak"] == 1  # the one gpu slot, leased through either API process, never held twice
