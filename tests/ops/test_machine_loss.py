@@ -164,7 +164,7 @@ def test_a_lost_machine_costs_minutes_not_the_run(s3_env, small_store, tmp_path)
         applied = json.loads(_python(PROBE, "automations", env=base))  # after a second `up`: updated, not doubled
     finally:
         if worker_b is not None:
-            os.killpg(worker_b.pid, signal.SIGTERM)
+            os.killpg(worker_b.pid, signal.SIGKILL)  # a worker told to stop may wait on its runs; this one must go
         subprocess.run([*stack, "down"], cwd=ROOT, env=machine["a"], capture_output=True, timeout=60)
         receiver.shutdown()
 
