@@ -84,6 +84,10 @@ class Store(ABC):
                 keys.append(key)
         return keys
 
+    def _refuse_missing(self, missing: list[str]) -> None:
+        if missing:
+            raise FileNotFoundError(f"no object {missing[0]!r} in store {self.uri} ({len(missing)} missing)")
+
     def url(self, key: str) -> str:
         """A link people can open (used in reports and Prefect artifacts)."""
         return f"{self.uri.rstrip('/')}/{key}"
@@ -138,9 +142,7 @@ class LocalStore(Store):
         return self.root
 
     def fetch(self, keys: list[str]) -> Path:
-        missing = [key for key in keys if not self.exists(key)]  # the objects are the files: nothing to bring
-        if missing:
-            raise FileNotFoundError(f"no object {missing[0]!r} in store {self.uri} ({len(missing)} missing)")
+        self._refuse_missing([key for key in keys if not self.exists(key)])  # the objects are the files: no copy
         return self.root
 
     def local_dir(self, prefix: str) -> Path:
@@ -295,9 +297,7 @@ class S3Store(Store):
                 {"/".join(k.split("/")[:2]) if k.count("/") > 1 else k.rpartition("/")[0] for k in keys}
             ):
                 sizes |= self._objects(folder)
-        missing = sorted(set(keys) - set(sizes))
-        if missing:
-            raise FileNotFoundError(f"no object {missing[0]!r} in store {self.uri} ({len(missing)} missing)")
+        self._refuse_missing(sorted(set(keys) - set(sizes)))
         self._mirror({key: sizes[key] for key in keys})
         return self.local_root()
 
