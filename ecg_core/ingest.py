@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ecg_core import layout
 from ecg_core.record_store import SHARD_SIZE, Rejected, ShardWriter, WrittenPart, commit_parts, read_manifest
-from ecg_core.sources.base import Input, Source
+from ecg_core.sources.reader import Input, Source
 from ecg_core.store import Store
 
 

@@ -127,7 +127,7 @@ COMMANDS = {
     "instruct": Command(
         "flows.instruct:instruct_flow",
         positional=("name",),
-        settings="ecg_core.instruct.config:InstructConfig",
+        settings="ecg_core.instruct.instruct_config:InstructConfig",
         check=CHECKS + "instruct",
     ),
     "train": Command(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from prefect import flow
 
 from ecg_core import layout
-from ecg_core.instruct.config import InstructConfig
+from ecg_core.instruct.instruct_config import InstructConfig
 from tasks.instruct import build_instruction_set
 from tasks.storage import run_cached
 

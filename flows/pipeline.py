@@ -13,7 +13,7 @@ from prefect.runtime import flow_run
 
 from ecg_core.cnn import KINDS, CnnConfig
 from ecg_core.evaluate.judge import JudgeConfig
-from ecg_core.instruct.config import InstructConfig
+from ecg_core.instruct.instruct_config import InstructConfig
 from ecg_core.render.variants import RenderConfig
 from ecg_core.settings import Settings, SettingsError, knob
 from ecg_core.train import TrainConfig

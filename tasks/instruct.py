@@ -4,8 +4,8 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
 from ecg_core import layout
-from ecg_core.instruct.config import InstructConfig
 from ecg_core.instruct.dataset import write_instruction_set
+from ecg_core.instruct.instruct_config import InstructConfig
 from tasks.artifacts import artifact_key, publishing
 from tasks.storage import open_store
 

@@ -17,9 +17,9 @@ from ecg_core.instruct import (
     split_samples,
     statistics,
 )
-from ecg_core.instruct.config import InstructConfig
 from ecg_core.instruct.dataset import write_instruction_set
 from ecg_core.instruct.families.report import report_from_labels
+from ecg_core.instruct.instruct_config import InstructConfig
 from ecg_core.layout import index_key
 from ecg_core.record_store import read_records, write_records
 from ecg_core.store import LocalStore

@@ -11,7 +11,7 @@ import pytest
 
 from ecg_core.instruct.facts import facts_of
 from ecg_core.instruct.families import measurement, morphology, rhythm
-from ecg_core.instruct.families.base import NO, STYLES, YES, parse_choice
+from ecg_core.instruct.families.qa import NO, STYLES, YES, parse_choice
 from ecg_core.synth import synthesize_records
 from tests.factories import make_record
 

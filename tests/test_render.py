@@ -269,7 +269,7 @@ def test_extreme_amplitudes_run_off_the_page():
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_real_records_render_in_every_layout(layout):
-    from ecg_core.sources.base import Input
+    from ecg_core.sources.reader import Input
     from ecg_core.sources.wfdb_source import WFDBSource
 
     header = REALDATA / "wfdb_dat" / "E07500.hea"

@@ -20,8 +20,8 @@ from ecg_core.evaluate.candidates import parse_candidates
 from ecg_core.evaluate.evaluation import EvaluationPlan, Steps, candidate_answers, evaluate
 from ecg_core.evaluate.evaluation_steps import answer_tasks
 from ecg_core.image_store import render_shard
-from ecg_core.instruct.config import InstructConfig
 from ecg_core.instruct.dataset import write_instruction_set
+from ecg_core.instruct.instruct_config import InstructConfig
 from ecg_core.record_store import read_manifest, write_records
 from ecg_core.render.variants import RenderConfig
 from ecg_core.store import LocalStore, S3Store

@@ -10,7 +10,7 @@ import yaml
 
 from ecg_core.cnn import CnnConfig
 from ecg_core.evaluate.judge import JudgeConfig
-from ecg_core.instruct.config import InstructConfig
+from ecg_core.instruct.instruct_config import InstructConfig
 from ecg_core.render.variants import RenderConfig
 from ecg_core.settings import CONFIGS, SettingsError, config_path, parse_assignments
 from ecg_core.train import TrainConfig

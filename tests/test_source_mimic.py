@@ -16,8 +16,8 @@ import wfdb
 
 from ecg_core.record_store import Rejected
 from ecg_core.records import LEADS, ECGRecord, validate
-from ecg_core.sources.base import Input
 from ecg_core.sources.mimic import MimicSource, join_report
+from ecg_core.sources.reader import Input
 from ecg_core.splits import assign_splits
 from tests.fixtures import REALDATA
 

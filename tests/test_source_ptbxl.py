@@ -18,7 +18,6 @@ from scipy.signal import resample_poly
 from ecg_core.image_store import header_lines
 from ecg_core.record_store import Rejected
 from ecg_core.records import LEADS, ECGRecord, validate
-from ecg_core.sources.base import Input
 from ecg_core.sources.ptbxl import (
     PTBXLSource,
     parse_scp_codes,
@@ -27,6 +26,7 @@ from ecg_core.sources.ptbxl import (
     subclasses_for,
     superclasses_for,
 )
+from ecg_core.sources.reader import Input
 from tests.fixtures import PTBXL_DATABASE_SUBSET, REALDATA
 
 PTBXL_NAMES = ["I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6"]  # as in PTB-XL headers

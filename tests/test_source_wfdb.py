@@ -11,7 +11,7 @@ import pytest
 from ecg_core.labels import SCP_STATEMENTS, SNOMED, SNOMED_TO_SCP
 from ecg_core.record_store import Rejected
 from ecg_core.records import LEADS, ECGRecord, validate
-from ecg_core.sources.base import Input
+from ecg_core.sources.reader import Input
 from ecg_core.sources.wfdb_source import WFDBSource
 from tests.fixtures import REALDATA
 

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from ecg_core.instruct.translate import is_german, translate_report, untranslated_words
+from ecg_core.ptbxl_reports.translate import is_german, translate_report, untranslated_words
 from tests.fixtures import PTBXL_DATABASE_SUBSET
 
 # Real PTB-XL reports (as written, spacing included) and their translation.

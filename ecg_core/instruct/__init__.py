@@ -3,7 +3,7 @@
 from ecg_core.instruct.build import build_samples, deduplicate, is_detection_sample, mix, split_samples, statistics
 from ecg_core.instruct.families import FAMILIES
 from ecg_core.instruct.families.abnormality import NO_CLASS_ANSWER
-from ecg_core.instruct.families.base import STYLES
+from ecg_core.instruct.families.qa import STYLES
 
 __all__ = [
     "FAMILIES",

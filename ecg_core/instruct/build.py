@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 
 from ecg_core.instruct.facts import facts_of
 from ecg_core.instruct.families import FAMILIES, report
-from ecg_core.instruct.families.base import QA
+from ecg_core.instruct.families.qa import QA
 from ecg_core.record_store import Rejected
 from ecg_core.records import ECGRecord
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from ecg_core import layout
 from ecg_core.image_store import read_index
 from ecg_core.instruct.build import SPLITS, build_samples, deduplicate, mix, split_samples, statistics
-from ecg_core.instruct.config import InstructConfig
+from ecg_core.instruct.instruct_config import InstructConfig
 from ecg_core.record_store import Rejected, read_records
 from ecg_core.store import Store
 

@@ -7,10 +7,10 @@ import inspect
 import typing
 
 from ecg_core.settings import typed_values
-from ecg_core.sources.base import Input, Source
 from ecg_core.sources.code15 import Code15Source
 from ecg_core.sources.mimic import MimicSource
 from ecg_core.sources.ptbxl import PTBXLSource
+from ecg_core.sources.reader import Input, Source
 from ecg_core.sources.synthetic import SyntheticSource
 from ecg_core.sources.wfdb_source import WFDBSource
 

@@ -37,8 +37,8 @@ import numpy as np
 
 from ecg_core.record_store import Rejected
 from ecg_core.records import LEADS, ECGRecord
-from ecg_core.sources.base import Input, check_record_id
 from ecg_core.sources.canonical import CANONICAL_FS, resample
+from ecg_core.sources.reader import Input, check_record_id
 from ecg_core.sources.values import as_float, as_int
 
 EXAMS_CSV = "exams.csv"

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from ecg_core import layout
 from ecg_core.record_store import Rejected
-from ecg_core.sources.base import check_record_id
+from ecg_core.sources.reader import check_record_id
 from ecg_core.store import Store
 
 IMAGE_TOKEN = "<image>"

@@ -34,8 +34,8 @@ import numpy as np
 
 from ecg_core.record_store import Rejected
 from ecg_core.records import ECGRecord
-from ecg_core.sources.base import Input, check_record_id
 from ecg_core.sources.canonical import CANONICAL_FS, resample, to_canonical_leads
+from ecg_core.sources.reader import Input, check_record_id
 from ecg_core.sources.values import as_float
 from ecg_core.sources.wfdb_header import open_record, read_millivolts
 

@@ -31,12 +31,12 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from ecg_core.errors import MissingInput
-from ecg_core.instruct.translate import report_language
 from ecg_core.labels import SUPERCLASSES
+from ecg_core.ptbxl_reports.translate import report_language
 from ecg_core.record_store import Rejected
 from ecg_core.records import ECGRecord
-from ecg_core.sources.base import Input, check_record_id
 from ecg_core.sources.canonical import to_canonical_leads
+from ecg_core.sources.reader import Input, check_record_id
 from ecg_core.sources.values import as_float, as_int
 from ecg_core.sources.wfdb_header import open_record, read_millivolts
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ecg_core.records import ECGRecord
-from ecg_core.sources.base import Input
+from ecg_core.sources.reader import Input
 from ecg_core.synth import synthesize_records
 
 

@@ -24,7 +24,6 @@ import wfdb
 from ecg_core.labels import SCP_STATEMENTS, SNOMED, SNOMED_TO_SCP, SUPERCLASSES, superclasses_of
 from ecg_core.record_store import Rejected
 from ecg_core.records import LEADS, ECGRecord
-from ecg_core.sources.base import Input, check_record_id
 from ecg_core.sources.canonical import (
     CANONICAL_FS,
     WINDOW_SECONDS,
@@ -34,6 +33,7 @@ from ecg_core.sources.canonical import (
     unit_to_mv,
     windows,
 )
+from ecg_core.sources.reader import Input, check_record_id
 from ecg_core.sources.values import as_float
 from ecg_core.sources.wfdb_header import check_signal_files
 

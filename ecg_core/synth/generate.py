@@ -7,11 +7,11 @@ import numpy as np
 
 from ..records import LEADS, ECGRecord, validate
 from .beat import Beat, normal_beat
+from .beat_timing import afib_onsets, qt_intervals, sinus_onsets
 from .conditions import CONDITIONS
 from .leads import dipole_to_leads, electrodes_to_leads, recording_leads
 from .noise import electrode_noise
 from .pathology import PATHOLOGIES
-from .rhythm import afib_onsets, qt_intervals, sinus_onsets
 from .waves import dipole_train, fibrillatory_waves, qrs_dipole
 
 _LEAD = {name: i for i, name in enumerate(LEADS)}

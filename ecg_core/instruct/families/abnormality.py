@@ -12,7 +12,7 @@ import re
 
 from ecg_core.answers import parse_labels
 from ecg_core.instruct.facts import Facts
-from ecg_core.instruct.families.base import QA, close_ended, pick
+from ecg_core.instruct.families.qa import QA, close_ended, pick
 from ecg_core.labels import CODE15, CPSC, SUBCLASSES, SUPERCLASS_NAMES, SUPERCLASSES
 
 NAME = "abnormality_detection"

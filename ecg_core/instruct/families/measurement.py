@@ -11,7 +11,7 @@ import re
 from dataclasses import replace
 
 from ecg_core.instruct.facts import Facts
-from ecg_core.instruct.families.base import QA, multiple_choice, parse_choice, pick
+from ecg_core.instruct.families.qa import QA, multiple_choice, parse_choice, pick
 
 NAME = "measurement"
 # Topic -> (Facts attribute, label key, name in questions, unit).

@@ -1,7 +1,7 @@
 """Report generation: the record's own report in English, else one written from its labels and measurements.
 
 PTB-XL reports in German (most of them: machine statements from the SCP vocabulary) are translated
-with the phrase table of ecg_core.instruct.translate and the original kept beside the sample; English
+with the phrase table of ecg_core.ptbxl_reports and the original kept beside the sample; English
 PTB-XL and MIMIC machine reports are used as written, normalised; records without a report (or with a
 Swedish one) get a template report (rhythm first, then diagnostic and form statements, then rate and
 intervals where known).
@@ -12,9 +12,9 @@ from __future__ import annotations
 import random
 
 from ecg_core.instruct.facts import Facts
-from ecg_core.instruct.families.base import QA, pick
-from ecg_core.instruct.translate import report_language, translate_report
+from ecg_core.instruct.families.qa import QA, pick
 from ecg_core.labels import SCP_STATEMENTS
+from ecg_core.ptbxl_reports.translate import report_language, translate_report
 
 NAME = "report_generation"
 QUESTIONS = (

@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 
 from ecg_core.instruct.facts import RHYTHM_NAMES, Facts
-from ecg_core.instruct.families.base import QA, close_ended, multiple_choice, parse_finding, pick
+from ecg_core.instruct.families.qa import QA, close_ended, multiple_choice, parse_finding, pick
 
 NAME = "rhythm"
 AF_FLUTTER = ("atrial fibrillation", "atrial flutter")
