@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from report import save_and_print
+from harness import save_and_print
 
 from ecg_core import layout
 from ecg_core.instruct.printed import printed_samples
@@ -116,7 +116,7 @@ def main() -> None:
         f"a checkpoint of {figures['checkpoint_mb']} MB uploads in {figures['upload_s']} s; saving every "
         f"{args.save_steps} steps the uploads cost {figures['upload_overhead_share']:.1%} of the step time"
     )
-    save_and_print("checkpoint_upload" + ("_quick" if args.quick else ""), figures)
+    save_and_print("checkpoint_upload", figures, quick=args.quick)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 import torch
-from report import llama_files, save_and_print
+from harness import llama_files, save_and_print
 from transformers import MllamaProcessor
 
 from ecg_core.instruct.printed import printed_samples
@@ -84,7 +84,7 @@ def main() -> None:
         f"planned {planned:.2f} samples/s per H100 at MFU {args.mfu}: "
         f"{figures['workers_per_gpu']} loader worker(s) per GPU"
     )
-    save_and_print("dataloader" + ("_quick" if args.quick else ""), figures)
+    save_and_print("dataloader", figures, quick=args.quick)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import yaml
-from report import save_and_print
+from harness import save_and_print
 
 from ecg_core import layout
 from ecg_core.evaluate.evaluation import Evaluation

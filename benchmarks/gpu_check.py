@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 import torch
-from report import llama_files
+from harness import llama_files
 
 from ecg_core.evaluate.benchmark_tasks import KIND_BY_NAME, Task
 from ecg_core.evaluate.detection import predict

@@ -18,5 +18,5 @@ $PIP download -q --no-deps --only-binary=:all: --python-version 3.12 --implement
     --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 -d .gpu/wheels \
     pydantic pydantic-core annotated-types typing-inspection typing-extensions datasets dill multiprocess
 if [[ -n ${1:-} ]]; then cp -r "$1" .gpu/llama
-else .venv/bin/python -c "from tests.fixtures import llama32_vision_files; llama32_vision_files('.gpu/llama')"; fi
+else .venv/bin/python -c "from ecg_core.model.shrunk import unpack_real_files; unpack_real_files('tests/fixtures/llama32-vision', '.gpu/llama')"; fi
 du -sh .gpu

@@ -20,13 +20,11 @@ import time
 from pathlib import Path
 
 import wfdb
-from report import save_and_print, test_fixtures
+from harness import REALDATA, save_and_print
 
 from ecg_core.ingest import ingest_source
 from ecg_core.sources import make_source
 from ecg_core.store import open_store
-
-REALDATA = test_fixtures().REALDATA
 
 
 def build_ptbxl_folder(root: Path, n_records: int) -> None:

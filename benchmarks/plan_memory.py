@@ -32,7 +32,7 @@ import time
 import weakref
 
 import torch
-from report import save_and_print
+from harness import save_and_print
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 from transformers import MllamaConfig, MllamaForConditionalGeneration
@@ -220,7 +220,7 @@ def main() -> None:
             "tensor_peak_step1_gib": round(step1["tensor_peak_gib"], 4),
             "planned_activations_gib": {k: round(v, 4) for k, v in r["planned_activations_gib"].items()},
         }
-    save_and_print("plan_memory" + ("_quick" if args.quick else ""), figures)
+    save_and_print("plan_memory", figures, quick=args.quick)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from report import save_and_print
+from harness import save_and_print
 
 from ecg_core.evaluate.metrics import macro_f1_matrix, to_matrix
 from ecg_core.evaluate.paired import paired_gain

@@ -18,7 +18,7 @@ import os
 import time
 
 import cv2
-from report import save_and_print
+from harness import save_and_print
 
 from ecg_core.render import LAYOUTS, PrintSettings, encode, render_ecg
 from ecg_core.render.artefacts import ALL_ON, ARTEFACT_NAMES, sample_artefacts

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from report import save_and_print
+from harness import save_and_print
 
 from ecg_core.synth import synthesize_records
 

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from report import llama_files, save_and_print
+from harness import llama_files, save_and_print
 from torch.utils.flop_counter import FlopCounterMode
 
 from ecg_core.instruct.printed import printed_samples
@@ -94,7 +94,7 @@ def main() -> None:
                     "plan_11b_samples_per_s_h100": [round(p.samples_per_s["H100 80GB"], 2) for p in plans],
                 }
                 print(f"{case} (before, after): {figures[case]}", flush=True)
-    save_and_print("tile_budget" + ("_quick" if args.quick else ""), figures)
+    save_and_print("tile_budget", figures, quick=args.quick)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 import torch
-from report import llama_files, save_and_print
+from harness import llama_files, save_and_print
 from transformers import MllamaConfig, MllamaForConditionalGeneration, MllamaProcessor
 
 from ecg_core.instruct.printed import printed_samples
@@ -221,7 +221,7 @@ def main() -> None:
         f"{figures['samples_per_s']} samples/s, {figures['tokens_per_s']} tokens/s, peak {figures['peak_mem_gb']} GB, "
         f"MFU {figures['mfu']} on {name} ({'ZeRO-2' if engine else 'AdamW'}, batch {args.batch_size})"
     )
-    save_and_print("train_throughput" + ("_quick" if args.quick else ""), figures)
+    save_and_print("train_throughput", figures, quick=args.quick)
 
 
 if __name__ == "__main__":

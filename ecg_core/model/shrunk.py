@@ -16,6 +16,7 @@ renames on load, and the config in the hub's layout.
 from __future__ import annotations
 
 import json
+import lzma
 import shutil
 from pathlib import Path
 
@@ -109,3 +110,23 @@ def build_shrunk_mllama(real_files: str | Path, out_dir: str | Path, *, seed: in
     open_image_path(model)
     save_hub_shards(model.state_dict(), out_dir)
     return out_dir
+
+
+def unpack_real_files(packed: str | Path, dest: str | Path) -> Path:
+    """A model folder at `dest`, as the hub lays it out, from a copy of a checkpoint's files but the weights that
+    keeps the large ones xz-compressed (tests/fixtures/llama32-vision: tokenizer.json is 17 MB plain), written
+    out plain. Idempotent: a complete folder is reused."""
+    dest = Path(dest)
+    if (dest / "tokenizer.json").exists():
+        return dest
+    partial = dest.with_name(dest.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    for file in Path(packed).iterdir():
+        if file.suffix == ".xz":
+            (partial / file.stem).write_bytes(lzma.decompress(file.read_bytes()))
+        elif file.is_file():
+            shutil.copy(file, partial / file.name)
+    shutil.rmtree(dest, ignore_errors=True)
+    partial.replace(dest)  # whole or not at all: a killed run leaves no folder that looks complete
+    return dest
