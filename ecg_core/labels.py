@@ -104,7 +104,6 @@ def superclasses_of(scp_codes: dict[str, float], min_likelihood: float = 0.0) ->
     return [s for s in SUPERCLASSES if s in present]
 
 
-# --- SNOMED-CT (PhysioNet/CinC 2020/2021 `#Dx` header codes) -------------------------------------------
 # The rest of the 71 PTB-XL SCP statements (from PTB-XL scp_statements.csv).
 for _s in [
     SCPStatement("DIG", "digitalis-effect", "diagnostic", "STTC"),
@@ -165,6 +164,7 @@ for _s in [
     SCP_STATEMENTS.setdefault(_s.code, _s)
 del _s
 
+# --- SNOMED-CT (PhysioNet/CinC 2020/2021 `#Dx` header codes) -------------------------------------------
 # code -> (abbreviation, name), copied from the official CinC 2021 mapping (dx_mapping_scored/unscored.csv).
 SNOMED: dict[str, tuple[str, str]] = {
     "164889003": ("AF", "atrial fibrillation"),

@@ -17,13 +17,6 @@ from tests.factories import make_record
 
 FAMILIES = (rhythm, morphology, measurement)
 SEEDS = range(6)
-AXIS_NAMES = {
-    "normal": "normal axis",
-    "left": "left axis deviation",
-    "right": "right axis deviation",
-    "extreme": "extreme axis deviation",
-    "indeterminate": "indeterminate axis",
-}
 MEASURED = {"heart_rate": "heart_rate_bpm", "pr_interval": "pr_ms", "qrs_duration": "qrs_ms", "qt_interval": "qt_ms"}
 LABEL_KEYS = {"heart_rate": "heart_rate", "pr_interval": "pr_ms", "qrs_duration": "qrs_ms", "qt_interval": "qt_ms"}
 # What a close rate question asks about, read from its wording.
@@ -180,7 +173,7 @@ def test_open_rhythm_answers_name_the_rhythm(cases):
 def test_morphology_labels_agree_with_the_facts(cases):
     for facts, qa in _all_qas(cases, morphology):
         if qa.topic == "axis":
-            assert qa.labels == (AXIS_NAMES[facts.axis],)
+            assert qa.labels == (morphology.AXIS_NAMES[facts.axis],)
         elif qa.topic in ("bundle_branch_block", "hypertrophy"):
             kind = getattr(facts, qa.topic)
             finding = qa.topic.replace("_", " ")
