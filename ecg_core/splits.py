@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 
-from ecg_core.records import ECGRecord
-
 DEFAULT_FRACTIONS = {"train": 0.8, "val": 0.1, "test": 0.1}
 
 
@@ -20,10 +18,3 @@ def split_of_patient(patient_id: str, fractions: dict[str, float] = DEFAULT_FRAC
         if u < edge:
             return name
     return name  # u rounds onto the last edge
-
-
-def assign_splits(records: list[ECGRecord], fractions: dict[str, float] = DEFAULT_FRACTIONS, seed: int = 0) -> None:
-    """Fill `split` on records that have none (datasets with official folds keep theirs)."""
-    for record in records:
-        if record.split is None:
-            record.split = split_of_patient(record.patient_id, fractions, seed)

@@ -16,10 +16,9 @@ import wfdb
 from scipy.signal import resample_poly
 
 from ecg_core.ingest import ingest_source
-from ecg_core.record_store import Rejected
+from ecg_core.record_store import Rejected, read_records
 from ecg_core.records import LEADS, ECGRecord, validate
 from ecg_core.sources.code15 import Code15Source, active_window
-from ecg_core.splits import assign_splits
 from ecg_core.store import open_store
 from tests.fixtures import REALDATA
 
@@ -226,10 +225,11 @@ def test_a_reader_failure_rejects_its_input_in_ingest(tmp_path, code15):
     assert reject["id"] == "exams_part0.hdf5" and "exams.csv lacks column(s) patient_id" in reject["reason"]
 
 
-def test_no_patient_in_two_splits(code15):
+def test_no_patient_in_two_splits(code15, tmp_path):
     root, _ = code15
-    recs = [r for item in Code15Source().inputs(root) for r in Code15Source().read(item) if isinstance(r, ECGRecord)]
-    assign_splits(recs)
+    store = open_store(tmp_path)
+    ingest_source(store, Code15Source(), root)  # the record writer assigns each patient's split
+    recs = read_records(store, "code15")
     splits: dict[str, set] = {}
     for r in recs:
         splits.setdefault(r.patient_id, set()).add(r.split)

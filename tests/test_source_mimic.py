@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 import wfdb
 
-from ecg_core.record_store import Rejected
+from ecg_core.record_store import Rejected, read_records, write_records
 from ecg_core.records import LEADS, ECGRecord, validate
 from ecg_core.sources.mimic import MimicSource, join_report
 from ecg_core.sources.reader import Input
-from ecg_core.splits import assign_splits
+from ecg_core.store import open_store
 from tests.fixtures import REALDATA
 
 MIMIC_LEADS = ["I", "II", "III", "aVR", "aVF", "aVL", "V1", "V2", "V3", "V4", "V5", "V6"]
@@ -285,9 +285,10 @@ def test_bad_inputs_rejected_with_reasons_good_ones_read(mimic, items):
     assert any("not in machine_measurements.csv" in n for n in kept.extra["notes"])
 
 
-def test_no_subject_in_two_splits(items):
-    recs = list(good(items).values())
-    assign_splits(recs)
+def test_no_subject_in_two_splits(items, tmp_path):
+    store = open_store(tmp_path)
+    write_records(store, "mimic", good(items).values())  # the record writer assigns each patient's split
+    recs = read_records(store, "mimic")
     by_patient: dict[str, set] = {}
     for r in recs:
         by_patient.setdefault(r.patient_id, set()).add(r.split)
