@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from cli.main import COMMANDS, DEFAULT_STORE, call_arguments, listing_arguments, main, parser_for
 from ecg_core.evaluate.endpoint import EndpointConfig
 from ecg_core.evaluate.judge import JudgeConfig
 from ecg_core.train.launch import Launch
-from flows.cli import COMMANDS, DEFAULT_STORE, call_arguments, listing_arguments, main, parser_for
 
 ROOT = Path(__file__).resolve().parents[1]
 

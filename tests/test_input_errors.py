@@ -118,7 +118,7 @@ def test_a_mistake_typed_at_a_terminal_prints_one_line_and_starts_no_server(tmp_
     env = {"PATH": "/usr/bin:/bin", "PREFECT_HOME": str(tmp_path / "home"), "HOME": str(tmp_path)}
     line = f"interpret {IMAGES} --model /nonexistent/model --no-champion --store {tmp_path / 'store'}"
     out = subprocess.run(
-        [sys.executable, "-m", "flows.cli", *line.split()], cwd=ROOT, env=env, capture_output=True, text=True
+        [sys.executable, "-m", "cli", *line.split()], cwd=ROOT, env=env, capture_output=True, text=True
     )
     assert out.returncode == 2 and out.stderr.strip().splitlines() == [
         "ecgflow interpret: model /nonexistent/model: no such folder; give a local Llama 3.2 Vision (Mllama) "

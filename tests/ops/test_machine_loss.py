@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
+from cli.local_server import HEARTBEAT_S
 from ecg_core.ports import free_port
 from ecg_core.store import open_store
 from ecg_core.train.checkpoints import complete_steps, stored_checkpoints
-from flows.local_server import HEARTBEAT_S
 from tests.ops.commands import ROOT
 from tests.ops.waits import wait_for
 

@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from cli.local_server import LOST_API_EXIT, ApiWatchdog, prefect_api
 from ecg_core.errors import InputError
 from ecg_core.settings import Settings, is_union, parse_assignments
-from flows.local_server import LOST_API_EXIT, ApiWatchdog, prefect_api
 
 DEFAULT_STORE = "./demo-store"
 REJECTED_EXIT = 3  # `ecgflow interpret`: done, but some inputs were rejected (listed with their reasons)
@@ -89,7 +89,7 @@ class Command:
 
 
 PIPELINE = "flows.pipeline:pipeline_flow"
-CHECKS = "flows.input_checks:"
+CHECKS = "cli.input_checks:"
 EVALUATE = "flows.evaluate:evaluate_flow"
 PIPELINE_CONFIG = "flows.pipeline:PipelineConfig"
 TRAIN_CONFIG = "ecg_core.train:TrainConfig"
@@ -123,7 +123,7 @@ COMMANDS = {
         settings="ecg_core.render.variants:RenderConfig",
         check=CHECKS + "render",
     ),
-    "gallery": Command("flows.offline:gallery", positional=("out_dir",), show=str, orchestrated=False),
+    "gallery": Command("cli.plain_commands:gallery", positional=("out_dir",), show=str, orchestrated=False),
     "instruct": Command(
         "flows.instruct:instruct_flow",
         positional=("name",),
@@ -138,8 +138,10 @@ COMMANDS = {
         holds_gpu=True,
         check=CHECKS + "train",
     ),
-    "plan": Command("flows.offline:plan", show=str, orchestrated=False, settings=TRAIN_CONFIG, check=CHECKS + "plan"),
-    "server": Command("flows.server_command:server", positional=("action",), show=str, orchestrated=False),
+    "plan": Command(
+        "cli.plain_commands:plan", show=str, orchestrated=False, settings=TRAIN_CONFIG, check=CHECKS + "plan"
+    ),
+    "server": Command("cli.server_status:server", positional=("action",), show=str, orchestrated=False),
     "ablate": Command(
         "flows.ablation:ablate_flow",
         groups=LAUNCH_GROUP,
@@ -153,7 +155,7 @@ COMMANDS = {
         hidden=("judge", "example_image", "cnns", "cnn_datasets"),
         groups=ENDPOINT_GROUP,
         show=_leaderboard,
-        listing=("--list-tasks", "flows.offline:list_tasks"),
+        listing=("--list-tasks", "cli.plain_commands:list_tasks"),
         check=CHECKS + "evaluate",
     ),
     "judge": Command(
@@ -466,7 +468,3 @@ def run_command(command: Command, kwargs: dict, settings: Settings | None = None
             f"{leaderboard_md_key(settings.name)} in {kwargs['store']}"
         )
     return command.status(result)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
