@@ -117,8 +117,11 @@ def test_postgres_redis_two_api_processes_hold_a_load_through_an_api_kill_and_a_
 
         ingest = {"source": "synthetic", "options": {"n_records": RECORDS, "fs": 100.0}}
         jobs = [["ingest/ingest", ingest | {"store": str(tmp_path / f"ingest-{i}")}] for i in range(N_INGESTS)]
-        train = {"model": str(model), "instruct": "small", "config": "tiny-cpu.yaml", "launch": {}}
-        train["overrides"] = {"max_steps": 60, "save_steps": 20, "logging_steps": 5}
+        train = {"model": str(model), "instruct": "small", "launch": {}}
+        train["recipe"] = {
+            "config": "tiny-cpu.yaml",
+            "overrides": {"max_steps": 60, "save_steps": 20, "logging_steps": 5},
+        }
         jobs[3:3] = [["train/train", train | {"run_id": f"load-{i}", "store": str(local_store)}] for i in range(2)]
         load = [sys.executable, "-c", LOAD, json.dumps(jobs), json.dumps(urls)]
         out = subprocess.run(load, cwd=ROOT, env=signed_in, capture_output=True, text=True, timeout=300)
