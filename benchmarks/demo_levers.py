@@ -54,7 +54,7 @@ VARIANTS: dict[str, tuple[dict, list[str]]] = {
 def run_variant(store: str, name: str, instruct: dict, sets: list[str], folder: Path) -> dict:
     config = folder / f"instruct-{name}.yaml"
     config.write_text(yaml.safe_dump(DEMO_INSTRUCT | instruct))
-    command = [sys.executable, "-m", "flows.cli", "pipeline", "--store", store, "--set", f"name={name}"]
+    command = [sys.executable, "-m", "cli", "pipeline", "--store", store, "--set", f"name={name}"]
     command += [f"instruct_config={config}", "cnns={}", *sets]
     started = time.perf_counter()
     subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
@@ -71,7 +71,7 @@ def validation(store: str, name: str) -> dict:
     has_reports = any(sample["topic"] == "report" for sample in samples)
     tasks = [f"{name}-val/ptbxl-super"] + ([f"{name}-val/report"] if has_reports else [])
     model = str(local.local_dir(layout.model_prefix(TINY_MODEL)))
-    command = [sys.executable, "-m", "flows.cli", "evaluate", "--store", store, "--eval-id", f"{name}-val"]
+    command = [sys.executable, "-m", "cli", "evaluate", "--store", store, "--eval-id", f"{name}-val"]
     command += ["--model", model, "--candidates", f"run:{name}", "--tasks", *tasks]
     subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
     return figures(store, f"{name}-val")

@@ -12,7 +12,7 @@ ECGFLOW_NOTIFY_URL: a webhook that takes JSON, e.g. a Slack or Teams incoming we
 retraining decision are posted there through a Prefect notification block; without one, those automations go. The server's database lives under PREFECT_HOME (default ~/.prefect), so run history survives
 `down`. Process ids and logs go to $PREFECT_HOME/ecgflow-stack/. `up` points the active Prefect profile
 at this server (PREFECT_API_URL), so `prefect deployment run ...` in any shell reaches it; `down` unsets it.
-While the workers run, the server does not stop for idleness (flows/server_guard.py).
+While the workers run, the server does not stop for idleness (cli/server_guard.py).
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from cli import shared_server
+from cli.local_server import STATE, ensure_server, prefect, running, start, stop, ui_url
 from ecg_core.ports import free_port
-from flows import shared_server
-from flows.local_server import STATE, ensure_server, prefect, running, start, stop, ui_url
 
 POOLS = ("cpu", "gpu")  # process work pools the deployments in prefect.yaml target
 ROOT = Path(__file__).resolve().parents[1]  # the checkout `prefect deploy` reads prefect.yaml in
@@ -152,7 +152,7 @@ class StackOptions:
     crash_after_s: float = 90.0
     requeues: int = 2
     notify_url: str | None = None
-    db: str = "sqlite"  # sqlite: one server on SQLite; postgres: the shape many machines share (flows/shared_server.py)
+    db: str = "sqlite"  # sqlite: one server on SQLite; postgres: the shape many machines share (cli/shared_server.py)
     host: str = "127.0.0.1"  # where the postgres shape's API processes listen; beyond loopback, sign-in is on
     auth: bool = False  # sign-in on loopback too
 

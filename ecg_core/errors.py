@@ -3,7 +3,7 @@
 `InputError` is what a person gave that cannot be used: a missing or wrong folder, file, model, dataset,
 instruction set, run, evaluation, champion or store; an unreadable settings file; credentials refused. Its
 message says what is wrong, where, and what to do, in one line. The `ecgflow` command prints that line and exits
-with status 2, before any work where the mistake can be seen from the arguments (flows/input_checks.py); a
+with status 2, before any work where the mistake can be seen from the arguments (cli/input_checks.py); a
 deployed run fails with it as its state message. Any other exception is a fault of the program and keeps its
 traceback.
 

@@ -1,6 +1,6 @@
 """What a stage reads, checked before any work: each function raises an input error (ecg_core/errors.py) whose
 message says what is missing, where, and which command makes it. Cheap: a stat or a store lookup, no model load.
-The `ecgflow` commands run these on their arguments before they start a server (flows/input_checks.py)."""
+The `ecgflow` commands run these on their arguments before they start a server (cli/input_checks.py)."""
 
 from __future__ import annotations
 

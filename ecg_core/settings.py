@@ -145,7 +145,13 @@ def _describe(annotation) -> str:
 
 
 class Settings:
-    """Base of every stage's settings dataclass: `load(file, overrides)`, `from_mapping`, `to_dict`."""
+    """Base of every stage's settings dataclass: `load(file, overrides)`, `from_mapping`, `to_dict`.
+
+    A flow parameter typed with one (`recipe: TrainConfig`) is read by this grammar wherever its value comes from:
+    a deployment run's JSON gives a settings file (`"tiny-cpu.yaml"`), a file with overrides (`{"config":
+    "tiny-cpu.yaml", "overrides": {"max_steps": 100}}`) or the keys themselves over the code defaults (as Prefect
+    records a run's parameters); the `ecgflow` command gives the object it read from `--config` and `--set`.
+    """
 
     @classmethod
     def load(cls, path: str | Path | None = None, overrides: Mapping[str, Any] | None = None):
@@ -161,6 +167,39 @@ class Settings:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    @classmethod
+    def from_parameter(cls, value: Any):
+        """The settings a flow parameter's value names (see the class docstring); refused as `load` refuses."""
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, str):
+            return cls.load(value)
+        if isinstance(value, Mapping) and set(value) <= {"config", "overrides"}:
+            return cls.load(value.get("config"), value.get("overrides"))
+        if isinstance(value, Mapping):
+            return cls.from_mapping(value)
+        raise SettingsError(
+            f"{cls.__name__}: expected a settings file, {{config, overrides}} or its keys, got {value!r}"
+        )
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source, handler):
+        """How Prefect validates a flow parameter of this type (pydantic): by `from_parameter`."""
+        from pydantic_core import core_schema as schema
+
+        a_file = schema.str_schema()
+        optional = {"required": False}
+        with_overrides = schema.typed_dict_schema(
+            {
+                "config": schema.typed_dict_field(schema.nullable_schema(a_file), **optional),
+                "overrides": schema.typed_dict_field(schema.dict_schema(schema.str_schema()), **optional),
+            }
+        )
+        return schema.no_info_plain_validator_function(
+            cls.from_parameter,
+            json_schema_input_schema=schema.union_schema([a_file, with_overrides, schema.dict_schema(a_file)]),
+        )
 
     @classmethod
     def field_help(cls) -> dict[str, str]:

@@ -50,8 +50,9 @@ def ablate_flow(
     slots = checkpoint_tile_slots(model)
     rows = []
     for variant, keys in variants.items():
-        subset = keys.pop("sources", None)
-        if reason := beyond_the_checkpoint(settings.train_config, settings.train_overrides | keys, slots):
+        subset = keys.pop("sources", None)  # a source variant: the base recipe on part of the data
+        recipe = settings.recipes.get(variant, settings.recipe)
+        if reason := beyond_the_checkpoint(recipe, slots):
             rows.append(set_aside_row(variant, reason))  # the table says why; the other variants go on
             continue
         run_id = f"{name}-{variant}"
@@ -62,8 +63,7 @@ def ablate_flow(
             model=model,
             instruct=instruct,
             train_instruct=data,
-            train_config=settings.train_config,
-            train_overrides=settings.train_overrides | keys,
+            recipe=recipe,
             launch=launch,
             batch_size=eval_batch_size,
         )

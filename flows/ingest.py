@@ -11,8 +11,8 @@ read are split in chunks, read in parallel on the task runner (threads, or a Das
 from prefect import flow
 
 from ecg_core.sources import INSTRUCTION_SOURCES, source_settings
-from flows.task_runners import run_batches
 from tasks.ingest import commit_ingest, import_instruction_file, plan_ingest, read_chunk
+from tasks.runners import run_batches
 
 
 @flow(name="ingest", flow_run_name="ingest {source}", log_prints=True)

@@ -7,6 +7,7 @@ ecgflow pipeline --config configs/demo.yaml --set n_records=800       # any sett
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from prefect import flow
 from prefect.runtime import flow_run
@@ -53,11 +54,16 @@ class PipelineConfig(Settings):
         # Every file and key the run will read, checked now: a typo must not wait for the training to fail.
         RenderConfig.load(self.render_config, {"dpi": self.dpi})
         InstructConfig.load(self.instruct_config)
-        TrainConfig.load(self.train_config, self.train_overrides)
+        self.recipe  # read now, and kept for the training
         for kind, keys in self.cnns.items():
             if kind not in KINDS:
                 raise SettingsError(f"cnns: unknown kind {kind!r}; allowed: {', '.join(KINDS)}")
             CnnConfig.from_mapping(keys, f"cnns.{kind}")
+
+    @cached_property
+    def recipe(self) -> TrainConfig:
+        """The training recipe: train_config with train_overrides, read once."""
+        return TrainConfig.load(self.train_config, self.train_overrides)
 
 
 DEMO = "demo.yaml"  # the embedded defaults: configs/demo.yaml
@@ -94,8 +100,7 @@ def pipeline_flow(*, store: str, config: str = DEMO, overrides: dict | None = No
         run_id=name,
         model=model,
         instruct=name,
-        train_config=settings.train_config,
-        train_overrides=settings.train_overrides,
+        recipe=settings.recipe,
         candidates=["base", f"run:{name}"],
         batch_size=settings.eval_batch_size,
         example_image=images[0]["image"],

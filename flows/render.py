@@ -9,8 +9,8 @@ from __future__ import annotations
 from prefect import flow
 
 from ecg_core.render.variants import RenderConfig
-from flows.task_runners import run_batches
 from tasks.render import plan_batches, publish_gallery, render_batch, write_index
+from tasks.runners import run_batches
 
 
 @flow(name="render", flow_run_name="render {dataset}")

@@ -9,6 +9,7 @@ checkpoints and loss curve under `runs/<run_id>/`. Re-running a run id resumes f
 
 from prefect import flow
 
+from ecg_core.train import TrainConfig
 from ecg_core.train.launch import Launch
 from tasks.train import fine_tune
 
@@ -20,8 +21,7 @@ def train_flow(
     run_id: str,
     model: str,
     instruct: str,
-    config: str = "paper.yaml",
-    overrides: dict | None = None,
+    recipe: TrainConfig = TrainConfig(),
     launch: Launch = Launch(),
 ) -> str:
     """Fine-tune (LoRA with the paper's settings, or partial tuning) on an instruction set, output under
@@ -32,8 +32,9 @@ def train_flow(
         run_id: run name: runs/<run_id>/
         model: Mllama checkpoint folder (Llama 3.2 Vision, or the tiny model)
         instruct: instruction set name (instruct/<name>/)
-        config: training recipe (a path or a name in configs/)
-        overrides: recipe keys to replace, e.g. {"max_steps": 100} (`--set max_steps=100`)
+        recipe: training recipe, default the paper's (configs/paper.yaml): a settings file and keys to replace
+            (`--config tiny-cpu.yaml --set max_steps=100`; a deployment's JSON: {"config": "tiny-cpu.yaml",
+            "overrides": {"max_steps": 100}})
         launch: how the training processes start: launcher, GPUs per node, nodes, hostfile
     """
-    return fine_tune(store, run_id, config, model, instruct, overrides or {}, launch)
+    return fine_tune(store, run_id, recipe, model, instruct, launch)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from ecg_core import layout
 from ecg_core.evaluate.evaluation import Evaluation
+from ecg_core.train import TrainConfig
 from ecg_core.train.launch import Launch
 from flows.evaluate import evaluate_flow
 from flows.train import train_flow
@@ -64,14 +65,13 @@ def train_and_evaluate(
     run_id: str,
     model: str,
     instruct: str,
-    train_config: str,
-    train_overrides: dict,
+    recipe: TrainConfig,
     launch: Launch = Launch(),
     train_instruct: str | None = None,
     candidates: list[str] | None = None,
     **evaluation,
 ) -> TrainedRun:
-    """Fine-tune `model` on `train_instruct` (default: `instruct`) as run `run_id`, then evaluate the run
+    """Fine-tune `model` with `recipe` on `train_instruct` (default: `instruct`) as run `run_id`, then evaluate the run
     (and any other `candidates`) on `instruct`'s test split as evaluation `run_id`; `evaluation`: the
     evaluate flow's other keywords (batch_size, judge, cnns, ...)."""
     train_flow(
@@ -79,8 +79,7 @@ def train_and_evaluate(
         run_id=run_id,
         model=model,
         instruct=train_instruct or instruct,
-        config=train_config,
-        overrides=train_overrides,
+        recipe=recipe,
         launch=launch,
     )
     evaluation = evaluate_flow(

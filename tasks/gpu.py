@@ -55,7 +55,7 @@ def require_gpu_limit(slots_needed: int) -> UUID:
 
 
 def slot_holders(limit_id: UUID) -> list[str]:
-    """Who holds slots of the limit and since when, from the leases a local server keeps on disk (flows/local_server.py);
+    """Who holds slots of the limit and since when, from the leases a local server keeps on disk (cli/local_server.py);
     empty when the server keeps them elsewhere."""
     holders = []
     for lease_file in sorted((get_current_settings().home / "concurrency_leases").glob("*-*.json")):

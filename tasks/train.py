@@ -1,6 +1,7 @@
 """Fine-tuning task: the training run as a launched subprocess (python, deepspeed or torchrun) holding its
 `gpu` slots, whose output lands in the store."""
 
+import dataclasses
 import json
 
 import torch
@@ -11,7 +12,6 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from ecg_core import layout
 from ecg_core.instruct.dataset import fetch_training_files
 from ecg_core.plots import loss_curve_png
-from ecg_core.settings import config_path
 from ecg_core.train.checkpoints import fetch_newest
 from ecg_core.train.config import TrainConfig, write_run_config
 from ecg_core.train.launch import Launch, launch_environment, parse_progress, run_streaming, training_command
@@ -26,26 +26,25 @@ from tasks.storage import open_store
 def fine_tune(
     store_uri: str,
     run_id: str,
-    config: str,
+    recipe: TrainConfig,
     model_dir: str,
     instruct_name: str,
-    overrides: dict,
     launch: Launch,
 ) -> str:
-    """Train on `instruct/<name>/train.jsonl`; returns the run's store prefix `runs/<run_id>`.
+    """Train on `instruct/<name>/train.jsonl` with `recipe`, its model and data set here; returns the run's
+    store prefix `runs/<run_id>`.
 
     Checks the run first (preflight), then waits for one slot of the `gpu` limit per GPU it uses (strict:
     a missing limit is an error, never an unlimited run). A run id with checkpoints resumes from the newest.
     """
     logger = get_run_logger()
     store = open_store(store_uri)
-    config = str(config_path(config))
     prefix = layout.run_prefix(run_id)
     options = {"model": model_dir, "output_dir": str(fetch_newest(store, prefix))}
     options |= fetch_training_files(store, instruct_name)
     if store.remote:  # checkpoints leave this machine as saved: losing it costs only the steps since the last save
         options |= {"checkpoint_store": store.uri, "checkpoint_prefix": prefix}
-    train_config = TrainConfig.load(config, options | overrides)
+    train_config = dataclasses.replace(recipe, **options)  # the recipe as given; only its paths are this machine's
     finished, settings = layout.run_finished_key(run_id), json.loads(json.dumps(train_config.to_dict()))
     if store.exists(finished) and store.get_json(finished) == settings:
         logger.info("run %s already finished with these settings (%s): nothing to train", run_id, store.url(finished))

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from cli.main import COMMANDS, DEFAULT_STORE, call_arguments, listing_arguments, main, parser_for
 from ecg_core.evaluate.endpoint import EndpointConfig
 from ecg_core.evaluate.judge import JudgeConfig
+from ecg_core.train import TrainConfig
 from ecg_core.train.launch import Launch
-from flows.cli import COMMANDS, DEFAULT_STORE, call_arguments, listing_arguments, main, parser_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,9 +43,13 @@ def test_flows_get_keywords_given_and_their_own_defaults_otherwise():
         "run_id": "r",
         "model": "M",
         "instruct": "I",
-        "overrides": {"lr": "1e-3", "bf16": "false"},
+        "recipe": TrainConfig(lr=1e-3, bf16=False),  # read here, once: the flow gets the object
         "launch": Launch(launcher="deepspeed", num_gpus=2),
-    }  # no config: the flow's default recipe (paper.yaml) applies
+    }  # no --config: the code defaults (the paper's recipe) with the keys set
+    _, kwargs = arguments("train --run-id r --model M --instruct I --config tiny-cpu.yaml --set max_steps=100")
+    assert kwargs["recipe"] == TrainConfig.load("tiny-cpu.yaml", {"max_steps": 100})
+    _, kwargs = arguments("train --run-id r --model M --instruct I")
+    assert "recipe" not in kwargs  # the flow's default recipe
     _, kwargs = arguments(
         "judge --eval-id e --model M --instruct I --candidates base run:r --judge-rubric pulse --judge-vision"
     )
@@ -74,7 +79,7 @@ def test_bad_options_are_refused_before_any_work(capsys):
     assert "the python launcher runs one process" in capsys.readouterr().err
     with pytest.raises(SystemExit):  # a bad key, refused before a Prefect server or a flow run exists
         main("train --run-id r --model M --instruct I --set lora_rank=16".split())
-    assert "paper.yaml with overrides: unknown key(s) lora_rank; allowed:" in capsys.readouterr().err
+    assert "TrainConfig with overrides: unknown key(s) lora_rank; allowed:" in capsys.readouterr().err
     with pytest.raises(SystemExit):  # a nested key of the pipeline's settings too
         main(["demo", "--set", "cnns={signal: {epoch: 3}}"])
     assert "cnns.signal: unknown key(s) epoch" in capsys.readouterr().err

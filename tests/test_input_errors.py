@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from cli.main import main
 from ecg_core.ingest import ingest_source
 from ecg_core.sources import make_source
 from ecg_core.store import open_store
-from flows import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGES = "tests/fixtures/realdata/images"
@@ -75,7 +75,7 @@ def _listing(uri: str) -> list[str]:
 
 
 def _mistake(argv: list[str], capfd) -> tuple[int, list[str]]:
-    code = cli.main(argv)
+    code = main(argv)
     err = capfd.readouterr().err
     return code, err.strip().splitlines()
 
@@ -109,7 +109,7 @@ def test_a_store_whose_bucket_is_not_there_is_one_line(s3_env, capfd):
 
 def test_a_settings_key_misspelt_is_refused_with_the_allowed_keys(capfd):
     with pytest.raises(SystemExit) as exit_:
-        cli.main(["train", "--set", "max_stepz=3", "--model", "m", "--instruct", "i", "--run-id", "r"])
+        main(["train", "--set", "max_stepz=3", "--model", "m", "--instruct", "i", "--run-id", "r"])
     err = capfd.readouterr().err
     assert exit_.value.code == 2 and "max_stepz" in err and "allowed" in err and "Traceback" not in err
 
@@ -118,7 +118,7 @@ def test_a_mistake_typed_at_a_terminal_prints_one_line_and_starts_no_server(tmp_
     env = {"PATH": "/usr/bin:/bin", "PREFECT_HOME": str(tmp_path / "home"), "HOME": str(tmp_path)}
     line = f"interpret {IMAGES} --model /nonexistent/model --no-champion --store {tmp_path / 'store'}"
     out = subprocess.run(
-        [sys.executable, "-m", "flows.cli", *line.split()], cwd=ROOT, env=env, capture_output=True, text=True
+        [sys.executable, "-m", "cli", *line.split()], cwd=ROOT, env=env, capture_output=True, text=True
     )
     assert out.returncode == 2 and out.stderr.strip().splitlines() == [
         "ecgflow interpret: model /nonexistent/model: no such folder; give a local Llama 3.2 Vision (Mllama) "

@@ -9,7 +9,7 @@ from pathlib import Path
 from ecg_core import layout
 
 REPO = Path(__file__).resolve().parents[1]
-SCANNED = ("ecg_core", "tasks", "flows", "benchmarks", "deployments")
+SCANNED = ("ecg_core", "tasks", "flows", "cli", "benchmarks", "deployments")
 TOP_LEVEL = ("records", "images", "instruct", "runs", "eval", "cnn", "registry", "predictions", "models")
 # A store key spelled out: a top-level prefix and a slash, then a name, an f-string field or a %-format.
 # Not keys: `<dataset>`-style documentation, a rate (records/s), config files ("instruct/demo.yaml", "configs/models/...").

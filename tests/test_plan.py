@@ -281,7 +281,7 @@ def test_plan_reads_a_path_a_dict_or_a_config_and_serialises():
 
 def test_ecgflow_plan_reads_the_recipe_and_says_what_fits(capsys):
     """The paper recipe checkpoints the vision tower too and fits an 80 GB H100; without that it does not."""
-    from flows.cli import main
+    from cli.main import main
 
     def plan(*extra: str) -> dict:
         assert main(["plan", "--num-gpus", "8", "--json-output", *extra]) == 0

@@ -8,9 +8,9 @@ import json
 import pytest
 from PIL import Image
 
+from cli.main import main
 from ecg_core.render.variants import RenderConfig, sample_variant, variant_seed
 from ecg_core.settings import CONFIGS
-from flows.cli import main
 
 
 @pytest.mark.parametrize("name", ["default.yaml", "plain.yaml"])

@@ -109,3 +109,22 @@ def test_a_bad_file_is_refused_with_its_name(tmp_path):
     with pytest.raises(SettingsError, match="expects KEY=VALUE"):
         parse_assignments(["lr"])
     assert parse_assignments(["lr=1e-3", "tag=a=b"]) == {"lr": "1e-3", "tag": "a=b"}
+
+
+def test_a_flow_parameter_of_settings_is_read_by_the_same_grammar_from_json():
+    """A deployment run's JSON: a file, a file with overrides, or the keys as Prefect records them; the CLI's
+    object passes as it is; a misspelt key is refused with the allowed keys, before the flow starts."""
+    from prefect.exceptions import ParameterTypeError
+
+    from flows.train import train_flow
+
+    def recipe(value) -> TrainConfig:
+        given = {"store": "s", "run_id": "r", "model": "m", "instruct": "i", "recipe": value}
+        return train_flow.validate_parameters(given)["recipe"]
+
+    tiny = TrainConfig.load("tiny-cpu.yaml", {"max_steps": "100"})
+    assert recipe({"config": "tiny-cpu.yaml", "overrides": {"max_steps": 100}}) == tiny
+    assert recipe("tiny-cpu.yaml") == TrainConfig.load("tiny-cpu.yaml")
+    assert recipe(tiny.to_dict()) == tiny and recipe(tiny) is tiny
+    with pytest.raises(ParameterTypeError, match=r"tiny-cpu.yaml with overrides: unknown key\(s\) max_stepz; allowed"):
+        recipe({"config": "tiny-cpu.yaml", "overrides": {"max_stepz": 100}})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from ecg_core.settings import Settings, knob
 from ecg_core.train.config import TrainConfig
@@ -52,9 +53,20 @@ class AblationConfig(Settings):
     source_ablation: bool = knob(True, "one more variant per source of the training split, trained on it alone")
 
     def __post_init__(self):
-        # Every variant's recipe read now: a typo in the last variant must not wait for the others' training.
-        for keys in self.variants.values():
-            TrainConfig.load(self.train_config, self.train_overrides | keys)
+        self.recipes  # every variant's recipe read now: a typo in the last must not wait for the others' training
+
+    @cached_property
+    def recipe(self) -> TrainConfig:
+        """The recipe every variant starts from: train_config with train_overrides."""
+        return TrainConfig.load(self.train_config, self.train_overrides)
+
+    @cached_property
+    def recipes(self) -> dict[str, TrainConfig]:
+        """Each configured variant's recipe, read once."""
+        return {
+            name: TrainConfig.load(self.train_config, self.train_overrides | keys)
+            for name, keys in self.variants.items()
+        }
 
 
 def ablation_variants(variants: Mapping[str, Mapping], sources: list[str], source_ablation: bool) -> dict[str, dict]:
@@ -86,10 +98,10 @@ def ablation_row(variant: str, recipe: Mapping, detection: Mapping, train_summar
     }
 
 
-def beyond_the_checkpoint(train_config: str, keys: Mapping, checkpoint_slots: int) -> str | None:
+def beyond_the_checkpoint(recipe: TrainConfig, checkpoint_slots: int) -> str | None:
     """Why a variant's recipe cannot train on a checkpoint of `checkpoint_slots` tile slots (its tile budget is
     larger: a 4-tile variant on the 1-tile tiny model), or None."""
-    tiles = TrainConfig.load(train_config, keys).max_tiles
+    tiles = recipe.max_tiles
     return (
         f"max_tiles {tiles}, the checkpoint has {checkpoint_slots} tile slot(s)" if tiles > checkpoint_slots else None
     )

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 import tasks.interpret
+from cli.main import REJECTED_EXIT, main
 from ecg_core import layout
 from ecg_core.errors import MissingInput
 from ecg_core.image_store import render_variant
@@ -20,7 +21,6 @@ from ecg_core.model import stored
 from ecg_core.registry import champion_record, stage_adapter
 from ecg_core.render.variants import RenderConfig
 from ecg_core.store import open_store
-from flows.cli import REJECTED_EXIT, main
 from flows.interpret import interpret_flow
 from tests.factories import make_record
 from tests.fixtures import REALDATA

@@ -7,10 +7,10 @@ import json
 import pytest
 from prefect.client.orchestration import get_client
 
+from cli.main import main
 from ecg_core.evaluate.benchmark_tasks import list_tasks
 from ecg_core.evaluate.endpoint import EndpointConfig
 from ecg_core.store import open_store
-from flows.cli import main
 from flows.evaluate import evaluate_flow
 from flows.instruct import instruct_flow
 from flows.pipeline import pipeline_flow

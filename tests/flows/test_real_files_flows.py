@@ -3,8 +3,8 @@ weights: the run records its preprocessing, evaluation takes it from there, a co
 
 import pytest
 
+from cli.main import main
 from ecg_core.store import open_store
-from flows.cli import main
 from flows.ingest import ingest_flow
 from flows.instruct import instruct_flow
 from flows.render import render_flow

@@ -13,7 +13,11 @@ from tasks.gpu import GPU_LIMIT, ensure_gpu_limit
 from tasks.model import build_tiny_model
 
 FEW_STEPS = {"max_steps": 4, "logging_steps": 1, "save_strategy": "no"}
-NO_LIMIT_RUN = {"run_id": "no-limit", "config": "tiny-cpu.yaml", "instruct": "small", "overrides": FEW_STEPS}
+NO_LIMIT_RUN = {
+    "run_id": "no-limit",
+    "instruct": "small",
+    "recipe": {"config": "tiny-cpu.yaml", "overrides": FEW_STEPS},
+}
 
 
 @pytest.fixture(scope="module")
@@ -40,10 +44,11 @@ def test_training_refuses_to_run_without_the_gpu_limit(small_store):
         train_flow(**NO_LIMIT_RUN, store=store, model=model)
     assert not open_store(store).exists("runs/no-limit/train_log.jsonl")  # nothing ran
     # With the limit (as the CLI and the demo create it) the same run goes through; a null override (as a
-    # deployment parameter gives it) reaches the trainer as null: tiny-cpu.yaml's limit of 1 checkpoint is lifted.
+    # deployment's JSON parameter gives it) reaches the trainer as null: tiny-cpu.yaml's limit of 1 checkpoint is lifted.
     ensure_gpu_limit()
     every_step = {"save_strategy": "steps", "save_steps": 1, "save_total_limit": None}
-    assert train_flow(**NO_LIMIT_RUN | {"overrides": FEW_STEPS | every_step}, store=store, model=model)
+    recipe = {"config": "tiny-cpu.yaml", "overrides": FEW_STEPS | every_step}
+    assert train_flow(**NO_LIMIT_RUN | {"recipe": recipe}, store=store, model=model)
     run = open_store(store)
     assert run.get_json("runs/no-limit/config.json") | every_step == run.get_json("runs/no-limit/config.json")
     checkpoints = {

@@ -10,7 +10,7 @@ from pathlib import Path
 from ecg_core.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-ECGFLOW = [sys.executable, "-m", "flows.cli"]
+ECGFLOW = [sys.executable, "-m", "cli"]
 TRAIN = "train --model {model} --instruct small --config tiny-cpu.yaml --store {store} --run-id {run}"
 
 

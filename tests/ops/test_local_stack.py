@@ -152,10 +152,9 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, tmp_path):
         train = {
             "model": model,
             "instruct": "ops",
-            "config": "tiny-cpu.yaml",
+            "recipe": {"config": "tiny-cpu.yaml", "overrides": {"max_steps": 3, "save_strategy": "no"}},
             "launch": {},
             "store": store,
-            "overrides": {"max_steps": 3, "save_strategy": "no"},
         }
         jobs = [["ingest/ingest", ingest | {"store": str(tmp_path / f"ingest-{i}")}] for i in range(2)]
         jobs += [["train/train", train | {"run_id": f"load-{i}"}] for i in range(2)]

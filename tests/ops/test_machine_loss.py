@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
+from cli.local_server import HEARTBEAT_S
 from ecg_core.ports import free_port
 from ecg_core.store import open_store
 from ecg_core.train.checkpoints import complete_steps, stored_checkpoints
-from flows.local_server import HEARTBEAT_S
 from tests.ops.commands import ROOT
 from tests.ops.waits import wait_for
 
@@ -128,8 +128,11 @@ def test_a_lost_machine_costs_minutes_not_the_run(s3_env, small_store, tmp_path)
         slots = subprocess.Popen(
             [sys.executable, "-c", PROBE, "slots", str(done)], cwd=ROOT, env=base, stdout=subprocess.PIPE, text=True
         )
-        params = {"run_id": RUN, "model": str(model), "instruct": "small", "config": "tiny-cpu.yaml", "launch": {}}
-        params["overrides"] = {"max_steps": 60, "save_steps": 10, "logging_steps": 5}
+        params = {"run_id": RUN, "model": str(model), "instruct": "small", "launch": {}}
+        params["recipe"] = {
+            "config": "tiny-cpu.yaml",
+            "overrides": {"max_steps": 60, "save_steps": 10, "logging_steps": 5},
+        }
         flow_run_id = _python(PROBE, "submit", json.dumps(params), env=base)
         wait_for(
             lambda: complete_steps(stored_checkpoints(store, f"runs/{RUN}"), f"runs/{RUN}"), 300, "a checkpoint in S3"

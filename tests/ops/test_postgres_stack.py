@@ -100,7 +100,7 @@ def test_postgres_redis_two_api_processes_hold_a_load_through_an_api_kill_and_a_
         assert [_status(url, credential) for url in urls] == [200, 200]
         signed_in = env | {"PREFECT_API_AUTH_STRING": credential, "PREFECT_API_URL": urls[1]}
         # An ecgflow command signs in with the profile `up` wrote; `ecgflow server` shows every piece running.
-        command = [sys.executable, "-m", "flows.cli", "ingest", "synthetic", "--n-records", "4"]
+        command = [sys.executable, "-m", "cli", "ingest", "synthetic", "--n-records", "4"]
         out = subprocess.run(
             [*command, "--store", str(tmp_path / "by-command")],
             cwd=ROOT,
@@ -111,14 +111,17 @@ def test_postgres_redis_two_api_processes_hold_a_load_through_an_api_kill_and_a_
         )
         assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
         shown = subprocess.run(
-            [sys.executable, "-m", "flows.cli", "server"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+            [sys.executable, "-m", "cli", "server"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
         ).stdout
         assert "shared" in shown and shown.count("(pid ") == 4 and "stopped" not in shown, shown
 
         ingest = {"source": "synthetic", "options": {"n_records": RECORDS, "fs": 100.0}}
         jobs = [["ingest/ingest", ingest | {"store": str(tmp_path / f"ingest-{i}")}] for i in range(N_INGESTS)]
-        train = {"model": str(model), "instruct": "small", "config": "tiny-cpu.yaml", "launch": {}}
-        train["overrides"] = {"max_steps": 60, "save_steps": 20, "logging_steps": 5}
+        train = {"model": str(model), "instruct": "small", "launch": {}}
+        train["recipe"] = {
+            "config": "tiny-cpu.yaml",
+            "overrides": {"max_steps": 60, "save_steps": 20, "logging_steps": 5},
+        }
         jobs[3:3] = [["train/train", train | {"run_id": f"load-{i}", "store": str(local_store)}] for i in range(2)]
         load = [sys.executable, "-c", LOAD, json.dumps(jobs), json.dumps(urls)]
         out = subprocess.run(load, cwd=ROOT, env=signed_in, capture_output=True, text=True, timeout=300)
@@ -135,7 +138,7 @@ def test_postgres_redis_two_api_processes_hold_a_load_through_an_api_kill_and_a_
         # Mid-load, as the first of the two trainings begins: PostgreSQL restarts, then an API process dies and
         # `up` starts it again.
         wait_for(lambda: (local_store / "runs/load-0/train_log.jsonl").exists(), 300, "a training under way")
-        restart = "from flows.shared_server import restart_postgres; assert restart_postgres()"
+        restart = "from cli.shared_server import restart_postgres; assert restart_postgres()"
         out = subprocess.run([sys.executable, "-c", restart], cwd=ROOT, env=env, capture_output=True, timeout=120)
         assert out.returncode == 0, out.stderr[-2000:]
         os.killpg(int((state / "api-1.pid").read_text()), signal.SIGKILL)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.local_server import health_status
+from cli.local_server import health_status
 from tests.ops.commands import ecgflow as run_ecgflow
 from tests.ops.commands import home_env
 from tests.ops.waits import wait_for

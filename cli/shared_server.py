@@ -25,7 +25,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from flows.local_server import STATE, prefect, running, start, stop, wait_healthy
+from cli.local_server import STATE, prefect, running, start, stop, wait_healthy
 
 API_PROCESSES = ("api-1", "api-2")
 PROCESSES = ("redis", *API_PROCESSES, "services")  # started here; PostgreSQL runs under pg_ctl

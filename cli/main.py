@@ -27,14 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from cli.local_server import LOST_API_EXIT, ApiWatchdog, prefect_api
 from ecg_core.errors import InputError
 from ecg_core.settings import Settings, is_union, parse_assignments
-from flows.local_server import LOST_API_EXIT, ApiWatchdog, prefect_api
 
 DEFAULT_STORE = "./demo-store"
 REJECTED_EXIT = 3  # `ecgflow interpret`: done, but some inputs were rejected (listed with their reasons)
 INPUT_EXIT = 2  # a user's mistake (ecg_core/errors.py InputError), as argparse exits for a wrong option
-OVERRIDES = "overrides"  # the parameter every configurable stage takes; `--set KEY=VALUE` on the command line
+OVERRIDES = "overrides"  # the parameter a stage read from `config` takes; `--set KEY=VALUE` on the command line
 
 
 def _table(metrics: dict) -> str:
@@ -81,7 +81,7 @@ class Command:
     groups: dict[str, str] = field(default_factory=dict)  # grouped parameter -> the prefix of its fields' flags
     show: Callable[[Any], str] = lambda result: json.dumps(result, indent=2)  # the result, printed
     orchestrated: bool = True  # runs through the Prefect API (tracked, resumable)
-    settings: str | None = None  # "module:Class" read from `config` + `overrides`: checked before any work
+    settings: str | None = None  # "module:Class" read from `config` + `overrides` now, so a bad key stops it here
     listing: tuple[str, str] | None = None  # (flag, "module:function"): a plain listing the flag runs instead
     status: Callable[[Any], int] = lambda result: 0  # the exit status its result means
     holds_gpu: bool = False  # its flow holds slots of the `gpu` limit: the command creates the limit when absent
@@ -89,10 +89,9 @@ class Command:
 
 
 PIPELINE = "flows.pipeline:pipeline_flow"
-CHECKS = "flows.input_checks:"
+CHECKS = "cli.input_checks:"
 EVALUATE = "flows.evaluate:evaluate_flow"
 PIPELINE_CONFIG = "flows.pipeline:PipelineConfig"
-TRAIN_CONFIG = "ecg_core.train:TrainConfig"
 LAUNCH_GROUP = {"launch": ""}
 ENDPOINT_GROUP = {"endpoint": "endpoint-"}
 COMMANDS = {
@@ -123,7 +122,7 @@ COMMANDS = {
         settings="ecg_core.render.variants:RenderConfig",
         check=CHECKS + "render",
     ),
-    "gallery": Command("flows.offline:gallery", positional=("out_dir",), show=str, orchestrated=False),
+    "gallery": Command("cli.plain_commands:gallery", positional=("out_dir",), show=str, orchestrated=False),
     "instruct": Command(
         "flows.instruct:instruct_flow",
         positional=("name",),
@@ -134,12 +133,11 @@ COMMANDS = {
         "flows.train:train_flow",
         groups=LAUNCH_GROUP,
         show=str,
-        settings=TRAIN_CONFIG,
         holds_gpu=True,
         check=CHECKS + "train",
     ),
-    "plan": Command("flows.offline:plan", show=str, orchestrated=False, settings=TRAIN_CONFIG, check=CHECKS + "plan"),
-    "server": Command("flows.server_command:server", positional=("action",), show=str, orchestrated=False),
+    "plan": Command("cli.plain_commands:plan", show=str, orchestrated=False, check=CHECKS + "plan"),
+    "server": Command("cli.server_status:server", positional=("action",), show=str, orchestrated=False),
     "ablate": Command(
         "flows.ablation:ablate_flow",
         groups=LAUNCH_GROUP,
@@ -153,7 +151,7 @@ COMMANDS = {
         hidden=("judge", "example_image", "cnns", "cnn_datasets"),
         groups=ENDPOINT_GROUP,
         show=_leaderboard,
-        listing=("--list-tasks", "flows.offline:list_tasks"),
+        listing=("--list-tasks", "cli.plain_commands:list_tasks"),
         check=CHECKS + "evaluate",
     ),
     "judge": Command(
@@ -256,9 +254,20 @@ def group_options(option: Option) -> list[Option]:
     return [Option(f.name, hints[f.name], f.default, helps.get(f.name, "")) for f in dataclasses.fields(settings)]
 
 
-def _settings_class(annotation) -> type[Settings]:
+def _settings_class(annotation) -> type[Settings] | None:
     kinds = typing.get_args(annotation) or (annotation,)
-    return next(k for k in kinds if isinstance(k, type) and issubclass(k, Settings))
+    return next((k for k in kinds if isinstance(k, type) and issubclass(k, Settings)), None)
+
+
+def _add_set(parser: argparse.ArgumentParser, dest: str, help: str) -> None:
+    parser.add_argument(
+        "--set",
+        dest=dest,
+        nargs="+",
+        default=argparse.SUPPRESS,
+        metavar="KEY=VALUE",
+        help=f"{help}; values typed by their key, e.g. lr=1e-3 bf16=false blocks=[3,4,23,3]",
+    )
 
 
 def _add(parser: argparse.ArgumentParser, option: Option, flag: str | None, dest: str, required: bool) -> bool:
@@ -304,14 +313,13 @@ def add_command(parser: argparse.ArgumentParser, command: Command) -> None:
                 if not _add(parser, member, flag, f"{name}.{member.name}", required=False):
                     raise TypeError(f"{command.target}: {name}.{member.name} has no command-line form")
         elif name == OVERRIDES:
+            _add_set(parser, OVERRIDES, option.help)
+        elif _settings_class(option.annotation):  # one parameter read from a settings file and `--set` pairs
+            settings = _settings_class(option.annotation).__name__
             parser.add_argument(
-                "--set",
-                dest=OVERRIDES,
-                nargs="+",
-                default=argparse.SUPPRESS,
-                metavar="KEY=VALUE",
-                help=f"{option.help}; values typed by their key, e.g. lr=1e-3 bf16=false blocks=[3,4,23,3]",
+                "--config", dest=f"{name}.config", metavar="FILE", default=argparse.SUPPRESS, help=option.help
             )
+            _add_set(parser, f"{name}.overrides", f"{settings} keys to replace")
         elif name == "store":
             parser.add_argument("--store", default=DEFAULT_STORE, help=f"{option.help} (default %(default)s)")
         elif not _add(
@@ -337,13 +345,20 @@ def listing_arguments(command: Command, argv: list[str]) -> dict | None:
 
 
 def call_arguments(command: Command, args: argparse.Namespace) -> dict:
-    """The target's keyword arguments from parsed options: groups built, `--set` pairs parsed."""
+    """The target's keyword arguments from parsed options: groups built, settings read from `--config` and `--set`
+    (once: a bad key is refused here, and the flow gets the object), `--set` pairs of a `config` parsed."""
     given = {k: v for k, v in vars(args).items() if k != "command"}
     kwargs = dict(command.fixed)
+
+    def members(name: str) -> dict:
+        return {k.split(".", 1)[1]: given.pop(k) for k in list(given) if k.startswith(name + ".")}
+
     for name in command.groups:
-        members = {k.split(".", 1)[1]: given.pop(k) for k in list(given) if k.startswith(name + ".")}
         annotation = options_of(command.target)[name].annotation
-        kwargs[name] = members if name == "options" else _settings_class(annotation).from_mapping(members)
+        kwargs[name] = members(name) if name == "options" else _settings_class(annotation).from_mapping(members(name))
+    for name, option in options_of(command.target).items():
+        if name not in command.groups and (settings := _settings_class(option.annotation)) and (read := members(name)):
+            kwargs[name] = settings.load(read.get("config"), parse_assignments(read.get("overrides", ())))
     if OVERRIDES in given:
         given[OVERRIDES] = parse_assignments(given[OVERRIDES])
     return kwargs | given
@@ -466,7 +481,3 @@ def run_command(command: Command, kwargs: dict, settings: Settings | None = None
             f"{leaderboard_md_key(settings.name)} in {kwargs['store']}"
         )
     return command.status(result)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

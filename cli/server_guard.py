@@ -1,7 +1,7 @@
 """The local Prefect server's guard: runs it as a child and stops it once nothing needs it, so servers of
 deleted temporary PREFECT_HOMEs do not run on forever (about 300 MB each).
 
-    python -m flows.server_guard API_URL SERVER_COMMAND...      # started by flows/local_server.py:ensure_server
+    python -m cli.server_guard API_URL SERVER_COMMAND...      # started by cli/local_server.py:ensure_server
 
 It stops the server when $PREFECT_HOME/ecgflow-stack is gone, or after ECGFLOW_SERVER_IDLE_S (default an hour,
 0: never) with no flow run at work, no ecgflow command using the server and no process of `make up` (its
@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 
-from flows.local_server import ACTIVE_RUNS, IDLE_S, LAST_USED, STATE, STOP_TIMEOUT_S, count_flow_runs, running
+from cli.local_server import ACTIVE_RUNS, IDLE_S, LAST_USED, STATE, STOP_TIMEOUT_S, count_flow_runs, running
 
 CHECK_S = float(os.environ.get("ECGFLOW_SERVER_CHECK_S", 30))  # how often it looks (tests look every second)
 

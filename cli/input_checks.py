@@ -1,5 +1,5 @@
 """Each `ecgflow` command's inputs, checked from its arguments before it starts a server, renders a page or loads
-a model (ecg_core/preconditions.py): a mistake costs seconds and ends in one line (flows/cli.py)."""
+a model (ecg_core/preconditions.py): a mistake costs seconds and ends in one line (cli/main.py)."""
 
 from __future__ import annotations
 

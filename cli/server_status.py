@@ -1,5 +1,5 @@
-"""`ecgflow server`: this PREFECT_HOME's local Prefect server (flows/local_server.py), or the shared one that
-`make up DB=postgres` started (flows/shared_server.py), seen; the local one stopped. It never starts one: the
+"""`ecgflow server`: this PREFECT_HOME's local Prefect server (cli/local_server.py), or the shared one that
+`make up DB=postgres` started (cli/shared_server.py), seen; the local one stopped. It never starts one: the
 next command that runs a flow does (`make up` the shared one)."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from __future__ import annotations
 import time
 from typing import Literal
 
-from flows import shared_server
-from flows.local_server import ACTIVE_RUNS, PREFECT_HOME, STATE, count_flow_runs, running, stop, ui_url
+from cli import shared_server
+from cli.local_server import ACTIVE_RUNS, PREFECT_HOME, STATE, count_flow_runs, running, stop, ui_url
 
 
 def server(action: Literal["status", "stop"] = "status") -> str:

@@ -6,7 +6,7 @@ every ecgflow command there, started by the first that needs it and kept running
 commands side by side share one database instead of racing temporary servers over it, a command after the
 first spends no time starting a server, and every run shows in the UI at the printed address.
 
-The server runs under a guard (flows/server_guard.py) that stops it when its PREFECT_HOME is gone or after
+The server runs under a guard (cli/server_guard.py) that stops it when its PREFECT_HOME is gone or after
 ECGFLOW_SERVER_IDLE_S without use; the next command starts it again. `ecgflow server` shows or stops it,
 `make down` stops it with the workers.
 
@@ -200,7 +200,7 @@ def ensure_server(port: int | None = None) -> str:
             api_url = f"http://127.0.0.1:{port}/api"
             env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"} | SERVER_ENV | served_at(api_url)
             server = prefect("server", "start", "--host", "127.0.0.1", "--port", str(port))
-            start("server", [sys.executable, "-m", "flows.server_guard", api_url, *server], env)
+            start("server", [sys.executable, "-m", "cli.server_guard", api_url, *server], env)
             url_file.write_text(api_url)
         wait_healthy(api_url)
     return api_url

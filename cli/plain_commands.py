@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import json
 
+from ecg_core.train import TrainConfig
+
 
 def plan(
     *,
     model_config: str = "configs/models/llama-3.2-11b-vision.json",
-    config: str = "paper.yaml",
-    overrides: dict | None = None,
     seq_len: int = 512,
     num_gpus: int = 1,
     mfu: float = 0.35,
+    recipe: TrainConfig = TrainConfig(),
     upload_mb_per_s: float = 100.0,
     upload_share: float = 0.03,
     requeue_minutes: float = 2.0,
@@ -27,21 +28,19 @@ def plan(
 
     Args:
         model_config: an Mllama config.json, or a checkpoint folder holding one
-        config: training recipe (a path or a name in configs/)
-        overrides: recipe keys to replace, e.g. {"max_tiles": 2} (`--set max_tiles=2`)
         seq_len: text tokens per sample
         num_gpus: data-parallel GPUs
         mfu: assumed model FLOPs utilisation
+        recipe: training recipe, default the paper's (configs/paper.yaml): a settings file and keys to replace
+            (`--config tiny-cpu.yaml --set max_tiles=2`)
         upload_mb_per_s: sustained upload of checkpoints from one machine to the store, MB/s
         upload_share: the most of the time between saves a checkpoint's upload may take
         requeue_minutes: minutes from a lost machine to its run training again elsewhere
         json_output: the plan as JSON
     """
     from ecg_core.settings import config_path
-    from ecg_core.train import TrainConfig
     from ecg_core.train.plan import SaveCosts, plan_for_recipe, render_plan
 
-    recipe = TrainConfig.load(config, overrides)
     costs = SaveCosts(upload_mb_per_s=upload_mb_per_s, upload_share=upload_share, requeue_minutes=requeue_minutes)
     result = plan_for_recipe(
         config_path(model_config), recipe, seq_len=seq_len, num_gpus=num_gpus, mfu=mfu, save_costs=costs
