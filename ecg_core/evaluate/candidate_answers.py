@@ -15,7 +15,7 @@ from ecg_core.evaluate.detection import predict
 from ecg_core.evaluate.endpoint import Cache, EndpointConfig, cost_usd
 from ecg_core.evaluate.grading import answer_tokens, prediction_row, question
 from ecg_core.evaluate.privacy import is_credentialed
-from ecg_core.model.stored import StoredMllama
+from ecg_core.reading.stored import StoredMllama
 
 # What an endpoint row totals; all but n_asked are summed from ask_model's summaries (its n is the questions asked).
 USAGE_KEYS = ("prompt_tokens", "completion_tokens", "n_asked", "n_cached", "n_failed")

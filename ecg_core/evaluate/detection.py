@@ -7,9 +7,9 @@ from pathlib import Path
 
 from ecg_core.evaluate.benchmark_tasks import Task
 from ecg_core.evaluate.grading import answer_tokens, prediction_row
-from ecg_core.evaluate.inference import generate_answers
-from ecg_core.evaluate.scores import label_scores
 from ecg_core.model.page_tiles import PagePreprocessing
+from ecg_core.reading.generate import generate_answers
+from ecg_core.reading.scores import label_scores
 
 
 def predict(

@@ -9,7 +9,7 @@ and limits see them; a script can pass plain functions. Pure of Prefect."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ecg_core import layout
 from ecg_core.evaluate.benchmark_tasks import default_tasks
@@ -18,13 +18,14 @@ from ecg_core.evaluate.endpoint import EndpointConfig, StoreCache
 from ecg_core.evaluate.evaluation_steps import (
     CandidateResult,
     chosen_pages,
-    mllama_weights,
     prepare_tasks,
     write_leaderboard,
     write_table_one,
 )
 from ecg_core.evaluate.judge import JudgeConfig
 from ecg_core.evaluate.results import report_entry
+from ecg_core.model.page_tiles import PagePreprocessing
+from ecg_core.reading.reader import Reader, choose_reader
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,19 @@ class EvaluationPlan:
     references: dict[str, dict] = field(default_factory=dict)  # reference CNN kind -> its CnnConfig keys
     reference_datasets: tuple[str, ...] = ()  # the records/ datasets the reference CNNs learn from
 
-    @property
-    def first_run(self) -> str | None:
-        """The run whose pages every Mllama row reads (runs/<run_id>/config.json)."""
-        return next((c.target for c in self.candidates if c.kind == "run"), None)
+    def reader(self, store, candidate: Candidate, **pages) -> Reader:
+        """The weights an Mllama row reads with (ecg_core/reading/reader.py): `model` + the row's adapter; the
+        champion brings its own base."""
+        return choose_reader(
+            store, candidate.kind, candidate.target, None if candidate.kind == "champion" else self.model, **pages
+        )
+
+    def pages(self, store) -> Reader:
+        """The reader whose pages every Mllama row reads: the first run's (runs/<run_id>/config.json), else the
+        champion's, else the base checkpoint's; `max_tiles` and `page_fit` may repeat a run's, never contradict it."""
+        mllama = [c for c in self.candidates if c.is_mllama]
+        source = min(mllama, key=lambda c: ("run", "champion", "base").index(c.kind))
+        return self.reader(store, source, max_tiles=self.max_tiles, page_fit=self.page_fit)
 
 
 @dataclass(frozen=True)
@@ -89,11 +99,9 @@ def evaluate(store, plan: EvaluationPlan, steps: Steps, log) -> Evaluation:
         store, plan.eval_id, list(plan.tasks or default_tasks(store, plan.instruct)), plan.instruct, log
     )
     task_ids = [entry["task"] for entry in entries]
-    mllama = [c for c in plan.candidates if c.is_mllama]
     pages = None
-    if mllama:
-        model_dir, _ = mllama_weights(store, plan.model, mllama[0])
-        pages = chosen_pages(store, plan.eval_id, model_dir, plan.first_run, plan.max_tiles, plan.page_fit)
+    if any(c.is_mllama for c in plan.candidates):
+        pages = chosen_pages(store, plan.eval_id, plan.pages(store))
         log.info("pages: %s", pages)
     answered = {c.row: steps.answer(c, task_ids, pages) for c in plan.candidates}
     rows = {row: result.tasks for row, result in answered.items()}
@@ -127,12 +135,10 @@ def candidate_answers(store, plan: EvaluationPlan, candidate: Candidate, pages: 
     """How `candidate` answers: its Mllama weights on the evaluation's pages, or its endpoint (answers cached in
     eval/answer-cache/)."""
     from ecg_core.evaluate.candidate_answers import EndpointAnswers, MllamaAnswers  # torch, only when answering
-    from ecg_core.model.page_tiles import PagePreprocessing
-    from ecg_core.model.stored import StoredMllama
+    from ecg_core.reading.stored import StoredMllama
 
     if candidate.is_mllama:
-        model_dir, adapter = mllama_weights(store, plan.model, candidate)
-        preprocessing = PagePreprocessing(pages["max_tiles"], pages["page_fit"])
-        return MllamaAnswers(StoredMllama(store, model_dir, adapter, preprocessing), plan.batch_size)
+        reader = replace(plan.reader(store, candidate), pages=PagePreprocessing(pages["max_tiles"], pages["page_fit"]))
+        return MllamaAnswers(StoredMllama(store, reader), plan.batch_size)
     cache = StoreCache(store, layout.answer_cache_prefix())
     return EndpointAnswers(candidate.target, plan.endpoint, api_key, cache, store.get_bytes)

@@ -1,5 +1,5 @@
 """An evaluation's steps on a store under `eval/<eval_id>/`: each task's questions, the pages Mllama rows read,
-which weights an Mllama row loads, each candidate's answers (resumed from what is stored), the report judge,
+each candidate's answers (resumed from what is stored), the report judge,
 then the leaderboard and Table I with their pictures. `evaluation.evaluate` runs them in order. Pure of
 Prefect: `log` is whatever logger the caller gives."""
 
@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ecg_core import layout
-from ecg_core.errors import MissingInput
 from ecg_core.evaluate.benchmark_tasks import Task, resolve
 from ecg_core.evaluate.candidates import Candidate
 from ecg_core.evaluate.detection import check_label_set
@@ -23,9 +22,8 @@ from ecg_core.evaluate.questions import task_questions
 from ecg_core.evaluate.results import evaluation_metrics, roc_inputs
 from ecg_core.evaluate.table import report_table, table_one
 from ecg_core.labels import SUPERCLASSES
-from ecg_core.model.page_tiles import checkpoint_tiles, evaluation_pages
 from ecg_core.plots import per_label_f1_png, roc_curves_png
-from ecg_core.registry import champion_base, read_champion
+from ecg_core.reading.reader import Reader
 from ecg_core.resumable import resume
 
 if TYPE_CHECKING:  # (the answering module imports torch and transformers; the result type needs neither)
@@ -70,19 +68,13 @@ def prepare_tasks(store, eval_id: str, task_ids: list[str], instruct: str | None
     return entries
 
 
-def chosen_pages(
-    store, eval_id: str, model_dir: str, run_id: str | None, max_tiles: int | None, page_fit: str | None
-) -> dict:
-    """How Mllama rows see pages: the run's preprocessing (runs/<run_id>/config.json), kept in
-    eval/<eval_id>/preprocessing.json; an evaluation whose predictions were made otherwise is refused."""
-    run_key = layout.run_config_key(run_id) if run_id else None
-    tile, checkpoint_max_tiles = checkpoint_tiles(model_dir)
-    pages = evaluation_pages(
-        store.get_json(run_key) if run_key else None, run_key, max_tiles, page_fit, checkpoint_max_tiles
-    )
-    chosen = pages.describe(tile) | {"from": run_key or "options"}
+def chosen_pages(store, eval_id: str, reader: Reader) -> dict:
+    """How every Mllama row sees pages: `reader`'s preprocessing, kept in eval/<eval_id>/preprocessing.json; an
+    evaluation whose predictions were made otherwise is refused."""
+    described = reader.pages.describe(reader.tile)
+    chosen = described | {"from": reader.pages_from}
     key = layout.preprocessing_key(eval_id)
-    if store.exists(key) and {k: v for k, v in store.get_json(key).items() if k != "from"} != pages.describe(tile):
+    if store.exists(key) and {k: v for k, v in store.get_json(key).items() if k != "from"} != described:
         raise ValueError(
             f"{key}: predictions there were made with {store.get_json(key)}, not {chosen}; "
             f"use another eval id (or delete {layout.eval_prefix(eval_id)}/)"
@@ -165,19 +157,6 @@ def judge_task(
         summary["cost_usd"],
     )
     return summary
-
-
-def mllama_weights(store, model_dir: str | None, candidate: Candidate) -> tuple[str, str | None]:
-    """(base checkpoint folder, adapter store prefix or None) an Mllama row loads: `model_dir` for base and
-    run: rows; the champion's own base and its adapter in registry/ for the champion row."""
-    if candidate.kind == "champion":
-        record = read_champion(store)
-        if record is None:
-            raise MissingInput(f"candidate champion: no champion in {store.url(layout.champion_key())} yet")
-        return champion_base(store, record), record["adapter"]
-    if model_dir is None:
-        raise ValueError(f"candidate {candidate.spec}: base and run: rows need the base checkpoint (model)")
-    return model_dir, layout.adapter_prefix(candidate.target) if candidate.kind == "run" else None
 
 
 def write_leaderboard(store, eval_id: str, entries: list[dict], rows: dict, candidates: dict, usage: dict) -> dict:

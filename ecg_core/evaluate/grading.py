@@ -14,9 +14,7 @@ from ecg_core.evaluate.benchmark_tasks import Task
 from ecg_core.evaluate.metrics import detection_metrics, mean_interval
 from ecg_core.evaluate.privacy import is_credentialed
 from ecg_core.evaluate.report_score import report_scores
-
-REPORT_TOKENS = 160  # the longest template and translated PTB-XL reports stay below this
-ANSWER_TOKENS = 48  # a class list or an option: the longest of ours stays well below
+from ecg_core.reading.generate import ANSWER_TOKENS, REPORT_TOKENS
 
 
 def question(sample: dict) -> str:
