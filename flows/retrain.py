@@ -75,7 +75,7 @@ def retrain_flow(
         train_config=settings.train_config,
         train_overrides=settings.train_overrides,
         candidates=against["candidates"],
-        tasks=against["tasks"],
+        benchmarks=against["benchmarks"],
         batch_size=settings.eval_batch_size,
         judge=settings.judge,
     )

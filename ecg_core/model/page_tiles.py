@@ -100,4 +100,3 @@ def checkpoint_tiles(model_dir: str | Path) -> tuple[int, int]:
     """(tile side in px, most tiles per image) of a checkpoint's image processor, no model loaded."""
     image_processor = AutoImageProcessor.from_pretrained(model_dir)
     return image_processor.size["height"], image_processor.max_image_tiles
-
