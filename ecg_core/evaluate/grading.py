@@ -5,7 +5,7 @@ Answers -> prediction rows -> a benchmark's metrics, the same way for every cand
 A row holds the raw answer, what it was read as (`parsed`, None = unparsed), the truth and, where the candidate
 gives them, per-label scores. The truth of our own questions is the sample's labels; an imported question's
 is read from its published answer by the same parser (a published answer it cannot read leaves the question out,
-counted). Metrics per kind: multilabel (AUC, macro F1, Hamming; metrics.detection_metrics), choice (accuracy
+counted). Metrics per kind: multilabel (AUC, macro F1, Hamming; `detection_metrics`), choice (accuracy
 with a bootstrap interval) and report (the label-based report score; the LLM judge comes on top).
 
 A report score that needs no external service: the diagnostic classes a generated report states,

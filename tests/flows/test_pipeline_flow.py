@@ -120,7 +120,7 @@ def test_pipeline_end_to_end(pipeline_run, monkeypatch):
         assert judge.requests == []
 
 
-def test_a_leaderboard_of_base_run_and_api_models_on_three_kinds_of_task(pipeline_run, monkeypatch):
+def test_a_leaderboard_of_base_run_and_api_models_on_three_kinds_of_benchmark(pipeline_run, monkeypatch):
     store_uri, _, _ = pipeline_run
     store = open_store(store_uri)
     # Beside the demo set: a multiple-choice set on the same pages, and ECGBench's real PTB-XL report file.
