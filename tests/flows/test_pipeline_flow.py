@@ -129,7 +129,7 @@ def test_a_leaderboard_of_base_run_and_api_models_on_three_kinds_of_benchmark(pi
     assert main(["ingest", "ecgbench", str(ECGBENCH_REPORTS), "--name", "ecgbench", "--store", store_uri]) == 0
     listed = {row["benchmark"]: row for row in list_benchmarks(store)}
     assert listed["ecgbench/ptbxl-report"] | {"without_image": 500} == {
-        "task": "ecgbench/ptbxl-report",
+        "benchmark": "ecgbench/ptbxl-report",
         "title": "PTB-XL report",
         "metric": "report",
         "questions": 500,
