@@ -69,10 +69,10 @@ def validation(store: str, name: str) -> dict:
     samples = local.get_jsonl(layout.split_key(name, "val"))
     local.put_jsonl(layout.split_key(f"{name}-val", "test"), samples)
     has_reports = any(sample["topic"] == "report" for sample in samples)
-    tasks = [f"{name}-val/ptbxl-super"] + ([f"{name}-val/report"] if has_reports else [])
+    benchmarks = [f"{name}-val/ptbxl-super"] + ([f"{name}-val/report"] if has_reports else [])
     model = str(local.local_dir(layout.model_prefix(TINY_MODEL)))
     command = [sys.executable, "-m", "cli", "evaluate", "--store", store, "--eval-id", f"{name}-val"]
-    command += ["--model", model, "--candidates", f"run:{name}", "--tasks", *tasks]
+    command += ["--model", model, "--candidates", f"run:{name}", "--benchmarks", *benchmarks]
     subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
     return figures(store, f"{name}-val")
 

@@ -34,9 +34,9 @@ from pathlib import Path
 import torch
 from harness import llama_files
 
-from ecg_core.evaluate.benchmark_tasks import KIND_BY_NAME, Task
-from ecg_core.evaluate.detection import predict
-from ecg_core.evaluate.grading import task_metrics
+from ecg_core.evaluate.answering import predict
+from ecg_core.evaluate.benchmarks import KIND_BY_NAME, Benchmark
+from ecg_core.evaluate.grading import benchmark_metrics
 from ecg_core.instruct.printed import printed_samples
 from ecg_core.layout import ADAPTER, TRAIN_LOG
 from ecg_core.model import load_model_and_processor
@@ -151,11 +151,11 @@ def real_files_run(llama_files: Path, smoke: bool, device: str) -> dict:
             dtype=torch.bfloat16 if device == "cuda" else None,
             tile_slots=pages.max_tiles,
         )
-        detection, report = (Task("printed", KIND_BY_NAME[name]) for name in ("ptbxl-super", "report"))
+        detection, report = (Benchmark("printed", KIND_BY_NAME[name]) for name in ("ptbxl-super", "report"))
         questions = [s for s in splits["test"] if detection.takes(s)]
         reports = [s for s in splits["test"] if report.takes(s)]
         started = time.perf_counter()
-        metrics = task_metrics(
+        metrics = benchmark_metrics(
             detection, predict(model, processor, detection, questions, root, pages=pages, batch_size=4)
         )
         written = predict(model, processor, report, reports, root, pages=pages, batch_size=4)

@@ -19,8 +19,7 @@ import argparse
 import numpy as np
 from harness import save_and_print
 
-from ecg_core.evaluate.metrics import macro_f1_matrix, to_matrix
-from ecg_core.evaluate.paired import paired_gain
+from ecg_core.evaluate.grading import macro_f1_matrix, paired_gain, to_matrix
 from ecg_core.labels import SUPERCLASSES
 
 OLD_MARGIN = 0.01

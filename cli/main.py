@@ -38,13 +38,13 @@ OVERRIDES = "overrides"  # the parameter a stage read from `config` takes; `--se
 
 
 def _table(metrics: dict) -> str:
-    from ecg_core.evaluate.table import report_table, table_one
+    from ecg_core.evaluate.leaderboard import report_table, table_one
 
     return table_one(metrics) + "\n" + report_table(metrics)
 
 
 def _report_only(evaluation) -> str:
-    from ecg_core.evaluate.table import report_table
+    from ecg_core.evaluate.leaderboard import report_table
 
     return report_table(evaluation.metrics)
 
@@ -60,7 +60,7 @@ def _readings(result: dict) -> str:
 
 
 def _rows(rows: dict) -> str:
-    from ecg_core.evaluate.table import table_one
+    from ecg_core.evaluate.leaderboard import table_one
 
     return table_one({"abnormality_detection": rows})
 
@@ -151,7 +151,7 @@ COMMANDS = {
         hidden=("judge", "example_image", "cnns", "cnn_datasets"),
         groups=ENDPOINT_GROUP,
         show=_leaderboard,
-        listing=("--list-tasks", "cli.plain_commands:list_tasks"),
+        listing=("--list-benchmarks", "cli.plain_commands:list_benchmarks"),
         check=CHECKS + "evaluate",
     ),
     "judge": Command(

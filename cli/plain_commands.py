@@ -71,19 +71,21 @@ def gallery(*, store: str, out_dir: str, dataset: str | None = None) -> str:
     return f"{len(written)} images of record {record.record_id} in {out_dir} (index.html, contact_sheet.jpg)"
 
 
-def list_tasks(*, store: str) -> str:
-    """The evaluation tasks in a store: every instruction set's, with their questions (`ecgflow evaluate
-    --list-tasks`).
+def list_benchmarks(*, store: str) -> str:
+    """The benchmarks in a store: every instruction set's, with their questions (`ecgflow evaluate
+    --list-benchmarks`).
 
     Args:
         store: artifact store, a folder or s3://bucket/prefix
     """
-    from ecg_core.evaluate.benchmark_tasks import list_tasks as tasks_in
+    from ecg_core.evaluate.benchmarks import list_benchmarks as benchmarks_in
     from tasks.storage import open_store
 
-    rows = tasks_in(open_store(store))
+    rows = benchmarks_in(open_store(store))
     if not rows:
-        return f"no tasks in {store}: build an instruction set (ecgflow instruct) or import ECGBench (ecgflow ingest ecgbench)"
-    lines = ["| task | title | metric | questions | without image |", "|---|---|---|---|---|"]
-    lines += [f"| {r['task']} | {r['title']} | {r['metric']} | {r['questions']} | {r['without_image']} |" for r in rows]
+        return f"no benchmarks in {store}: build an instruction set (ecgflow instruct) or import ECGBench (ecgflow ingest ecgbench)"
+    lines = ["| benchmark | title | metric | questions | without image |", "|---|---|---|---|---|"]
+    lines += [
+        f"| {r['benchmark']} | {r['title']} | {r['metric']} | {r['questions']} | {r['without_image']} |" for r in rows
+    ]
     return "\n".join(lines)

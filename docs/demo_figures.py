@@ -17,7 +17,7 @@ import subprocess
 from datetime import date
 from pathlib import Path
 
-from ecg_core.evaluate.table import headline_table, report_table, table_one
+from ecg_core.evaluate.leaderboard import headline_table, report_table, table_one
 from ecg_core.layout import leaderboard_md_key, metrics_key
 from ecg_core.store import open_store
 

@@ -28,12 +28,12 @@ else, so stages and tools find each other's output through these functions, neve
         finished.json                           run_finished_key
     eval/<eval_id>/                             eval_prefix
         preprocessing.json                      preprocessing_key
-        <set>/<task>/                           task_prefix
+        <set>/<benchmark>/                      benchmark_prefix
             questions.jsonl                     questions_key
-            skipped.jsonl                       task_skipped_key
+            skipped.jsonl                       benchmark_skipped_key
             predictions-<row>.jsonl             predictions_key
             judge-<row>.jsonl                   judgements_key
-            metrics.json                        task_metrics_key
+            metrics.json                        benchmark_metrics_key
         metrics.json                            metrics_key
         leaderboard.md                          leaderboard_md_key
         leaderboard.json                        leaderboard_key
@@ -209,29 +209,29 @@ def preprocessing_key(eval_id: str) -> str:
     return f"{eval_prefix(eval_id)}/preprocessing.json"
 
 
-def task_prefix(eval_id: str, instruct: str, task: str) -> str:
-    """A task's questions, predictions and metrics: task <instruct>/<task> (ecg_core.evaluate.benchmark_tasks)."""
-    return f"{eval_prefix(eval_id)}/{instruct}/{task}"
+def benchmark_prefix(eval_id: str, instruct: str, benchmark: str) -> str:
+    """A benchmark's questions, predictions and metrics: benchmark <instruct>/<benchmark> (ecg_core.evaluate.benchmarks)."""
+    return f"{eval_prefix(eval_id)}/{instruct}/{benchmark}"
 
 
-def questions_key(eval_id: str, instruct: str, task: str) -> str:
-    return f"{task_prefix(eval_id, instruct, task)}/questions.jsonl"
+def questions_key(eval_id: str, instruct: str, benchmark: str) -> str:
+    return f"{benchmark_prefix(eval_id, instruct, benchmark)}/questions.jsonl"
 
 
-def task_skipped_key(eval_id: str, instruct: str, task: str) -> str:
-    return f"{task_prefix(eval_id, instruct, task)}/skipped.jsonl"
+def benchmark_skipped_key(eval_id: str, instruct: str, benchmark: str) -> str:
+    return f"{benchmark_prefix(eval_id, instruct, benchmark)}/skipped.jsonl"
 
 
-def predictions_key(eval_id: str, instruct: str, task: str, row: str) -> str:
-    return f"{task_prefix(eval_id, instruct, task)}/predictions-{row}.jsonl"
+def predictions_key(eval_id: str, instruct: str, benchmark: str, row: str) -> str:
+    return f"{benchmark_prefix(eval_id, instruct, benchmark)}/predictions-{row}.jsonl"
 
 
-def judgements_key(eval_id: str, instruct: str, task: str, row: str) -> str:
-    return f"{task_prefix(eval_id, instruct, task)}/judge-{row}.jsonl"
+def judgements_key(eval_id: str, instruct: str, benchmark: str, row: str) -> str:
+    return f"{benchmark_prefix(eval_id, instruct, benchmark)}/judge-{row}.jsonl"
 
 
-def task_metrics_key(eval_id: str, instruct: str, task: str) -> str:
-    return f"{task_prefix(eval_id, instruct, task)}/metrics.json"
+def benchmark_metrics_key(eval_id: str, instruct: str, benchmark: str) -> str:
+    return f"{benchmark_prefix(eval_id, instruct, benchmark)}/metrics.json"
 
 
 def leaderboard_md_key(eval_id: str) -> str:

@@ -13,12 +13,12 @@ interval of the difference, number of records, split) and why.
 from __future__ import annotations
 
 from ecg_core import layout
-from ecg_core.evaluate.benchmark_tasks import default_tasks
-from ecg_core.evaluate.paired import paired_gain
+from ecg_core.evaluate.benchmarks import default_benchmarks
+from ecg_core.evaluate.grading import paired_gain
 from ecg_core.labels import SUPERCLASSES
 from ecg_core.store import Store, digest
 
-TASK = "ptbxl-super"  # the detection task both models are compared on
+BENCHMARK = "ptbxl-super"  # the detection benchmark both models are compared on
 CHAMPION_ROW, CHALLENGER_ROW = "champion", "finetuned"  # their rows (prediction files) in the evaluation
 
 
@@ -42,7 +42,8 @@ def regression_instruct(store: Store, champion: dict | None) -> tuple[str | None
 def comparison(store: Store, eval_id: str, instruct: str, metric: str) -> dict:
     """Champion vs challenger on the test split of `instruct` in evaluation `eval_id` (paired_gain, and the split)."""
     rows = [
-        store.get_jsonl(layout.predictions_key(eval_id, instruct, TASK, row)) for row in (CHAMPION_ROW, CHALLENGER_ROW)
+        store.get_jsonl(layout.predictions_key(eval_id, instruct, BENCHMARK, row))
+        for row in (CHAMPION_ROW, CHALLENGER_ROW)
     ]
     return paired_gain(*rows, SUPERCLASSES, metric) | {"split": f"{instruct}/test"}
 
@@ -78,13 +79,14 @@ def gain_text(compared: dict) -> str:
 
 
 def contest(store: Store, run_id: str, instruct: str, champion: dict | None) -> dict:
-    """The retraining's evaluation: {candidates, tasks}. The challenger (run `run_id`) and the champion, when there
-    is one, on the paper's tasks of the current split `instruct` and on the detection task of the regression set."""
-    tasks = default_tasks(store, instruct)
+    """The retraining's evaluation: {candidates, benchmarks}. The challenger (run `run_id`) and the champion, when
+    there is one, on the paper's benchmarks of the current split `instruct` and on the detection benchmark of the
+    regression set."""
+    benchmarks = default_benchmarks(store, instruct)
     regression, _ = regression_instruct(store, champion)
     if regression and regression != instruct:
-        tasks.append(f"{regression}/{TASK}")
-    return {"candidates": ([CHAMPION_ROW] if champion else []) + [f"run:{run_id}"], "tasks": tasks}
+        benchmarks.append(f"{regression}/{BENCHMARK}")
+    return {"candidates": ([CHAMPION_ROW] if champion else []) + [f"run:{run_id}"], "benchmarks": benchmarks}
 
 
 def challenge(store: Store, eval_id: str, instruct: str, champion: dict | None, metric: str, min_margin: float) -> dict:

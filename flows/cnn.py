@@ -9,7 +9,7 @@ from typing import Literal
 from prefect import flow
 
 from ecg_core import layout
-from ecg_core.evaluate.table import table_one
+from ecg_core.evaluate.leaderboard import table_one
 from tasks.cnn import cnn_row
 from tasks.storage import open_store
 

@@ -1,14 +1,14 @@
-"""Evaluate: candidates x tasks -> `eval/<eval_id>/`. Candidates are the base Mllama, base + a run's adapter,
-and any vision chat model at an OpenAI-compatible endpoint; tasks are ECGBench's (PTB-XL super and report,
+"""Evaluate: candidates x benchmarks -> `eval/<eval_id>/`. Candidates are the base Mllama, base + a run's adapter,
+and any vision chat model at an OpenAI-compatible endpoint; benchmarks are ECGBench's tasks (PTB-XL super and report,
 CODE-15%, CPSC 2018, CSN, G12EC, MMMU-ECG, ECG-QA ...) from our instruction sets or imported ECGBench files.
 Out come each task's predictions and metrics, one leaderboard (with the published figures apart), and the
 paper's Table I (metrics.json, table.md, ROC curves). Answers already in the store are reused, so a re-run
 (say, with the judge switched on, or one more candidate) only does what is new.
 
-    ecgflow evaluate --list-tasks --store ./demo-store
+    ecgflow evaluate --list-benchmarks --store ./demo-store
     ecgflow evaluate --eval-id demo --model ./demo-store/models/tiny-mllama-demo --instruct demo \
         --candidates base run:demo --store ./demo-store
-    ecgflow evaluate --eval-id bench --tasks ecgbench/ptbxl-report demo/ptbxl-super \
+    ecgflow evaluate --eval-id bench --benchmarks ecgbench/ptbxl-report demo/ptbxl-super \
         --candidates openai:gpt-4o --store ./store      # OPENAI_BASE_URL / OPENAI_API_KEY from the environment
     ecgflow judge --eval-id demo --model ./demo-store/models/tiny-mllama-demo --instruct demo \
         --candidates base run:demo --judge-model gpt-4o --judge-rubric paper
@@ -16,9 +16,8 @@ paper's Table I (metrics.json, table.md, ROC curves). Answers already in the sto
 
 from prefect import flow, get_run_logger
 
-from ecg_core.evaluate.candidates import parse_candidates
 from ecg_core.evaluate.endpoint import EndpointConfig
-from ecg_core.evaluate.evaluation import Evaluation, EvaluationPlan, evaluate
+from ecg_core.evaluate.evaluation import Evaluation, EvaluationPlan, evaluate, parse_candidates
 from ecg_core.evaluate.judge import JudgeConfig
 from tasks.evaluate import prefect_steps, publish_evaluation
 from tasks.storage import open_store
@@ -32,7 +31,7 @@ def evaluate_flow(
     candidates: list[str],
     model: str | None = None,
     instruct: str | None = None,
-    tasks: list[str] | None = None,
+    benchmarks: list[str] | None = None,
     max_tiles: int | None = None,
     page_fit: str | None = None,
     batch_size: int = 16,
@@ -42,7 +41,7 @@ def evaluate_flow(
     cnns: dict[str, dict] | None = None,
     cnn_datasets: list[str] | None = None,
 ) -> Evaluation:
-    """Evaluate candidates on tasks, output under eval/<eval_id>/ (leaderboard.md, metrics.json); returns
+    """Evaluate candidates on benchmarks, output under eval/<eval_id>/ (leaderboard.md, metrics.json); returns
     metrics.json's content, by attribute (detection, reports, leaderboard).
 
     Args:
@@ -52,9 +51,9 @@ def evaluate_flow(
             (base + that run's adapter, with the run's pages), champion (the registry's champion, on the base
             it was trained on), openai:<model> (a vision chat model at an OpenAI-compatible endpoint)
         model: base Mllama checkpoint folder (for base and run: candidates)
-        instruct: instruction set of tasks named without one; default tasks: its ptbxl-super and report
-        tasks: tasks as <set>/<task> (or <task> of `instruct`), e.g. demo/ptbxl-super ecgbench/ptbxl-report;
-            `ecgflow evaluate --list-tasks` lists a store's
+        instruct: instruction set of benchmarks named without one; default benchmarks: its ptbxl-super and report
+        benchmarks: benchmarks as <set>/<benchmark> (or <benchmark> of `instruct`), e.g. demo/ptbxl-super ecgbench/ptbxl-report;
+            `ecgflow evaluate --list-benchmarks` lists a store's
         max_tiles: tile budget per page (1, 2 or 4); default: the first run's (runs/<run_id>/config.json), which
             this may repeat but not contradict; without a run: the checkpoint's
         page_fit: pad or stretch, how pages fill their tiles; default: the run's, else pad
@@ -70,7 +69,7 @@ def evaluate_flow(
     plan = EvaluationPlan(
         eval_id=eval_id,
         candidates=tuple(parse_candidates(candidates)),
-        tasks=tuple(tasks or ()),
+        benchmarks=tuple(benchmarks or ()),
         instruct=instruct,
         model=model,
         max_tiles=max_tiles,

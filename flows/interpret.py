@@ -15,9 +15,9 @@ from prefect import flow
 from prefect.runtime import flow_run
 
 from ecg_core import layout
-from ecg_core.interpret.answering import answering_model, preprocessing_of
-from ecg_core.interpret.report import terminal_table
-from ecg_core.model.page_tiles import checkpoint_tiles
+from ecg_core.interpret.reading import model_info
+from ecg_core.interpret.readings_report import terminal_table
+from ecg_core.reading.reader import choose_reader
 from tasks.interpret import collect_pages, publish_readings, read_batch
 from tasks.storage import open_store
 
@@ -53,15 +53,11 @@ def interpret_flow(
         out: also write the readings to this local JSONL file, and its report beside it (.md)
     """
     stored = open_store(store)
-    chosen = answering_model(stored, model, run_id, champion)
-    model = chosen["model_dir"]
-    tile, checkpoint_max_tiles = checkpoint_tiles(model)
-    pages = preprocessing_of(chosen["run_config"], checkpoint_max_tiles)
-    info = {k: v for k, v in chosen.items() if k not in ("run_config", "model_dir")}
-    info |= {"preprocessing": pages.describe(tile)}
+    reader = choose_reader(stored, "run" if run_id else "champion" if champion else "base", run_id, model)
+    info = model_info(stored, reader)
     batch = batch or default_batch(inputs, info)
     collected = collect_pages(store, batch, inputs)
-    readings = read_batch(store, batch, collected["pages"], model, info, pages.max_tiles, pages.page_fit, batch_size)
+    readings = read_batch(store, batch, collected["pages"], reader, info, batch_size)
     report = publish_readings(store, batch, readings, collected["rejected"])
     if out:
         Path(out).write_text("".join(json.dumps(r) + "\n" for r in readings))

@@ -74,7 +74,7 @@ def retrain_flow(
         instruct=run_id,
         recipe=settings.recipe,
         candidates=against["candidates"],
-        tasks=against["tasks"],
+        benchmarks=against["benchmarks"],
         batch_size=settings.eval_batch_size,
         judge=settings.judge,
     )

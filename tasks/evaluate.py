@@ -1,16 +1,26 @@
 """Evaluation tasks, thin over ecg_core.evaluate: the heavy steps of `evaluation.evaluate` as Prefect tasks
 (tagged gpu, api and judge, so that pools and limits see them), with API keys from Prefect Secret blocks, and
-the evaluation's artifacts: the leaderboard, Table I, ROC curves."""
+the evaluation's artifacts: the leaderboard, Table I, ROC curves.
+
+A candidate's answers make one round trip: `evaluate` (the library) hands each candidate and the resolved
+benchmarks to `Steps.answer`, here a tagged task, which calls the library's `answer_candidate` and returns its
+metrics. The trip is what lets Prefect place the work (a gpu or api slot) while the library keeps the order."""
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from ecg_core import layout
-from ecg_core.evaluate.candidates import Candidate
-from ecg_core.evaluate.evaluation import Evaluation, EvaluationPlan, Steps, candidate_answers
-from ecg_core.evaluate.evaluation_steps import CandidateResult, answer_tasks, judge_task
-from ecg_core.evaluate.leaderboard import leaderboard_rows
-from ecg_core.evaluate.table import headline_rows
+from ecg_core.evaluate.benchmarks import Benchmark
+from ecg_core.evaluate.evaluation import (
+    Candidate,
+    CandidateResult,
+    Evaluation,
+    EvaluationPlan,
+    Steps,
+    answer_candidate,
+    judge_benchmark,
+)
+from ecg_core.evaluate.leaderboard import headline_rows, leaderboard_rows
 from tasks.artifacts import artifact_key, publishing, stored_image
 from tasks.cnn import cnn_row
 from tasks.storage import open_store
@@ -28,45 +38,43 @@ def _secret(block: str | None) -> str | None:
 def prefect_steps(store_uri: str, plan: EvaluationPlan) -> Steps:
     """The evaluation's heavy steps as the tasks below."""
 
-    def answer(candidate: Candidate, task_ids: list[str], pages: dict | None) -> CandidateResult:
+    def answer(candidate: Candidate, benchmarks: tuple[Benchmark, ...], pages: dict | None) -> CandidateResult:
         by = answer_with_mllama if candidate.is_mllama else answer_with_endpoint
-        return by(store_uri, plan, candidate, task_ids, pages)
+        return by(store_uri, plan, candidate, benchmarks, pages)
 
     def reference(kind: str, settings: dict) -> dict:
         datasets = list(plan.reference_datasets)
         return cnn_row(store_uri=store_uri, kind=kind, datasets=datasets, name=plan.eval_id, settings=settings)
 
-    return Steps(answer, lambda task_id, c: judge_task_reports(store_uri, plan, task_id, c), reference)
+    return Steps(answer, lambda benchmark, c: judge_benchmark_reports(store_uri, plan, benchmark, c), reference)
 
 
 @task(tags=["gpu"])
 def answer_with_mllama(
-    store_uri: str, plan: EvaluationPlan, candidate: Candidate, task_ids: list[str], pages: dict
+    store_uri: str, plan: EvaluationPlan, candidate: Candidate, benchmarks: tuple[Benchmark, ...], pages: dict
 ) -> CandidateResult:
-    """An Mllama row (base, base + a run's adapter, the champion) on every task; the model is loaded once, and
-    only when some answer is still missing."""
+    """An Mllama row (base, base + a run's adapter, the champion) on every benchmark; the model is loaded once,
+    and only when some answer is still missing."""
     store = open_store(store_uri)
-    answers = candidate_answers(store, plan, candidate, pages, None)
-    return answer_tasks(store, plan.eval_id, candidate, answers, task_ids, get_run_logger())
+    return answer_candidate(store, plan, candidate, benchmarks, pages, None, get_run_logger())
 
 
 @task(tags=["api"])
 def answer_with_endpoint(
-    store_uri: str, plan: EvaluationPlan, candidate: Candidate, task_ids: list[str], pages: None
+    store_uri: str, plan: EvaluationPlan, candidate: Candidate, benchmarks: tuple[Benchmark, ...], pages: None
 ) -> CandidateResult:
-    """An API row (a vision chat model at an OpenAI-compatible endpoint) on every task, with token and cost
+    """An API row (a vision chat model at an OpenAI-compatible endpoint) on every benchmark, with token and cost
     totals; answers are cached in eval/answer-cache/."""
-    store = open_store(store_uri)
-    answers = candidate_answers(store, plan, candidate, pages, _secret(plan.endpoint.api_key_block))
-    return answer_tasks(store, plan.eval_id, candidate, answers, task_ids, get_run_logger())
+    store, api_key = open_store(store_uri), _secret(plan.endpoint.api_key_block)
+    return answer_candidate(store, plan, candidate, benchmarks, pages, api_key, get_run_logger())
 
 
 @task(tags=["judge"])
-def judge_task_reports(store_uri: str, plan: EvaluationPlan, task_id: str, candidate: Candidate) -> dict:
-    """The LLM judge over one row's reports on one task; the key comes from OPENAI_API_KEY or the judge's
+def judge_benchmark_reports(store_uri: str, plan: EvaluationPlan, benchmark: Benchmark, candidate: Candidate) -> dict:
+    """The LLM judge over one row's reports on one benchmark; the key comes from OPENAI_API_KEY or the judge's
     Prefect Secret block."""
     store, api_key = open_store(store_uri), _secret(plan.judge.api_key_block)
-    return judge_task(store, plan.eval_id, task_id, candidate, plan.judge, api_key, get_run_logger())
+    return judge_benchmark(store, plan.eval_id, benchmark, candidate, plan.judge, api_key, get_run_logger())
 
 
 @task
@@ -77,7 +85,7 @@ def publish_evaluation(store_uri: str, evaluation: Evaluation) -> None:
         create_table_artifact(
             table=leaderboard_rows(evaluation.leaderboard),
             key=artifact_key("eval", eval_id, "leaderboard"),
-            description=f"Leaderboard {eval_id}: candidates x tasks, percent with 95% intervals, report score 0-100 "
+            description=f"Leaderboard {eval_id}: candidates x benchmarks, percent with 95% intervals, report score 0-100 "
             "(measured here; published figures in leaderboard.md)",
         )
     pictures = []

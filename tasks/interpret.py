@@ -9,9 +9,9 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from ecg_core import layout
 from ecg_core.interpret.inputs import decode, local_inputs, page_file_name
 from ecg_core.interpret.reading import read_pages
-from ecg_core.interpret.report import findings, markdown_report, thumbnail_png
-from ecg_core.model.page_tiles import PagePreprocessing
-from ecg_core.model.stored import StoredMllama
+from ecg_core.interpret.readings_report import findings, markdown_report, thumbnail_png
+from ecg_core.reading.reader import Reader
+from ecg_core.reading.stored import StoredMllama
 from ecg_core.resumable import resume
 from tasks.artifacts import artifact_key, publishing
 from tasks.gpu import gpu_slots
@@ -73,13 +73,11 @@ def read_batch(
     store_uri: str,
     batch: str,
     pages: list[dict],
-    model_dir: str,
+    reader: Reader,
     model: dict,
-    max_tiles: int,
-    page_fit: str,
     batch_size: int,
 ) -> list[dict]:
-    """The model's reading of every page, saved to predictions/<batch>/readings.jsonl as it goes: a re-run
+    """`reader`'s reading of every page, saved to predictions/<batch>/readings.jsonl as it goes: a re-run
     reads only the pages without one, and fetches only theirs. The model is loaded, and a slot of the `gpu` limit
     held, only when some page is still unread."""
     store = open_store(store_uri)
@@ -87,15 +85,15 @@ def read_batch(
     done = [r for r in (store.get_jsonl(key) if store.exists(key) else []) if r["model"]["adapter"] == model["adapter"]]
     if len(done) == len(pages):
         return done  # all read: no GPU needed
-    reader = StoredMllama(store, model_dir, model["adapter"], PagePreprocessing(max_tiles, page_fit))
+    mllama = StoredMllama(store, reader)
     with Progress(f"reading {batch}", "page", total=len(pages)) as progress, gpu_slots(1):
         progress.update(len(done))
 
         def read_chunk(chunk: list[dict]) -> list[dict]:
             rows = read_pages(
-                *reader.loaded(),
+                *mllama.loaded(),
                 chunk,
-                reader.page_root(chunk),
+                mllama.page_root(chunk),
                 preprocessing=reader.pages,
                 batch_size=batch_size,
                 model_info=model,

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from ecg_core.evaluate.api_model import ask_model, label_scores
-from ecg_core.evaluate.endpoint import EndpointError, StoreCache
-from ecg_core.evaluate.privacy import PrivacyError
+from ecg_core.evaluate.answering import ask_model, logprob_scores
+from ecg_core.evaluate.endpoint import EndpointError, EndpointPolicy, PrivacyError, StoreCache
 from ecg_core.store import LocalStore
 from tests.openai_server import FakeJudge, vision_answer
 
@@ -24,14 +23,14 @@ def items(n: int, **extra) -> list[dict]:
     ]
 
 
-def ask(server, batch, **kwargs):
-    options = {"model": "vlm", "max_tokens": 48, "base_url": server.base_url, "api_key": API_KEY, "backoff_s": 0.001}
-    return ask_model(batch, **(options | kwargs))
+def ask(server, batch, policy=EndpointPolicy(backoff_s=0.001), **kwargs):
+    options = {"model": "vlm", "max_tokens": 48, "base_url": server.base_url, "api_key": API_KEY}
+    return ask_model(batch, policy=policy, **(options | kwargs))
 
 
 def test_a_label_scores_as_the_likeliest_token_that_begins_it():
     alternatives = [[("MI", -0.1), ("NORM", -2.0)], [(",", -0.01)], [(" ST", -0.7), (" CD", -1.5)]]
-    scores = label_scores(alternatives, LABELS)
+    scores = logprob_scores(alternatives, LABELS)
     assert scores["MI"] == pytest.approx(0.905, abs=1e-3) and scores["STTC"] == pytest.approx(0.497, abs=1e-3)
     assert scores["HYP"] == 0.0 and scores["NORM"] < scores["CD"] < scores["STTC"]
 
@@ -58,8 +57,8 @@ def test_exhausted_retries_fail_one_question_and_the_rest_go_on():
     with FakeJudge(reply=vision_answer) as server:
         for _ in range(2):
             server.enqueue_body({"choices": [{"index": 0, "message": {"role": "assistant", "content": None}}]})
-        results, summary = ask(server, items(1), max_attempts=2, max_workers=1)
-        more, _ = ask(server, items(2), max_workers=1)
+        results, summary = ask(server, items(1), EndpointPolicy(max_workers=1, max_attempts=2, backoff_s=0.001))
+        more, _ = ask(server, items(2), EndpointPolicy(max_workers=1, backoff_s=0.001))
     assert results[0]["answer"] == "" and results[0]["error"] == "malformed reply: no answer text"
     assert summary["n_failed"] == 1 and all(r["error"] is None for r in more)
 
@@ -68,7 +67,7 @@ def test_a_second_run_is_answered_from_the_store_cache_and_failures_are_asked_ag
     cache = StoreCache(LocalStore(tmp_path), "eval/answer-cache")
     with FakeJudge(reply=vision_answer) as server:
         server.enqueue(400)  # a bad request fails its question at once, and is not cached
-        first, _ = ask(server, items(3), cache=cache, max_workers=1)
+        first, _ = ask(server, items(3), EndpointPolicy(max_workers=1, backoff_s=0.001), cache=cache)
         sent = len(server.requests)
         second, summary = ask(server, items(3), cache=cache)
     assert sent == 3 and len(server.requests) == 4  # only the failed question was asked again

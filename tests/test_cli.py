@@ -56,11 +56,11 @@ def test_flows_get_keywords_given_and_their_own_defaults_otherwise():
     assert kwargs["judge"] == JudgeConfig(rubric="pulse", vision=True) and "batch_size" not in kwargs
     assert kwargs["candidates"] == ["base", "run:r"]
     _, kwargs = arguments(
-        "evaluate --eval-id e --tasks demo/ptbxl-super ecgbench/ptbxl-report --candidates openai:gpt-4o "
+        "evaluate --eval-id e --benchmarks demo/ptbxl-super ecgbench/ptbxl-report --candidates openai:gpt-4o "
         "--endpoint-base-url http://127.0.0.1:8000/v1"
     )
     assert kwargs["endpoint"] == EndpointConfig(base_url="http://127.0.0.1:8000/v1")
-    assert kwargs["tasks"] == ["demo/ptbxl-super", "ecgbench/ptbxl-report"] and "model" not in kwargs
+    assert kwargs["benchmarks"] == ["demo/ptbxl-super", "ecgbench/ptbxl-report"] and "model" not in kwargs
     _, kwargs = arguments("ingest ptbxl /data/ptb-xl --sampling-rate 100 --store s3://b/p")
     assert kwargs == {"store": "s3://b/p", "source": "ptbxl", "path": "/data/ptb-xl", "options": {"sampling_rate": 100}}
     _, kwargs = arguments("demo --set n_records=200")

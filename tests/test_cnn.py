@@ -7,7 +7,7 @@ import torch
 
 from ecg_core.cnn import CnnConfig, train_cnn
 from ecg_core.cnn.models import ResNet2d, load_torchvision_resnet
-from ecg_core.evaluate.table import table_one
+from ecg_core.evaluate.leaderboard import table_one
 from ecg_core.image_store import render_shard
 from ecg_core.ingest import ingest_source
 from ecg_core.layout import index_key

@@ -9,8 +9,8 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from ecg_core.answers import parse_labels
-from ecg_core.evaluate.metrics import detection_metrics, macro_auc
-from ecg_core.evaluate.table import table_one
+from ecg_core.evaluate.grading import detection_metrics, macro_auc
+from ecg_core.evaluate.leaderboard import table_one
 from ecg_core.labels import SUPERCLASSES
 from ecg_core.sources.ptbxl import parse_scp_codes, read_scp_statements, report_language, superclasses_for
 from tests.fixtures import PTBXL_DATABASE_SUBSET, REALDATA

@@ -2,8 +2,14 @@
 
 import numpy as np
 
-from ecg_core.evaluate.results import evaluation_metrics, report_entry, roc_inputs
-from ecg_core.evaluate.table import headline_rows, markdown_table, table_one_rows
+from ecg_core.evaluate.leaderboard import (
+    evaluation_metrics,
+    headline_rows,
+    markdown_table,
+    report_entry,
+    roc_inputs,
+    table_one_rows,
+)
 
 LABELS = {"scorer": "labels", "score": 60.0, "n": 4}
 JUDGE = {"model": "gpt-4o", "rubric": "paper", "mean_score": 71.5, "n_scored": 3, "n_failed": 1}

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ecg_core.evaluate.inference import generate_answers
-from ecg_core.evaluate.scores import label_scores
 from ecg_core.model import load_model_and_processor
+from ecg_core.reading.generate import generate_answers
+from ecg_core.reading.scores import label_scores
 from ecg_core.train import TrainConfig
 
 TINY_PAGES = TrainConfig.load(Path(__file__).resolve().parents[1] / "configs" / "tiny-cpu.yaml").pages

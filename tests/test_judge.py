@@ -8,10 +8,15 @@ import json
 import openai
 import pytest
 
-from ecg_core.evaluate.endpoint import EndpointError, StoreCache, cost_usd
-from ecg_core.evaluate.judge import judge_reports
-from ecg_core.evaluate.privacy import PrivacyError, is_credentialed
-from ecg_core.evaluate.rubrics import RUBRICS, MalformedReply, parse_reply, pulse_score
+from ecg_core.evaluate.endpoint import (
+    EndpointError,
+    EndpointPolicy,
+    PrivacyError,
+    StoreCache,
+    cost_usd,
+    is_credentialed,
+)
+from ecg_core.evaluate.judge import RUBRICS, MalformedReply, judge_reports, parse_reply, pulse_score
 from ecg_core.instruct.build import build_samples
 from ecg_core.store import LocalStore
 from tests.factories import make_record
@@ -20,7 +25,7 @@ from tests.openai_server import FakeJudge, overlap_reply, prompt_reports
 API_KEY = "sk-test-very-secret-0123456789"
 REFERENCE = "sinus rhythm left bundle branch block"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
-FAST = {"api_key": API_KEY, "backoff_s": 0.001}
+FAST = {"api_key": API_KEY, "policy": EndpointPolicy(backoff_s=0.001)}
 
 
 def item(i: int, report: str = REFERENCE, **extra) -> dict:
@@ -71,7 +76,9 @@ def test_malformed_replies_are_retried_then_recorded_as_failed_while_others_scor
 
     judge.reply = reply
     items = [item(0), item(1, "GARBLE"), item(2, "TOO HIGH"), item(3, "sinus rhythm")]
-    out = judge_reports(items, base_url=judge.base_url, max_attempts=3, **FAST)
+    out = judge_reports(
+        items, base_url=judge.base_url, api_key=API_KEY, policy=EndpointPolicy(max_attempts=3, backoff_s=0.001)
+    )
     by_id = {r["id"]: r for r in out.results}
     assert by_id["ecg-0"]["score"] == 100.0 and by_id["ecg-3"]["score"] == 33.0
     garbled, too_high = by_id["ecg-1"], by_id["ecg-2"]
@@ -109,7 +116,9 @@ def test_exhausted_retries_record_a_failure_and_the_run_finishes(judge, monkeypa
     monkeypatch.setattr("ecg_core.evaluate.endpoint.time.sleep", sleeps.append)
     for _ in range(4):
         judge.enqueue(429)
-    out = judge_reports([item(0)], base_url=judge.base_url, max_attempts=4, api_key=API_KEY, backoff_s=1.0)
+    out = judge_reports(
+        [item(0)], base_url=judge.base_url, api_key=API_KEY, policy=EndpointPolicy(max_attempts=4, backoff_s=1.0)
+    )
     assert out.results[0]["failed"] and "RateLimitError" in out.results[0]["error"] and out.results[0]["raw"] is None
     assert out.summary["n_failed"] == 1 and len(judge.requests) == 4
     # Exponential backoff with jitter in [0.5, 1] x base * 2^attempt, and no sleep after the last attempt.
@@ -127,7 +136,9 @@ def test_a_bad_request_fails_the_item_without_retrying(judge):
 def test_a_rejected_key_stops_the_run_and_the_error_does_not_carry_the_key(judge):
     judge.enqueue(401, f"Incorrect API key provided: {API_KEY}")
     with pytest.raises(EndpointError) as raised:
-        judge_reports([item(0)], base_url=judge.base_url, max_workers=1, **FAST)
+        judge_reports(
+            [item(0)], base_url=judge.base_url, api_key=API_KEY, policy=EndpointPolicy(max_workers=1, backoff_s=0.001)
+        )
     assert "AuthenticationError" in str(raised.value) and API_KEY not in str(raised.value)
     assert raised.value.__context__ is None and raised.value.__cause__ is None
 
@@ -155,9 +166,10 @@ def test_second_run_is_served_from_the_store_cache(judge, tmp_path):
 def test_failed_judgements_are_not_cached(judge, tmp_path):
     cache = StoreCache(LocalStore(tmp_path), "judge")
     judge.enqueue(200, "nope")
-    first = judge_reports([item(0)], base_url=judge.base_url, cache=cache, max_attempts=1, **FAST)
+    once = {"base_url": judge.base_url, "cache": cache, "api_key": API_KEY, "policy": EndpointPolicy(max_attempts=1)}
+    first = judge_reports([item(0)], **once)
     assert first.results[0]["failed"]
-    second = judge_reports([item(0)], base_url=judge.base_url, cache=cache, max_attempts=1, **FAST)
+    second = judge_reports([item(0)], **once)
     assert second.results[0]["score"] == 100.0 and not second.results[0]["cached"]
 
 
@@ -211,7 +223,7 @@ def test_the_image_is_attached_only_for_a_vision_endpoint(judge):
 def test_configuration_falls_back_to_the_standard_environment_variables(judge, monkeypatch):
     monkeypatch.setenv("OPENAI_BASE_URL", judge.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
-    out = judge_reports([item(0)], backoff_s=0.001)
+    out = judge_reports([item(0)], policy=EndpointPolicy(backoff_s=0.001))
     assert out.results[0]["score"] == 100.0
     assert judge.requests[0]["headers"]["authorization"] == f"Bearer {API_KEY}"
 
@@ -239,9 +251,16 @@ def test_credentialed_records_go_to_loopback_or_anywhere_with_the_explicit_flag(
     assert judge_reports(items, base_url=judge.base_url, **FAST).results[0]["score"] == 100.0  # loopback: allowed
     # With an allow-list that excludes this host, only the explicit flag lets the record through.
     with pytest.raises(PrivacyError, match="127.0.0.1"):
-        judge_reports(items, base_url=judge.base_url, allowed_hosts=(), **FAST)
+        judge_reports(
+            items, base_url=judge.base_url, api_key=API_KEY, policy=EndpointPolicy(backoff_s=0.001, allowed_hosts=())
+        )
     assert len(judge.requests) == 1
-    out = judge_reports(items, base_url=judge.base_url, allowed_hosts=(), allow_credentialed_remote=True, **FAST)
+    out = judge_reports(
+        items,
+        base_url=judge.base_url,
+        api_key=API_KEY,
+        policy=EndpointPolicy(backoff_s=0.001, allowed_hosts=(), allow_credentialed_remote=True),
+    )
     assert out.results[0]["score"] == 100.0 and len(judge.requests) == 2
 
 
@@ -255,9 +274,8 @@ def test_the_api_key_travels_only_in_the_authorization_header(judge, tmp_path):
         base_url=judge.base_url,
         cache=StoreCache(store, "judge"),
         vision=True,
-        max_workers=1,
-        max_attempts=2,
-        **FAST,
+        api_key=API_KEY,
+        policy=EndpointPolicy(max_workers=1, max_attempts=2, backoff_s=0.001),
     )
     assert out.results[0]["failed"] and out.results[1]["score"] == 33.0
     assert API_KEY not in json.dumps({"results": out.results, "summary": out.summary})

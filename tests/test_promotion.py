@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from ecg_core import layout
-from ecg_core.evaluate.metrics import bootstrap_ci, to_matrix
-from ecg_core.evaluate.paired import paired_gain
+from ecg_core.evaluate.grading import bootstrap_ci, paired_gain, to_matrix
 from ecg_core.labels import SUPERCLASSES
 from ecg_core.promotion import challenge, decide, regression_set
 from ecg_core.store import LocalStore

@@ -15,16 +15,17 @@ from PIL import Image
 from safetensors.torch import load_file
 from torch import nn
 
-from ecg_core.evaluate.inference import generate_answers, stop_token_ids
-from ecg_core.evaluate.scores import label_scores
 from ecg_core.labels import SUPERCLASSES
 from ecg_core.model import InstructionCollator, apply_lora, load_model_and_processor, lora_target_modules
 from ecg_core.model.checkpointing import checkpoint_vision_layers
 from ecg_core.model.collator import IGNORE_INDEX
-from ecg_core.model.page_tiles import PagePreprocessing, evaluation_pages
+from ecg_core.model.page_tiles import PagePreprocessing
 from ecg_core.model.prompt import chat_messages
 from ecg_core.model.shrunk import hub_key
 from ecg_core.model.tiny import CHAT_TEMPLATE
+from ecg_core.reading.generate import generate_answers, stop_token_ids
+from ecg_core.reading.reader import page_preprocessing
+from ecg_core.reading.scores import label_scores
 from ecg_core.train import TrainConfig
 from ecg_core.train.launch import Launch
 from ecg_core.train.preflight import PreflightError, preflight
@@ -198,15 +199,15 @@ def test_preflight_accepts_the_paper_recipe_and_refuses_more_tiles_than_the_chec
 
 def test_evaluation_takes_the_runs_pages_and_refuses_what_the_checkpoint_cannot_take():
     trained = {"max_tiles": 2, "page_fit": "stretch"}
-    assert evaluation_pages(trained, "runs/r/config.json", None, None, 4) == PagePreprocessing(2, "stretch")
-    assert evaluation_pages(trained, "runs/r/config.json", 2, "stretch", 4) == PagePreprocessing(2, "stretch")
+    assert page_preprocessing(trained, "runs/r/config.json", None, None, 4) == PagePreprocessing(2, "stretch")
+    assert page_preprocessing(trained, "runs/r/config.json", 2, "stretch", 4) == PagePreprocessing(2, "stretch")
     with pytest.raises(ValueError, match="runs/r/config.json: the run trained with page_fit='stretch'"):
-        evaluation_pages(trained, "runs/r/config.json", None, "pad", 4)
-    assert evaluation_pages(None, None, None, None, 4) == PagePreprocessing(4, "pad")  # base model: all its tiles
+        page_preprocessing(trained, "runs/r/config.json", None, "pad", 4)
+    assert page_preprocessing(None, None, None, None, 4) == PagePreprocessing(4, "pad")  # base model: all its tiles
     with pytest.raises(ValueError, match="takes at most 1"):
-        evaluation_pages(None, None, 4, None, 1)
+        page_preprocessing(None, None, 4, None, 1)
     # A run from before the tile budget stretched its pages onto one square tile.
-    assert evaluation_pages({"image_size": 224}, "runs/old/config.json", None, None, 1) == PagePreprocessing(
+    assert page_preprocessing({"image_size": 224}, "runs/old/config.json", None, None, 1) == PagePreprocessing(
         1, "stretch"
     )
 

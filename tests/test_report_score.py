@@ -2,7 +2,7 @@
 
 import pytest
 
-from ecg_core.evaluate.report_score import report_label_score, report_scores
+from ecg_core.evaluate.grading import report_label_score, report_scores
 
 
 def test_identical_reports_score_100_and_wrong_ones_0():

@@ -16,9 +16,14 @@ import pytest
 
 import ecg_core.image_store as image_store
 from ecg_core import layout
-from ecg_core.evaluate.candidates import parse_candidates
-from ecg_core.evaluate.evaluation import EvaluationPlan, Steps, candidate_answers, evaluate
-from ecg_core.evaluate.evaluation_steps import answer_tasks
+from ecg_core.evaluate.evaluation import (
+    EvaluationPlan,
+    Steps,
+    answer_benchmarks,
+    candidate_answers,
+    evaluate,
+    parse_candidates,
+)
 from ecg_core.image_store import render_shard
 from ecg_core.instruct.dataset import write_instruction_set
 from ecg_core.instruct.instruct_config import InstructConfig
@@ -28,7 +33,7 @@ from ecg_core.store import LocalStore, S3Store
 from ecg_core.synth import synthesize_records
 
 LOG = logging.getLogger(__name__)
-TASK = "e/ptbxl-super"
+BENCHMARK = "e/ptbxl-super"
 
 
 def _machine(bucket: str, cache: Path) -> S3Store:
@@ -102,12 +107,12 @@ class Machine:
     def __init__(self, answers, chunks: int | None = None):
         self.answers, self.left, self.asked = answers, chunks, []
 
-    def __call__(self, task, questions):
+    def __call__(self, benchmark, questions):
         if self.left == 0:
             raise MachineLost
         self.left = None if self.left is None else self.left - 1
         self.asked += [q["id"] for q in questions]
-        return self.answers(task, questions)
+        return self.answers(benchmark, questions)
 
     def usage(self):
         return self.answers.usage()
@@ -139,12 +144,14 @@ def test_evaluation_resumes_its_answers_and_fetches_only_the_pages_left(evaluati
     machines = []
 
     def run(store: S3Store, eval_id: str, lost_after: int | None = None):
-        plan = EvaluationPlan(eval_id, tuple(parse_candidates(["run:r"])), tasks=(TASK,), model=str(tiny_mllama_dir))
+        plan = EvaluationPlan(
+            eval_id, tuple(parse_candidates(["run:r"])), benchmarks=(BENCHMARK,), model=str(tiny_mllama_dir)
+        )
 
-        def answer(candidate, task_ids, pages):
+        def answer(candidate, benchmarks, pages):
             machine = Machine(candidate_answers(store, plan, candidate, pages, None), lost_after)
             machines.append(machine)
-            return answer_tasks(store, eval_id, candidate, machine, task_ids, LOG)
+            return answer_benchmarks(store, eval_id, candidate, machine, benchmarks, LOG)
 
         return evaluate(store, plan, Steps(answer, judge=None, reference=None), LOG)
 

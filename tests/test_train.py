@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from peft import PeftModel
 
-from ecg_core.evaluate.inference import generate_answers
 from ecg_core.model import load_model_and_processor
+from ecg_core.reading.generate import generate_answers
 from ecg_core.train import TrainConfig
 from ecg_core.train.__main__ import parse_args
 

@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from ecg_core import layout
 from ecg_core.cnn.data import PageImages, image_splits, signal_splits
 from ecg_core.cnn.models import ResNet2d, XResNet1d, load_torchvision_resnet
-from ecg_core.evaluate.metrics import detection_metrics, macro_auc
+from ecg_core.evaluate.grading import detection_metrics, macro_auc
 from ecg_core.labels import SUPERCLASSES
 from ecg_core.settings import Settings, knob
 from ecg_core.store import Store

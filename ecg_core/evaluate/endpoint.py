@@ -1,4 +1,12 @@
-"""What every call to an OpenAI-compatible endpoint shares (the judge's and an API candidate's): where it goes,
+"""OpenAI-compatible endpoints, as the API rows and the judge both call them.
+
+Keeps credentialed records (MIMIC-IV-ECG and the like) away from endpoints outside the site.
+
+Their data use agreements forbid sharing them with third parties, so an item marked `"credentialed": True`
+may only go to a host on the allow-list (loopback by default: a judge served on this machine, e.g. vLLM)
+unless the caller explicitly takes responsibility with `allow_credentialed_remote=True`.
+
+What every call to an OpenAI-compatible endpoint shares (the judge's and an API candidate's): where it goes,
 which failures are retried, what tokens cost, how a page travels, and where answers are cached.
 
 The API key is passed to the client and nowhere else: it never appears in results, cache entries or errors.
@@ -14,11 +22,52 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import urlparse
 
 import openai
 
-from ecg_core.evaluate.privacy import check_credentialed_endpoint
 from ecg_core.settings import Settings, knob
+
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+_IDS_SHOWN = 5
+
+
+class PrivacyError(PermissionError):
+    """Credentialed records would have left the site; the message names them and the endpoint."""
+
+
+def is_credentialed(sample: dict) -> bool:
+    """Whether a sample, or a prediction made on it, comes from a credentialed record: the record's flag, which
+    its samples carry. A sample without the flag (imported from a published file, or built before samples
+    carried it) has an unknown provenance, and counts as credentialed: unknown data stays on the site."""
+    return sample.get("credentialed") is not False
+
+
+def endpoint_host(base_url: str) -> str:
+    return (urlparse(base_url).hostname or "").lower()
+
+
+def check_credentialed_endpoint(
+    items: list[dict],
+    base_url: str,
+    *,
+    allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS,
+    allow_credentialed_remote: bool = False,
+) -> None:
+    """Raise PrivacyError if any credentialed item would be sent to a host outside `allowed_hosts`."""
+    host = endpoint_host(base_url)
+    if allow_credentialed_remote or host in {h.lower() for h in allowed_hosts}:
+        return
+    ids = [str(item.get("id")) for item in items if is_credentialed(item)]
+    if not ids:
+        return
+    shown = ", ".join(ids[:_IDS_SHOWN]) + (f" and {len(ids) - _IDS_SHOWN} more" if len(ids) > _IDS_SHOWN else "")
+    raise PrivacyError(
+        f"refusing to send {len(ids)} credentialed record(s) ({shown}) to {host or base_url!r}, which is not in "
+        f"the allowed hosts {list(allowed_hosts)}; serve the judge locally, or pass allow_credentialed_remote=True "
+        "if the data use agreement permits this endpoint"
+    )
+
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"  # what the openai client uses when nothing is configured
 # USD per 1M tokens (input, output), list prices. Dated snapshots are priced differently, so only exact names.
@@ -29,12 +78,33 @@ _IMAGE_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"
 
 
 @dataclass(frozen=True)
+class EndpointPolicy:
+    """How the calls to an endpoint go, the same for an API row and the judge: in parallel, retried, timed out,
+    and where credentialed records may be sent."""
+
+    max_workers: int = 4  # questions in flight at once
+    max_attempts: int = 4  # calls per question before it is recorded as failed
+    backoff_s: float = 1.0  # the first retry's wait; each next one doubles it
+    timeout_s: float = 120.0  # per call
+    allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS  # where credentialed records may go
+    allow_credentialed_remote: bool = False  # let them go anywhere (the data use agreement permits it)
+
+    def __post_init__(self):
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+
+
+@dataclass(frozen=True)
 class EndpointConfig(Settings):
     """Where an OpenAI-compatible endpoint is; the key comes from OPENAI_API_KEY or `api_key_block`, never from here."""
 
     base_url: str | None = knob(None, "OpenAI-compatible endpoint (default: OPENAI_BASE_URL, else OpenAI)")
     api_key_block: str | None = knob(None, "Prefect Secret block holding the key (default: OPENAI_API_KEY)")
     allow_credentialed_remote: bool = knob(False, "let MIMIC-IV-ECG records go to a non-loopback host (check your DUA)")
+
+    @property
+    def policy(self) -> EndpointPolicy:
+        return EndpointPolicy(allow_credentialed_remote=self.allow_credentialed_remote)
 
 
 class EndpointError(RuntimeError):
@@ -146,28 +216,25 @@ def ask_each(
     cache: Cache | None,
     from_cache: Callable[[dict], dict],
     to_cache: Callable[[dict], dict | None],
-    max_workers: int,
-    timeout_s: float,
-    allowed_hosts: tuple[str, ...],
-    allow_credentialed_remote: bool,
+    policy: EndpointPolicy,
 ) -> list[dict]:
     """One outcome per item, in order, as the API candidate and the judge both ask: the endpoint (OPENAI_BASE_URL
     when not given, the key from OPENAI_API_KEY) after the privacy check (credentialed items refused, before any
-    request, for hosts outside `allowed_hosts`); cached outcomes (`from_cache(hit)`) by `keys`; the others by
-    `ask(client, api_key, i)` on `max_workers` threads, each cached as `to_cache(outcome)` unless that is None (a
+    request, for hosts outside the policy's `allowed_hosts`); cached outcomes (`from_cache(hit)`) by `keys`; the
+    others by `ask(client, api_key, i)` on the policy's `max_workers` threads, each cached as `to_cache(outcome)` unless that is None (a
     failure: a re-run asks again). An EndpointError stops the run; queued items are never sent."""
     base_url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
     check_credentialed_endpoint(
-        items, base_url, allowed_hosts=allowed_hosts, allow_credentialed_remote=allow_credentialed_remote
+        items, base_url, allowed_hosts=policy.allowed_hosts, allow_credentialed_remote=policy.allow_credentialed_remote
     )
     api_key = api_key or os.environ.get("OPENAI_API_KEY")
-    pool = ThreadPoolExecutor(max_workers=max_workers)
+    pool = ThreadPoolExecutor(max_workers=policy.max_workers)
     try:
         hits = list(pool.map(cache.get, keys)) if cache is not None else [None] * len(items)
         outcomes = {i: from_cache(hit) | {"cached": True} for i, hit in enumerate(hits) if hit is not None}
         misses = [i for i in range(len(items)) if i not in outcomes]
         if misses:  # a fully cached re-run needs neither a key nor the endpoint
-            client = openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=0, timeout=timeout_s)
+            client = openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=0, timeout=policy.timeout_s)
 
             def ask_one(i: int) -> dict:
                 outcome = ask(client, api_key, i)

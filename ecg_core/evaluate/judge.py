@@ -1,4 +1,17 @@
-"""LLM-as-judge for report generation: every generated report graded against its reference on 0-100.
+"""The LLM judge of generated reports: its rubrics, its calls and its summary.
+
+Judge rubrics for report generation: the prompt each rubric sends and how its JSON reply is scored.
+
+Two rubrics, both ending in one score on 0-100:
+- "paper": the fine-tuning paper's rubric. The judge rates medical accuracy, consistency with the ECG
+  image, completeness of ECG details and clinical utility (each 0-100) and gives one overall score 0-100,
+  which is the score we keep.
+- "pulse": the PULSE / ECGBench rubric. The judge rates diagnosis, waveform and rhythm, each 0-10, and we
+  compute the overall score ourselves: score = (diagnosis + waveform + rhythm) / 3 * 10.
+
+A reply that is not a JSON object, lacks a field or has a value out of range raises `MalformedReply`.
+
+LLM-as-judge for report generation: every generated report graded against its reference on 0-100.
 
 Works with any OpenAI-compatible endpoint (OpenAI, Azure OpenAI, vLLM) through the `openai` client.
 Each judgement is one chat call at temperature 0, retried with exponential backoff on 408/409/429/5xx and
@@ -12,19 +25,145 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from ecg_core.evaluate.endpoint import Cache, EndpointConfig, Unreadable, ask_each, complete, cost_usd
-from ecg_core.evaluate.privacy import LOOPBACK_HOSTS
-from ecg_core.evaluate.rubrics import (
-    MalformedReply,
-    Rubric,
-    correction_message,
-    get_rubric,
-    judge_messages,
-    parse_reply,
-)
+from ecg_core.evaluate import endpoint
+from ecg_core.evaluate.endpoint import EndpointConfig, EndpointPolicy
 from ecg_core.settings import knob
+
+
+class MalformedReply(ValueError):
+    """The judge's reply cannot be scored; the message says why."""
+
+
+@dataclass(frozen=True)
+class Rubric:
+    name: str
+    instructions: str  # the system prompt
+    subscores: tuple[str, ...]  # fields the judge must return, each a number in [0, subscore_max]
+    subscore_max: float
+    overall: Callable[[dict, dict], float]  # (reply, subscores) -> score on 0-100
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes whenever the prompt does, so cached judgements of an older prompt are not reused."""
+        return hashlib.sha256(self.instructions.encode()).hexdigest()[:16]
+
+
+_COMMON = """You are a cardiologist grading an automatically generated ECG report against the reference \
+report written for the same ECG. Compare with the ECG image when one is attached; otherwise with the ECG \
+as described by the reference report. Judge the content, not the wording or the style."""
+
+PAPER = f"""{_COMMON}
+
+Rate four criteria, each an integer from 0 (worst) to 100 (best):
+- medical_accuracy: are the findings and diagnoses medically correct, with nothing wrong or invented?
+- image_consistency: does the report agree with what the ECG shows?
+- completeness: does it cover the ECG details of the reference: rhythm, rate, axis, intervals, waveform \
+morphology and diagnoses?
+- clinical_utility: would it lead a clinician to the right decision?
+Then give one overall score, an integer from 0 to 100, for the report as a whole.
+
+Reply with only a JSON object, no other text:
+{{"medical_accuracy": <0-100>, "image_consistency": <0-100>, "completeness": <0-100>, \
+"clinical_utility": <0-100>, "score": <0-100>, "rationale": "<one or two sentences>"}}"""
+
+PULSE = f"""{_COMMON}
+
+Rate three aspects, each an integer from 0 (wrong or missing) to 10 (fully correct and complete):
+- diagnosis: do the diagnoses match the reference, with none missing and none invented?
+- waveform: are the waveform findings (P waves, QRS complexes, ST segments, T waves, intervals, axis) \
+correct and complete?
+- rhythm: is the rhythm (type, rate, regularity, conduction) correct?
+
+Reply with only a JSON object, no other text:
+{{"diagnosis": <0-10>, "waveform": <0-10>, "rhythm": <0-10>, "rationale": "<one or two sentences>"}}"""
+
+
+def pulse_score(diagnosis: float, waveform: float, rhythm: float) -> float:
+    """PULSE's three 0-10 ratings as one 0-100 score: their mean, times 10."""
+    return (diagnosis + waveform + rhythm) / 3 * 10
+
+
+RUBRICS = {
+    "paper": Rubric(
+        "paper",
+        PAPER,
+        ("medical_accuracy", "image_consistency", "completeness", "clinical_utility"),
+        100,
+        lambda reply, _: _number(reply, "score", 100),
+    ),
+    "pulse": Rubric(
+        "pulse",
+        PULSE,
+        ("diagnosis", "waveform", "rhythm"),
+        10,
+        lambda _, sub: pulse_score(sub["diagnosis"], sub["waveform"], sub["rhythm"]),
+    ),
+}
+
+
+def get_rubric(name: str) -> Rubric:
+    if name not in RUBRICS:
+        raise ValueError(f"unknown rubric {name!r}; known: {', '.join(RUBRICS)}")
+    return RUBRICS[name]
+
+
+def judge_messages(rubric: Rubric, report: str, reference: str, image: bytes | None = None) -> list[dict]:
+    """Chat messages asking the judge to grade `report` against `reference` (and the image, if given)."""
+    text = f"Reference report:\n{reference}\n\nGenerated report:\n{report}"
+    if image is None:
+        user = text
+    else:
+        user = [
+            {"type": "text", "text": f"The ECG image is attached.\n\n{text}"},
+            {"type": "image_url", "image_url": {"url": endpoint.image_data_url(image)}},
+        ]
+    return [{"role": "system", "content": rubric.instructions}, {"role": "user", "content": user}]
+
+
+def correction_message(problem: str) -> dict:
+    """The follow-up turn after a malformed reply: telling the judge what was wrong fixes it more often
+    than asking the same question again at temperature 0."""
+    return {"role": "user", "content": f"Your reply could not be used: {problem}. Reply with only the JSON object."}
+
+
+def _json_object(text: str) -> dict:
+    # Judges often wrap JSON in a ```json fence or add a sentence around it: take the outermost braces.
+    match = re.search(r"\{.*\}", text, re.DOTALL)
+    if match is None:
+        raise MalformedReply("no JSON object in the reply")
+    try:
+        obj = json.loads(match.group(0))
+    except json.JSONDecodeError as exc:
+        raise MalformedReply(f"invalid JSON ({exc.msg})") from None
+    if not isinstance(obj, dict):
+        raise MalformedReply("the reply is not a JSON object")
+    return obj
+
+
+def _number(reply: dict, field: str, top: float) -> float:
+    value = reply.get(field)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise MalformedReply(f"{field!r} is missing or not a number")
+    if not 0 <= value <= top:
+        raise MalformedReply(f"{field!r} = {value} is outside 0-{top:g}")
+    return float(value)
+
+
+def parse_reply(rubric: Rubric, text: str) -> dict:
+    """{"score" (0-100), "subscores", "rationale"} from the judge's reply, or MalformedReply."""
+    reply = _json_object(text)
+    subscores = {name: _number(reply, name, rubric.subscore_max) for name in rubric.subscores}
+    rationale = reply.get("rationale")
+    return {
+        "score": rubric.overall(reply, subscores),
+        "subscores": subscores,
+        "rationale": rationale if isinstance(rationale, str) else "",
+    }
+
 
 _JUDGEMENT = ("score", "subscores", "rationale")  # what a cache entry keeps
 
@@ -72,9 +211,13 @@ def _ask(
         try:
             return parse_reply(rubric, raw)
         except MalformedReply as exc:
-            raise Unreadable(str(exc), raw, [{"role": "assistant", "content": raw}, correction_message(str(exc))])
+            raise endpoint.Unreadable(
+                str(exc), raw, [{"role": "assistant", "content": raw}, correction_message(str(exc))]
+            )
 
-    out = complete(client, messages, read, max_attempts=max_attempts, backoff_s=backoff_s, secret=secret, model=model)
+    out = endpoint.complete(
+        client, messages, read, max_attempts=max_attempts, backoff_s=backoff_s, secret=secret, model=model
+    )
     if out["value"] is not None:
         return {**out["value"], "failed": False, "raw": None, "error": None, "usage": out["usage"]}
     return {"score": None, "subscores": {}, "rationale": "", "failed": True} | {
@@ -100,7 +243,7 @@ def _summary(results: list[dict], model: str, rubric: str) -> dict:
         "mean_score": sum(scores) / len(scores) if scores else None,
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
-        "cost_usd": cost_usd(model, prompt_tokens, completion_tokens),
+        "cost_usd": endpoint.cost_usd(model, prompt_tokens, completion_tokens),
         "model": model,
         "rubric": rubric,
     }
@@ -113,33 +256,35 @@ def judge_reports(
     rubric: str = "paper",
     base_url: str | None = None,
     api_key: str | None = None,
-    cache: Cache | None = None,
-    max_workers: int = 4,
-    max_attempts: int = 4,
-    backoff_s: float = 1.0,
-    timeout_s: float = 120.0,
+    cache: endpoint.Cache | None = None,
     vision: bool = False,
-    allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS,
-    allow_credentialed_remote: bool = False,
+    policy: EndpointPolicy = EndpointPolicy(),
 ) -> JudgeResult:
     """Grade each item {"id", "report", "reference", optional "image" (PNG/JPEG bytes), optional
     "credentialed"} with `rubric`; the image is sent only when `vision` says the endpoint reads images.
 
     `base_url` and `api_key` fall back to OPENAI_BASE_URL and OPENAI_API_KEY. Credentialed items are refused
-    (PrivacyError, before any request) for hosts outside `allowed_hosts` unless `allow_credentialed_remote`.
+    (PrivacyError, before any request) for hosts outside the policy's `allowed_hosts` unless it allows
+    credentialed records anywhere.
     Each result: {"id", "score" (0-100, None when failed), "subscores", "rationale", "failed", "raw" and
     "error" (set when failed), "cached", "usage" (tokens spent by this run)}.
     """
-    if max_attempts < 1:
-        raise ValueError("max_attempts must be at least 1")
     spec = get_rubric(rubric)
     images = [item.get("image") if vision else None for item in items]
 
     def ask(client, secret: str | None, i: int) -> dict:
         messages = judge_messages(spec, items[i]["report"], items[i]["reference"], images[i])
-        return _ask(client, spec, messages, model=model, max_attempts=max_attempts, backoff_s=backoff_s, secret=secret)
+        return _ask(
+            client,
+            spec,
+            messages,
+            model=model,
+            max_attempts=policy.max_attempts,
+            backoff_s=policy.backoff_s,
+            secret=secret,
+        )
 
-    outcomes = ask_each(
+    outcomes = endpoint.ask_each(
         items,
         [cache_key(model, spec, item["report"], item["reference"], image) for item, image in zip(items, images)],
         ask,
@@ -150,10 +295,7 @@ def judge_reports(
         to_cache=lambda outcome: (
             None if outcome["failed"] else {k: outcome[k] for k in _JUDGEMENT} | {"model": model, "rubric": rubric}
         ),
-        max_workers=max_workers,
-        timeout_s=timeout_s,
-        allowed_hosts=allowed_hosts,
-        allow_credentialed_remote=allow_credentialed_remote,
+        policy=policy,
     )
     results = [{"id": item["id"], **outcome} for item, outcome in zip(items, outcomes, strict=True)]
     return JudgeResult(results, _summary(results, model, rubric))

@@ -70,7 +70,7 @@ def _sample(record: ECGRecord, family: str, variant: int, image: str, k: int, qa
         "split": record.split,
         "record_id": record.record_id,
         "patient_id": record.patient_id,
-        "credentialed": record.credentialed,  # the judge keeps these samples on the site (evaluate/privacy.py)
+        "credentialed": record.credentialed,  # the judge keeps these samples on the site (evaluate/endpoint.py)
         **qa.extra,
     }
 

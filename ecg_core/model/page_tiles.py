@@ -14,8 +14,8 @@ fixes instead:
 Cost: the model is loaded cut to `max_tiles` tile slots (ecg_core/model/tile_slots.py), so a budget of k tiles
 costs k tiles: on the 11B's plan 2 tiles take 0.59x the training FLOPs of 4, 1 tile 0.43x.
 
-The run's config (`runs/<run_id>/config.json`) holds both keys; training, evaluation and any later use read
-them from there, so a model is always shown pages the way it learned them.
+The run's config (`runs/<run_id>/config.json`) holds both keys; training reads them from there, and so does every
+later reader (ecg_core/reading/reader.py), so a model is always shown pages the way it learned them.
 """
 
 from __future__ import annotations
@@ -73,14 +73,6 @@ class PagePreprocessing:
         canvas.paste(page.resize((int(width), int(height)), RESAMPLE), (0, 0))
         return canvas
 
-    def padding_share(self, width: int, height: int, tile: int) -> float:
-        """The share of the canvas a page of width x height leaves black."""
-        if self.page_fit == "stretch":
-            return 0.0
-        canvas_width, canvas_height = self.canvas(width, height, tile)
-        fitted_height, fitted_width = get_image_size_fit_to_canvas(height, width, canvas_height, canvas_width, tile)
-        return float(1 - fitted_width * fitted_height / (canvas_width * canvas_height))
-
     def load(self, path: str | Path, processor) -> Image.Image:
         """Open an ECG page as RGB and fit it to its canvas for this checkpoint's tile size."""
         with Image.open(path) as image:
@@ -108,33 +100,3 @@ def checkpoint_tiles(model_dir: str | Path) -> tuple[int, int]:
     """(tile side in px, most tiles per image) of a checkpoint's image processor, no model loaded."""
     image_processor = AutoImageProcessor.from_pretrained(model_dir)
     return image_processor.size["height"], image_processor.max_image_tiles
-
-
-def evaluation_pages(
-    run_config: dict | None, run_key: str | None, max_tiles: int | None, page_fit: str | None, checkpoint_max_tiles: int
-) -> PagePreprocessing:
-    """What evaluation shows the model: the run's preprocessing, which an option may repeat but never
-    contradict; without a run (the base model alone), the options, else every tile the checkpoint takes, padded.
-    A budget above the checkpoint's tiles is refused."""
-    if run_config is None:
-        pages = PagePreprocessing(max_tiles or checkpoint_max_tiles, page_fit or "pad")
-    else:
-        pages = _as_trained(PagePreprocessing.of_run(run_config), run_key, max_tiles, page_fit)
-    if pages.max_tiles > checkpoint_max_tiles:
-        raise ValueError(
-            f"max_tiles {pages.max_tiles}: the checkpoint's processor takes at most {checkpoint_max_tiles}"
-        )
-    return pages
-
-
-def _as_trained(
-    trained: PagePreprocessing, run_key: str | None, max_tiles: int | None, page_fit: str | None
-) -> PagePreprocessing:
-    """The run's preprocessing, once every option given agrees with it."""
-    for key, value in (("max_tiles", max_tiles), ("page_fit", page_fit)):
-        if value is not None and value != getattr(trained, key):
-            raise ValueError(
-                f"{run_key}: the run trained with {key}={getattr(trained, key)!r}, so {key}={value!r} would show the "
-                f"model pages it never saw; leave the option out (evaluation takes the run's preprocessing)"
-            )
-    return trained

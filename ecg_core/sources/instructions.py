@@ -227,7 +227,7 @@ def normalise(item, *, origin: str, split: str, position: str, file_family: str 
         "style": None,
         "labels": [],  # published sets carry no structured labels; answers are free text
         "source": source,
-        # MIMIC-IV-ECG's images, or ones whose dataset the path does not tell, stay on the site (evaluate/privacy.py)
+        # MIMIC-IV-ECG's images, or ones whose dataset the path does not tell, stay on the site (evaluate/endpoint.py)
         "credentialed": source in ("mimic-iv-ecg", "unknown"),
         "split": split,
         "record_id": Path(image).stem,

@@ -17,7 +17,7 @@ from ecg_core import layout
 from ecg_core.errors import MissingInput
 from ecg_core.image_store import render_variant
 from ecg_core.labels import SUPERCLASSES
-from ecg_core.model import stored
+from ecg_core.reading import stored
 from ecg_core.registry import champion_record, stage_adapter
 from ecg_core.render.variants import RenderConfig
 from ecg_core.store import open_store

@@ -8,7 +8,7 @@ import pytest
 from prefect.client.orchestration import get_client
 
 from cli.main import main
-from ecg_core.evaluate.benchmark_tasks import list_tasks
+from ecg_core.evaluate.benchmarks import list_benchmarks
 from ecg_core.evaluate.endpoint import EndpointConfig
 from ecg_core.store import open_store
 from flows.evaluate import evaluate_flow
@@ -120,24 +120,24 @@ def test_pipeline_end_to_end(pipeline_run, monkeypatch):
         assert judge.requests == []
 
 
-def test_a_leaderboard_of_base_run_and_api_models_on_three_kinds_of_task(pipeline_run, monkeypatch):
+def test_a_leaderboard_of_base_run_and_api_models_on_three_kinds_of_benchmark(pipeline_run, monkeypatch):
     store_uri, _, _ = pipeline_run
     store = open_store(store_uri)
     # Beside the demo set: a multiple-choice set on the same pages, and ECGBench's real PTB-XL report file.
     overrides = {"families": ["rhythm", "morphology"], "styles": ["choice"], "export_hf": False}
     instruct_flow(store=store_uri, name="mc", overrides=overrides)
     assert main(["ingest", "ecgbench", str(ECGBENCH_REPORTS), "--name", "ecgbench", "--store", store_uri]) == 0
-    listed = {row["task"]: row for row in list_tasks(store)}
+    listed = {row["benchmark"]: row for row in list_benchmarks(store)}
     assert listed["ecgbench/ptbxl-report"] | {"without_image": 500} == {
-        "task": "ecgbench/ptbxl-report",
+        "benchmark": "ecgbench/ptbxl-report",
         "title": "PTB-XL report",
         "metric": "report",
         "questions": 500,
         "without_image": 500,  # images are not published with the file; no PTB-XL record is ingested here
     }
-    tasks = ["e2e/ptbxl-super", "mc/choice", "e2e/report"]
-    assert {listed[t]["metric"] for t in tasks} == {"multilabel", "choice", "report"}
-    n_questions = sum(listed[t]["questions"] for t in tasks)
+    benchmarks = ["e2e/ptbxl-super", "mc/choice", "e2e/report"]
+    assert {listed[t]["metric"] for t in benchmarks} == {"multilabel", "choice", "report"}
+    n_questions = sum(listed[t]["questions"] for t in benchmarks)
     model = str(store.local_dir("models/tiny-mllama-e2e"))
     candidates = ["base", "run:e2e", "openai:vlm"]
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-secret")
@@ -146,7 +146,7 @@ def test_a_leaderboard_of_base_run_and_api_models_on_three_kinds_of_task(pipelin
         vlm.enqueue(429)
         vlm.enqueue_body({"choices": []})  # a reply without an answer: retried like a 5xx
         evaluation = evaluate_flow(
-            store=store_uri, eval_id="board", model=model, candidates=candidates, tasks=tasks, batch_size=8
+            store=store_uri, eval_id="board", model=model, candidates=candidates, benchmarks=benchmarks, batch_size=8
         )
         assert len(vlm.requests) == n_questions + 2  # every question once, plus the two retried
         asked = [r["body"] for r in vlm.requests]
@@ -162,14 +162,14 @@ def test_a_leaderboard_of_base_run_and_api_models_on_three_kinds_of_task(pipelin
             store=store_uri,
             eval_id="board-plain",
             candidates=["openai:plain-vlm"],
-            tasks=tasks,
+            benchmarks=benchmarks,
             endpoint=EndpointConfig(base_url=plain.base_url),
         ).leaderboard
         assert plain_board["rows"]["openai:plain-vlm"]["e2e/ptbxl-super"]["AUC"]["from_hard_labels"] is True
 
         # The API row in another evaluation: every answer comes from the store's cache.
         vlm.requests.clear()
-        again = evaluate_flow(store=store_uri, eval_id="board-again", candidates=["openai:vlm"], tasks=tasks)
+        again = evaluate_flow(store=store_uri, eval_id="board-again", candidates=["openai:vlm"], benchmarks=benchmarks)
         assert vlm.requests == []
     board = evaluation.leaderboard
     assert store.get_json("eval/board/leaderboard.json") == json.loads(json.dumps(board))
@@ -177,7 +177,7 @@ def test_a_leaderboard_of_base_run_and_api_models_on_three_kinds_of_task(pipelin
     assert set(board["rows"]) == {"baseline", "finetuned", "openai:vlm"}
     assert board["candidates"] == {"baseline": "base", "finetuned": "run:e2e", "openai:vlm": "openai:vlm"}
     for row in board["rows"].values():
-        assert set(row) == set(tasks)
+        assert set(row) == set(benchmarks)
         assert set(row["e2e/ptbxl-super"]) == {
             "AUC",
             "F1",

@@ -12,6 +12,8 @@ from ecg_core.model.page_tiles import PagePreprocessing
 from ecg_core.model.prompt import chat_messages
 
 END_OF_TURN = "<|eot_id|>"  # what the collator teaches every tuned model to end its answer with
+REPORT_TOKENS = 160  # a report's answer: the longest template and translated PTB-XL reports stay below this
+ANSWER_TOKENS = 48  # a class list or an option: the longest of ours stays well below
 
 
 def stop_token_ids(model: MllamaForConditionalGeneration, processor: MllamaProcessor) -> list[int]:
@@ -39,7 +41,7 @@ def generate_answers(
     image_root: str | Path,
     *,
     pages: PagePreprocessing,
-    max_new_tokens: int = 48,
+    max_new_tokens: int = ANSWER_TOKENS,
     batch_size: int = 16,
 ) -> list[str]:
     """One decoded answer (special tokens stripped) per sample, in order.

@@ -2,9 +2,9 @@
 
 import pytest
 
-from ecg_core.evaluate.benchmark_tasks import KIND_BY_NAME, Task
-from ecg_core.evaluate.detection import check_label_set
-from ecg_core.evaluate.grading import task_metrics
+from ecg_core.evaluate.answering import check_label_set
+from ecg_core.evaluate.benchmarks import KIND_BY_NAME, Benchmark
+from ecg_core.evaluate.grading import benchmark_metrics
 from ecg_core.resumable import resume
 
 LABEL_SET = "ptbxl-super"
@@ -48,4 +48,4 @@ def test_predictions_of_another_label_set_are_refused():
     with pytest.raises(ValueError, match=r"eval/x/predictions-baseline.jsonl: predictions for label set \['code15'\]"):
         check_label_set(rows, "eval/x/predictions-baseline.jsonl", LABEL_SET)
     check_label_set([_row("a"), _row("b")], "eval/x/predictions-baseline.jsonl", LABEL_SET)  # its own: accepted
-    assert task_metrics(Task("demo", KIND_BY_NAME[LABEL_SET]), [_row("a"), _row("b")])["auc_from"] == "scores"
+    assert benchmark_metrics(Benchmark("demo", KIND_BY_NAME[LABEL_SET]), [_row("a"), _row("b")])["auc_from"] == "scores"

@@ -23,8 +23,8 @@ from transformers.models.mllama.processing_mllama import (
     get_cross_attention_token_mask,
 )
 
-from ecg_core.evaluate.inference import prompt_batch
 from ecg_core.model.page_tiles import PagePreprocessing
+from ecg_core.reading.generate import prompt_batch
 
 
 def page_states(model, pixels) -> torch.Tensor:
