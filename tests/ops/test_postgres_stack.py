@@ -44,13 +44,15 @@ WATCH = """
 import json, sys, time
 from pathlib import Path
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 ids, done = json.loads(sys.argv[1]), Path(sys.argv[2])
 peak, deadline = 0, time.monotonic() + 900
 with get_client(sync_client=True) as client:
     while time.monotonic() < deadline:
         try:
             peak = max(peak, client.read_global_concurrency_limit_by_name("gpu").active_slots)
-            runs = [client.read_flow_run(i) for i in ids]
+            found = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids)))
+            runs = sorted(found, key=lambda r: ids.index(str(r.id)))  # all in one request, in submission order
         except Exception:  # an API process or the database restarting: look again
             time.sleep(1)
             continue
