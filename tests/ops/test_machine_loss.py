@@ -133,14 +133,16 @@ def test_a_lost_machine_costs_minutes_not_the_run(s3_env, small_store, tmp_path)
         params = {"run_id": RUN, "model": str(model), "instruct": "small", "config": "tiny-cpu.yaml", "launch": {}}
         params["overrides"] = {"max_steps": 60, "save_steps": 10, "logging_steps": 5}
         flow_run_id = _python(PROBE, "submit", json.dumps(params), env=base)
-        wait_for(
-            lambda: complete_steps(stored_checkpoints(store, f"runs/{RUN}"), f"runs/{RUN}"), 300, "a checkpoint in S3"
-        )
+
+        def checkpoints_in_s3() -> list[int]:
+            return complete_steps(stored_checkpoints(store, f"runs/{RUN}"), f"runs/{RUN}")
+
+        wait_for(checkpoints_in_s3, 300, "a checkpoint in S3", every=0.5)  # each look a listing that moto serves here
         worker_a = int((tmp_path / "prefect-home/ecgflow-stack/worker-gpu.pid").read_text())
         for pid in _tree(worker_a):  # the machine vanishes: worker, flow run, training, all at once
             os.kill(pid, signal.SIGKILL)
         killed_at = time.time()
-        resumable = complete_steps(stored_checkpoints(store, f"runs/{RUN}"), f"runs/{RUN}")[-1]
+        resumable = checkpoints_in_s3()[-1]
         # The second machine's worker, in a working folder of its own.
         (tmp_path / "machine-b").mkdir()
         worker_b = subprocess.Popen(
