@@ -19,12 +19,10 @@ def rendered_page(url: str, screenshot: Path) -> tuple[str, str]:
     """(the page's DOM after its scripts ran, its visible text), and its screenshot saved at `screenshot`."""
     assert CHROMIUM, "chromium is not installed: `make setup` installs it (Debian's `chromium` package)"
     budget = f"--virtual-time-budget={RENDER_BUDGET_MS}"
-    dom = subprocess.run([CHROMIUM, *FLAGS, budget, "--dump-dom", url], capture_output=True, text=True, timeout=120)
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    shot = subprocess.run(
-        [CHROMIUM, *FLAGS, budget, f"--screenshot={screenshot}", url], capture_output=True, text=True, timeout=120
-    )
-    assert shot.returncode == 0 and screenshot.exists(), shot.stderr[-2000:]
+    # One rendering gives both (new headless mode): the DOM on stdout, the screenshot in its file.
+    page = [CHROMIUM, *FLAGS, budget, "--dump-dom", f"--screenshot={screenshot}", url]
+    dom = subprocess.run(page, capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0 and screenshot.exists(), dom.stderr[-2000:]
     return dom.stdout, visible_text(dom.stdout)
 
 

@@ -33,6 +33,7 @@ SHOWN_WHEN_LOADED = {
 SUBMIT_AND_WAIT = """
 import json, sys, time
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.deployments import run_deployment
 from prefect.exceptions import PrefectHTTPStatusError
 jobs = json.loads(sys.argv[1])
@@ -48,10 +49,12 @@ def submit(name, params):
             time.sleep(5)
 
 runs = [submit(name, params) for name, params in jobs]
+ids = [run.id for run in runs]
 deadline = time.monotonic() + 600
 with get_client(sync_client=True) as client:
     while True:
-        states = [client.read_flow_run(run.id).state for run in runs]
+        found = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids)))  # one request
+        states = [next(r.state for r in found if r.id == i) for i in ids]
         if all(s.is_final() for s in states) or time.monotonic() > deadline:
             break
         time.sleep(2)

@@ -2,9 +2,10 @@
 PostgreSQL and redis-server, prefect-redis, two API processes without services, one services process, pools, the
 `gpu` limit of 1, deployments, a worker per pool, each worker on its own API process). Sign-in: no credential, 401.
 Load: 20 flow runs, half submitted through each API process (18 small ingests, 2 trainings competing for the one
-`gpu` slot); mid-load one API process is SIGKILLed and started again and PostgreSQL is restarted. Every run must
-complete, each training run once, the limit never held twice, nothing in the store lost or doubled, and the
-credential appear in no log, artifact or stored file."""
+`gpu` slot); mid-load one API process is SIGKILLed and started again (a second `up`, which updates the automations
+rather than doubling them) and PostgreSQL is restarted. Every run must complete, each training run once, the limit
+never held twice, nothing in the store lost or doubled, and the credential appear in no log, artifact or stored
+file."""
 
 from __future__ import annotations
 
@@ -44,13 +45,15 @@ WATCH = """
 import json, sys, time
 from pathlib import Path
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 ids, done = json.loads(sys.argv[1]), Path(sys.argv[2])
 peak, deadline = 0, time.monotonic() + 900
 with get_client(sync_client=True) as client:
     while time.monotonic() < deadline:
         try:
             peak = max(peak, client.read_global_concurrency_limit_by_name("gpu").active_slots)
-            runs = [client.read_flow_run(i) for i in ids]
+            found = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids)))
+            runs = sorted(found, key=lambda r: ids.index(str(r.id)))  # all in one request, in submission order
         except Exception:  # an API process or the database restarting: look again
             time.sleep(1)
             continue
@@ -61,6 +64,12 @@ with get_client(sync_client=True) as client:
     logs = [log.message for log in client.read_logs()]
 print(json.dumps({"peak": peak, "runs": [[r.name, r.state.type.value, r.run_count] for r in runs],
                   "artifacts": artifacts, "logs": logs}))
+"""
+AUTOMATIONS = """
+import json
+from prefect.client.orchestration import get_client
+with get_client(sync_client=True) as client:
+    print(json.dumps(sorted(a.name for a in client.read_automations())))
 """
 
 
@@ -145,12 +154,18 @@ def test_postgres_redis_two_api_processes_hold_a_load_through_an_api_kill_and_a_
         killed_at = time.time()
         again = subprocess.run(up, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
         assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+        out = subprocess.run(
+            [sys.executable, "-c", AUTOMATIONS], cwd=ROOT, env=signed_in, capture_output=True, text=True, timeout=120
+        )
+        assert out.returncode == 0, out.stderr[-2000:]
+        automations = json.loads(out.stdout.splitlines()[-1])  # after the second `up`: updated, not doubled
         seen = json.loads(watch.communicate(timeout=900)[0])
         load_s = time.monotonic() - load_started
     finally:
         subprocess.run([*stack, "down"], cwd=ROOT, env=env, capture_output=True, timeout=120)
         shutil.rmtree((state / "postgres").resolve(), ignore_errors=True)  # `down` keeps a database; a test's goes
 
+    assert automations == ["ecgflow: crash runs whose heartbeats stop", "ecgflow: requeue crashed runs"]
     assert [state for _, state, _ in seen["runs"]] == ["COMPLETED"] * 20, seen["runs"]
     assert seen["peak"] == 1  # the one gpu slot, leased through either API process, never held twice
     trainings = [r for r in seen["runs"] if r[0].startswith("train ")]
