@@ -296,9 +296,7 @@ def add_command(parser: argparse.ArgumentParser, command: Command) -> None:
                     "--config", dest=f"{name}.config", metavar="FILE", default=argparse.SUPPRESS, help=option.help
                 )
             _add_set(
-                parser,
-                f"{name}.overrides",
-                f"{settings} keys to replace" + ("" if command.config_file else f" ({option.help})"),
+                parser, f"{name}.overrides", f"{settings} keys to replace (a settings field's key: recipe.lr=1e-3)"
             )
         elif name == "store":
             parser.add_argument("--store", default=DEFAULT_STORE, help=f"{option.help} (default %(default)s)")
