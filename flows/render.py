@@ -35,7 +35,7 @@ def render_flow(
     """
     batches = plan_batches(store, dataset)
     calls = [
-        {"store_uri": store, "dataset": dataset, "shard_key": shard, "config": settings.to_dict(), "record_ids": ids}
+        {"store_uri": store, "dataset": dataset, "shard_key": shard, "config": settings, "record_ids": ids}
         for shard, ids in batches.items()
     ]
     sizes = [len(ids) * settings.variants for ids in batches.values()]
