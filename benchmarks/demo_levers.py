@@ -35,19 +35,19 @@ DEMO_INSTRUCT = yaml.safe_load((ROOT / "configs/instruct/demo.yaml").read_text()
 # knobs it measures, so the table reads the same whatever the demo's defaults are.
 FULL, SHORT = {"report_measurements": True}, {"report_measurements": False}
 VARIANTS: dict[str, tuple[dict, list[str]]] = {
-    "900-steps": (FULL, ["train_overrides={max_steps: 900}"]),
-    "900-steps-reports-150": (FULL | {"per_family": {"report_generation": 150}}, ["train_overrides={max_steps: 900}"]),
-    "900-steps-reports-600": (FULL | {"per_family": {"report_generation": 600}}, ["train_overrides={max_steps: 900}"]),
-    "900-steps-lr-2e-3": (FULL, ["train_overrides={max_steps: 900, lr: 2.0e-3}"]),
+    "900-steps": (FULL, ["recipe.max_steps=900"]),
+    "900-steps-reports-150": (FULL | {"per_family": {"report_generation": 150}}, ["recipe.max_steps=900"]),
+    "900-steps-reports-600": (FULL | {"per_family": {"report_generation": 600}}, ["recipe.max_steps=900"]),
+    "900-steps-lr-2e-3": (FULL, ["recipe.max_steps=900", "recipe.lr=2.0e-3"]),
     "900-steps-detection-only": (
         {"families": ["abnormality_detection"], "topics": ["superclass"]},
-        ["train_overrides={max_steps: 900}"],
+        ["recipe.max_steps=900"],
     ),
-    "900-steps-short-reports": (SHORT, ["train_overrides={max_steps: 900}"]),
-    "1200-steps": (FULL, ["train_overrides={max_steps: 1200}"]),
-    "1200-steps-seed-1": (FULL, ["train_overrides={max_steps: 1200, seed: 1}"]),
-    "1200-steps-short-reports": (SHORT, ["train_overrides={max_steps: 1200}"]),
-    "1200-steps-short-reports-seed-1": (SHORT, ["train_overrides={max_steps: 1200, seed: 1}"]),
+    "900-steps-short-reports": (SHORT, ["recipe.max_steps=900"]),
+    "1200-steps": (FULL, ["recipe.max_steps=1200"]),
+    "1200-steps-seed-1": (FULL, ["recipe.max_steps=1200", "recipe.seed=1"]),
+    "1200-steps-short-reports": (SHORT, ["recipe.max_steps=1200"]),
+    "1200-steps-short-reports-seed-1": (SHORT, ["recipe.max_steps=1200", "recipe.seed=1"]),
 }
 
 
@@ -55,7 +55,7 @@ def run_variant(store: str, name: str, instruct: dict, sets: list[str], folder: 
     config = folder / f"instruct-{name}.yaml"
     config.write_text(yaml.safe_dump(DEMO_INSTRUCT | instruct))
     command = [sys.executable, "-m", "cli", "pipeline", "--store", store, "--set", f"name={name}"]
-    command += [f"instruct_config={config}", "cnns={}", *sets]
+    command += [f"instruct={config}", "cnns={}", *sets]
     started = time.perf_counter()
     subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
     seconds = time.perf_counter() - started

@@ -29,12 +29,11 @@ from typing import Any, Literal
 
 from cli.local_server import LOST_API_EXIT, ApiWatchdog, prefect_api
 from ecg_core.errors import InputError
-from ecg_core.settings import Settings, is_union, parse_assignments
+from ecg_core.settings import is_union, parse_assignments, settings_class
 
 DEFAULT_STORE = "./demo-store"
 REJECTED_EXIT = 3  # `ecgflow interpret`: done, but some inputs were rejected (listed with their reasons)
 INPUT_EXIT = 2  # a user's mistake (ecg_core/errors.py InputError), as argparse exits for a wrong option
-OVERRIDES = "overrides"  # the parameter a stage read from `config` takes; `--set KEY=VALUE` on the command line
 
 
 def _table(metrics: dict) -> str:
@@ -81,7 +80,7 @@ class Command:
     groups: dict[str, str] = field(default_factory=dict)  # grouped parameter -> the prefix of its fields' flags
     show: Callable[[Any], str] = lambda result: json.dumps(result, indent=2)  # the result, printed
     orchestrated: bool = True  # runs through the Prefect API (tracked, resumable)
-    settings: str | None = None  # "module:Class" read from `config` + `overrides` now, so a bad key stops it here
+    config_file: bool = True  # its settings parameter takes `--config FILE` (the demo: embedded defaults, `--set` only)
     listing: tuple[str, str] | None = None  # (flag, "module:function"): a plain listing the flag runs instead
     status: Callable[[Any], int] = lambda result: 0  # the exit status its result means
     holds_gpu: bool = False  # its flow holds slots of the `gpu` limit: the command creates the limit when absent
@@ -91,16 +90,14 @@ class Command:
 PIPELINE = "flows.pipeline:pipeline_flow"
 CHECKS = "cli.input_checks:"
 EVALUATE = "flows.evaluate:evaluate_flow"
-PIPELINE_CONFIG = "flows.pipeline:PipelineConfig"
 LAUNCH_GROUP = {"launch": ""}
 ENDPOINT_GROUP = {"endpoint": "endpoint-"}
 COMMANDS = {
     "demo": Command(
         PIPELINE,
         "Run the whole pipeline on synthetic data with a tiny Mllama (configs/demo.yaml)",
-        fixed={"config": "demo.yaml"},  # and no --config: the demo is the embedded defaults
         show=_table,
-        settings=PIPELINE_CONFIG,
+        config_file=False,  # PipelineConfig's defaults are configs/demo.yaml (tested)
         holds_gpu=True,
         check=CHECKS + "pipeline",
     ),
@@ -108,7 +105,6 @@ COMMANDS = {
         PIPELINE,
         "Run the whole pipeline with the settings of a YAML file",
         show=_table,
-        settings=PIPELINE_CONFIG,
         holds_gpu=True,
         check=CHECKS + "pipeline",
     ),
@@ -119,14 +115,12 @@ COMMANDS = {
         "flows.render:render_flow",
         positional=("dataset",),
         show=lambda rows: f"{len(rows)} images",
-        settings="ecg_core.render.variants:RenderConfig",
         check=CHECKS + "render",
     ),
     "gallery": Command("cli.plain_commands:gallery", positional=("out_dir",), show=str, orchestrated=False),
     "instruct": Command(
         "flows.instruct:instruct_flow",
         positional=("name",),
-        settings="ecg_core.instruct.instruct_config:InstructConfig",
         check=CHECKS + "instruct",
     ),
     "train": Command(
@@ -142,7 +136,6 @@ COMMANDS = {
         "flows.ablation:ablate_flow",
         groups=LAUNCH_GROUP,
         show=_ablation,
-        settings="ecg_core.train.ablation:AblationConfig",
         holds_gpu=True,
         check=CHECKS + "train",
     ),
@@ -163,7 +156,7 @@ COMMANDS = {
         show=_report_only,
         check=CHECKS + "evaluate",
     ),
-    "cnn": Command("flows.cnn:cnn_flow", show=_rows, settings="ecg_core.cnn:CnnConfig", check=CHECKS + "cnn"),
+    "cnn": Command("flows.cnn:cnn_flow", show=_rows, check=CHECKS + "cnn"),
     "interpret": Command(
         "flows.interpret:interpret_flow",
         positional=("inputs",),
@@ -182,14 +175,6 @@ def target(command: Command) -> Callable:
 def _resolve(path: str):
     module, name = path.split(":")
     return getattr(importlib.import_module(module), name)
-
-
-def check_settings(command: Command, kwargs: dict) -> Settings | None:
-    """The command's settings, read from its file and `--set` overrides now, so a bad key stops it here."""
-    if command.settings is None:
-        return None
-    config = kwargs.get("config") or options_of(command.target).get("config", NO_CONFIG).default
-    return _resolve(command.settings).load(config, kwargs.get(OVERRIDES))
 
 
 def _summary(command: Command) -> str:
@@ -231,9 +216,6 @@ def options_of(target_path: str) -> dict[str, Option]:
     return {option.name: option for option in parameters(_resolve(target_path))}
 
 
-NO_CONFIG = Option("config", None, None, "")  # the default `config` of a target that has none
-
-
 def group_options(option: Option) -> list[Option]:
     """The fields of a grouped parameter: a settings dataclass, or (ingest) every source's reading options."""
     if option.name == "options":
@@ -249,14 +231,9 @@ def group_options(option: Option) -> list[Option]:
             Option(key, param.annotation, param.default, f"reading option of {', '.join(takers[key])}")
             for key, param in params.items()
         ]
-    settings = _settings_class(option.annotation)
+    settings = settings_class(option.annotation)
     helps, hints = settings.field_help(), typing.get_type_hints(settings)
     return [Option(f.name, hints[f.name], f.default, helps.get(f.name, "")) for f in dataclasses.fields(settings)]
-
-
-def _settings_class(annotation) -> type[Settings] | None:
-    kinds = typing.get_args(annotation) or (annotation,)
-    return next((k for k in kinds if isinstance(k, type) and issubclass(k, Settings)), None)
 
 
 def _add_set(parser: argparse.ArgumentParser, dest: str, help: str) -> None:
@@ -312,14 +289,15 @@ def add_command(parser: argparse.ArgumentParser, command: Command) -> None:
                 flag = "--" + (command.groups[name] + member.name).replace("_", "-")
                 if not _add(parser, member, flag, f"{name}.{member.name}", required=False):
                     raise TypeError(f"{command.target}: {name}.{member.name} has no command-line form")
-        elif name == OVERRIDES:
-            _add_set(parser, OVERRIDES, option.help)
-        elif _settings_class(option.annotation):  # one parameter read from a settings file and `--set` pairs
-            settings = _settings_class(option.annotation).__name__
-            parser.add_argument(
-                "--config", dest=f"{name}.config", metavar="FILE", default=argparse.SUPPRESS, help=option.help
+        elif settings_class(option.annotation):  # one parameter read from a settings file and `--set` pairs
+            settings = settings_class(option.annotation).__name__
+            if command.config_file:
+                parser.add_argument(
+                    "--config", dest=f"{name}.config", metavar="FILE", default=argparse.SUPPRESS, help=option.help
+                )
+            _add_set(
+                parser, f"{name}.overrides", f"{settings} keys to replace (a settings field's key: recipe.lr=1e-3)"
             )
-            _add_set(parser, f"{name}.overrides", f"{settings} keys to replace")
         elif name == "store":
             parser.add_argument("--store", default=DEFAULT_STORE, help=f"{option.help} (default %(default)s)")
         elif not _add(
@@ -346,7 +324,8 @@ def listing_arguments(command: Command, argv: list[str]) -> dict | None:
 
 def call_arguments(command: Command, args: argparse.Namespace) -> dict:
     """The target's keyword arguments from parsed options: groups built, settings read from `--config` and `--set`
-    (once: a bad key is refused here, and the flow gets the object), `--set` pairs of a `config` parsed."""
+    (once: a bad key is refused here, and the flow gets the object; `--set` alone replaces keys of the flow's
+    default settings)."""
     given = {k: v for k, v in vars(args).items() if k != "command"}
     kwargs = dict(command.fixed)
 
@@ -355,12 +334,14 @@ def call_arguments(command: Command, args: argparse.Namespace) -> dict:
 
     for name in command.groups:
         annotation = options_of(command.target)[name].annotation
-        kwargs[name] = members(name) if name == "options" else _settings_class(annotation).from_mapping(members(name))
+        kwargs[name] = members(name) if name == "options" else settings_class(annotation).from_mapping(members(name))
     for name, option in options_of(command.target).items():
-        if name not in command.groups and (settings := _settings_class(option.annotation)) and (read := members(name)):
-            kwargs[name] = settings.load(read.get("config"), parse_assignments(read.get("overrides", ())))
-    if OVERRIDES in given:
-        given[OVERRIDES] = parse_assignments(given[OVERRIDES])
+        if name not in command.groups and (settings := settings_class(option.annotation)) and (read := members(name)):
+            overrides = parse_assignments(read.get("overrides", ()))
+            if "config" in read or not isinstance(option.default, settings):
+                kwargs[name] = settings.load(read.get("config"), overrides)
+            else:
+                kwargs[name] = option.default.updated(overrides, f"{settings.__name__} with overrides")
     return kwargs | given
 
 
@@ -395,13 +376,12 @@ def main(argv: list[str] | None = None) -> int:
     command = COMMANDS[args.command]
     try:
         kwargs = call_arguments(command, args)
-        settings = check_settings(command, kwargs)
     except ValueError as exc:  # settings refused: an unknown key, an unknown rubric, a python launcher on 2 GPUs
         parser.error(str(exc))
     try:
         if command.check:
             _resolve(command.check)(kwargs)  # before a server starts: a wrong path costs seconds
-        return orchestrate(command, args, kwargs, settings)
+        return orchestrate(command, args, kwargs)
     except InputError as error:  # a user's mistake: one line; the flow run, if one began, keeps the whole story
         print(f"ecgflow {args.command}: {error}", file=sys.stderr)
         return INPUT_EXIT
@@ -424,10 +404,10 @@ def keep_input_errors_off_the_terminal() -> None:
             handler.addFilter(_NoInputErrorReports())
 
 
-def orchestrate(command: Command, args: argparse.Namespace, kwargs: dict, settings: Settings | None) -> int:
+def orchestrate(command: Command, args: argparse.Namespace, kwargs: dict) -> int:
     """Run the command, through the Prefect API when it is orchestrated."""
     if not command.orchestrated:
-        return run_command(command, kwargs, settings)  # nothing to track
+        return run_command(command, kwargs)  # nothing to track
     # SIGTERM (kill, a scheduler, a closing terminal) stops a command the way Ctrl-C does: the flow run is
     # marked, the training processes are stopped, GPU slots go back, and the same command resumes.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -445,7 +425,7 @@ def orchestrate(command: Command, args: argparse.Namespace, kwargs: dict, settin
                     from tasks.gpu import ensure_gpu_limit
 
                     ensure_gpu_limit()
-                return run_command(command, kwargs, settings)
+                return run_command(command, kwargs)
         except KeyboardInterrupt:
             if watchdog.lost:  # the message is out; Prefect's shutdown would only retry the dead API
                 os._exit(LOST_API_EXIT)
@@ -467,7 +447,7 @@ def announced(flow):
     return flow.with_options(on_running=[*flow.on_running_hooks, announce])
 
 
-def run_command(command: Command, kwargs: dict, settings: Settings | None = None) -> int:
+def run_command(command: Command, kwargs: dict) -> int:
     """Run the command's target; a flow announces its run."""
     started = time.time()
     call = announced(target(command)) if command.orchestrated else target(command)
@@ -476,6 +456,7 @@ def run_command(command: Command, kwargs: dict, settings: Settings | None = None
     if command.target == PIPELINE:
         from ecg_core.layout import leaderboard_md_key, metrics_key
 
+        settings = kwargs.get("settings") or options_of(command.target)["settings"].default
         print(
             f"\npipeline took {time.time() - started:.0f} s; metrics: {metrics_key(settings.name)}, leaderboard: "
             f"{leaderboard_md_key(settings.name)} in {kwargs['store']}"

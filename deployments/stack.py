@@ -198,7 +198,9 @@ def up(options: StackOptions) -> None:
     print(f"\nPrefect UI: {ui_url(api_url)}   (this profile's PREFECT_API_URL is now {api_url})")
     if credential:
         print(f"sign-in: on; the credential is in {shared_server.AUTH_FILE} unless given (ECGFLOW_API_AUTH)")
-    print("""run:  prefect deployment run pipeline/pipeline -p overrides='{"n_records": 200}'""")
+    print(
+        """run:  prefect deployment run pipeline/pipeline -p settings='{"config": "demo.yaml", "overrides": {"n_records": 200}}'"""
+    )
 
 
 def down() -> None:

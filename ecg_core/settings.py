@@ -4,6 +4,10 @@ refused before any work, naming the key, the file and the allowed keys.
 
 Values given as text (command-line overrides, and YAML's reading of `1e-3`) are typed by their field:
 `lr=1e-3` is a float, `bf16=false` a bool, `save_total_limit=null` None, `blocks=[3,4,23,3]` a list.
+
+A field that is itself settings (the pipeline's `recipe: TrainConfig`) takes what a flow parameter of that class
+takes (`Settings.from_parameter`): a settings file (`recipe: tiny-cpu.yaml`), `{config, overrides}`, or its keys;
+a dotted key replaces one of its keys and keeps the rest (`--set recipe.max_steps=50`).
 """
 
 from __future__ import annotations
@@ -76,6 +80,8 @@ def coerce(value: Any, annotation: Any, where: str) -> Any:
     for option in (o for o in options if o is not type(None)):
         try:
             return _as(value, option)
+        except SettingsError as error:  # a nested settings' own refusal says more than "expected ..."
+            raise SettingsError(f"{where}: {error}") from None
         except (TypeError, ValueError):
             continue
     raise SettingsError(f"{where} = {value!r}: expected {_describe(annotation)}")
@@ -113,8 +119,10 @@ def _as(value: Any, kind: Any) -> Any:
             raise TypeError(value)
         key_kind, value_kind = typing.get_args(kind) or (Any, Any)
         return {_as(k, key_kind): coerce(v, value_kind, str(k)) for k, v in value.items()}
+    if settings_class(kind):
+        return kind.from_parameter(value)
     if dataclasses.is_dataclass(kind) and isinstance(value, Mapping):
-        return kind.from_mapping(value) if issubclass(kind, Settings) else kind(**value)
+        return kind(**value)
     if isinstance(kind, type) and isinstance(value, kind):
         return value
     raise TypeError(value)
@@ -134,6 +142,12 @@ def _number(text: str) -> int | float | str:
 
 def is_union(annotation) -> bool:
     return isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union
+
+
+def settings_class(annotation) -> type[Settings] | None:
+    """The settings class an annotation names (`TrainConfig`, `JudgeConfig | None`), else None."""
+    kinds = typing.get_args(annotation) if is_union(annotation) else (annotation,)
+    return next((k for k in kinds if isinstance(k, type) and issubclass(k, Settings)), None)
 
 
 def _describe(annotation) -> str:
@@ -162,8 +176,38 @@ class Settings:
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], source: str | None = None):
-        hints = {f.name: typing.get_type_hints(cls)[f.name] for f in dataclasses.fields(cls) if f.init}
-        return cls(**typed_values(values, hints, source or cls.__name__))
+        """The settings of `values` over the code defaults."""
+        return cls(**cls._typed(values, source or cls.__name__))
+
+    def updated(self, values: Mapping[str, Any], source: str | None = None):
+        """These settings with the keys of `values` replaced, read as `from_mapping` reads them."""
+        return dataclasses.replace(self, **self._typed(values, source or type(self).__name__, self))
+
+    @classmethod
+    def _typed(cls, values: Mapping[str, Any], source: str, base: Settings | None = None) -> dict[str, Any]:
+        """`values` typed by their fields; a dotted key (`recipe.max_steps`) updates one key of a settings field,
+        over the value `values` gives it, else `base`'s, else the field's default."""
+        fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+        hints = {name: typing.get_type_hints(cls)[name] for name in fields}
+        typed = typed_values({k: v for k, v in values.items() if "." not in k}, hints, source)
+        nested: dict[str, dict[str, Any]] = {}
+        for key in (k for k in values if "." in k):
+            name, _, inner = key.partition(".")
+            nested.setdefault(name, {})[inner] = values[key]
+        for name, keys in nested.items():
+            if name not in hints:
+                raise SettingsError(f"{source}: unknown key(s) {name}; allowed: {', '.join(sorted(hints))}")
+            if not settings_class(hints[name]):
+                dotted = ", ".join(f"{name}.{k}" for k in keys)
+                fields_with_keys = ", ".join(sorted(n for n, hint in hints.items() if settings_class(hint)))
+                raise SettingsError(f"{source}: {dotted}: {name} has no keys; dotted keys go to {fields_with_keys}")
+            current = typed[name] if name in typed else getattr(base, name) if base else _default(fields[name])
+            where = f"{source}: {name}"
+            if current is None:  # an optional settings field left out (`judge`): its class's defaults
+                typed[name] = settings_class(hints[name]).from_mapping(keys, where)
+            else:
+                typed[name] = current.updated(keys, where)
+        return typed
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -205,6 +249,12 @@ class Settings:
     def field_help(cls) -> dict[str, str]:
         """Each field's help, as declared with it (`knob`): what the CLI shows for it."""
         return {f.name: f.metadata["help"] for f in dataclasses.fields(cls) if "help" in f.metadata}
+
+
+def _default(field: dataclasses.Field) -> Any:
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return None if field.default is dataclasses.MISSING else field.default
 
 
 def knob(default: Any = dataclasses.MISSING, help: str = "", *, factory: Callable[[], Any] | None = None) -> Any:

@@ -26,8 +26,7 @@ def ablate_flow(
     name: str,
     model: str,
     instruct: str,
-    config: str = "ablation.yaml",
-    overrides: dict | None = None,
+    settings: AblationConfig = AblationConfig(),
     launch: Launch = Launch(),
     eval_batch_size: int = 16,
 ) -> list[dict]:
@@ -39,12 +38,12 @@ def ablate_flow(
         name: ablation name: runs/<name>-<variant>/, eval/<name>/ablation.md
         model: base Mllama checkpoint folder
         instruct: instruction set name
-        config: ablation config (a path or a name in configs/): base recipe, variants, source ablation
-        overrides: config keys to replace, e.g. {"train_overrides": {"max_steps": 100}}
+        settings: base recipe, variants, source ablation; default configs/ablation.yaml: a settings file and keys to
+            replace (`--set recipe.max_steps=100`; a deployment's JSON: {"config": "ablation.yaml", "overrides":
+            {"recipe.max_steps": 100}})
         launch: how each run's training processes start: launcher, GPUs per node, nodes, hostfile
         eval_batch_size: generation batch size of each variant's evaluation
     """
-    settings = AblationConfig.load(config, overrides)
     sources = instruction_sources(store, instruct)
     variants = ablation_variants(settings.variants, sources, settings.source_ablation)
     slots = checkpoint_tile_slots(model)

@@ -9,6 +9,7 @@ from typing import Literal
 from prefect import flow
 
 from ecg_core import layout
+from ecg_core.cnn import CnnConfig
 from ecg_core.evaluate.leaderboard import table_one
 from tasks.cnn import cnn_row
 from tasks.storage import open_store
@@ -21,7 +22,7 @@ def cnn_flow(
     name: str,
     datasets: list[str],
     kinds: tuple[Literal["signal", "image"], ...] = ("signal", "image"),
-    overrides: dict | None = None,
+    settings: CnnConfig = CnnConfig(),
     device: str = "cpu",
 ) -> dict:
     """Train reference CNNs (1-D ResNet on signals, ResNet-18 layout on pages) on ingested datasets, output
@@ -32,7 +33,8 @@ def cnn_flow(
         name: names the output: cnn/<name>/
         datasets: datasets under records/ (the image CNN needs them rendered)
         kinds: which CNNs: signal (1-D ResNet), image (ResNet-18 layout)
-        overrides: CnnConfig keys for every kind, e.g. {"epochs": 20, "blocks": [3, 4, 23, 3]}
+        settings: training settings of every kind, keys to replace over the code defaults (`--set epochs=20
+            blocks=[3,4,23,3]`; a deployment's JSON: {"overrides": {"epochs": 20}})
         device: cpu or cuda
     """
     rows = {
@@ -41,7 +43,7 @@ def cnn_flow(
             kind=kind,
             datasets=datasets,
             name=name,
-            settings=overrides or {},
+            settings=settings,
             device=device,
         )
         for kind in kinds

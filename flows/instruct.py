@@ -20,8 +20,7 @@ def instruct_flow(
     store: str,
     name: str,
     datasets: tuple[str, ...] = ("synthetic",),
-    config: str = "instruct/default.yaml",
-    overrides: dict | None = None,
+    settings: InstructConfig = InstructConfig(),
 ) -> dict:
     """Build an ECGInstruct-format instruction set under instruct/<name>/; returns its statistics. Cached: the same settings over the same records and
     images reuse the set already built.
@@ -30,10 +29,10 @@ def instruct_flow(
         store: artifact store, a folder or s3://bucket/prefix
         name: instruction set name: instruct/<name>/
         datasets: datasets to draw from (records and rendered images)
-        config: instruction-set config (a path or a name in configs/): families, filters, mixing caps
-        overrides: config keys to replace, e.g. {"seed": 1, "families": ["rhythm"]} (`--set seed=1`)
+        settings: families, filters, mixing caps, seed; default configs/instruct/default.yaml: a settings file and
+            keys to replace (`--config instruct/demo.yaml --set seed=1`; a deployment's JSON: {"config":
+            "instruct/demo.yaml", "overrides": {"seed": 1}})
     """
-    settings = InstructConfig.load(config, overrides)
     datasets = list(datasets)
     reads = [key for d in datasets for key in (layout.manifest_key(d), layout.index_key(d))]
     return run_cached(

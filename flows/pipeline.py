@@ -2,15 +2,14 @@
 
 ecgflow demo --store ./demo-store                                     # configs/demo.yaml
 ecgflow pipeline --config configs/demo.yaml --set n_records=800       # any settings file, any key overridden
+ecgflow pipeline --set recipe.max_steps=50                            # a key of a stage's settings
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, replace
 
 from prefect import flow
-from prefect.runtime import flow_run
 
 from ecg_core.cnn import KINDS, CnnConfig
 from ecg_core.evaluate.judge import JudgeConfig
@@ -33,12 +32,19 @@ class PipelineConfig(Settings):
     n_records: int = knob(1600, "synthetic records (~80/10/10 train/val/test by patient)")
     fs: float = knob(250.0, "sampling rate of the synthetic signals in Hz")
     seconds: float = knob(10.0, "record length")
-    render_config: str = knob("render/plain.yaml", "render config (a path or a name in configs/)")
-    instruct_config: str = knob("instruct/demo.yaml", "instruction-set config")
-    dpi: float = knob(100.0, "render resolution (overrides the render config)")
+    render: RenderConfig = knob(
+        help="render settings: a file in configs/ (or a path), {config, overrides} or their keys",
+        factory=lambda: RenderConfig.load("render/plain.yaml"),
+    )
+    instruct: InstructConfig = knob(
+        help="instruction-set settings, given as `render`", factory=lambda: InstructConfig.load("instruct/demo.yaml")
+    )
+    dpi: float = knob(100.0, "render resolution (replaces the render settings' dpi)")
     seed: int = knob(0, "one seed for synthesis, splits, phrasing and the tiny model")
-    train_config: str = knob("tiny-cpu.yaml", "training recipe")
-    train_overrides: dict = knob(factory=dict, help="recipe keys to override, e.g. {max_steps: 50}")
+    recipe: TrainConfig = knob(
+        help="training recipe, given as `render`; one key: recipe.max_steps=50",
+        factory=lambda: TrainConfig.load("tiny-cpu.yaml"),
+    )
     tiny_tile_size: int = knob(224, "tile side of the tiny model's vision tower")
     eval_batch_size: int = knob(32, "generation batch size for the test split")
     judge: JudgeConfig | None = knob(None, "None: the label-based report score; else an LLM judge's settings")
@@ -51,49 +57,39 @@ class PipelineConfig(Settings):
     )
 
     def __post_init__(self):
-        # Every file and key the run will read, checked now: a typo must not wait for the training to fail.
-        RenderConfig.load(self.render_config, {"dpi": self.dpi})
-        InstructConfig.load(self.instruct_config)
-        self.recipe  # read now, and kept for the training
+        # Every key the run will read, checked now: a typo must not wait for the training to fail.
+        self.render_settings  # the render settings at this dpi
         for kind, keys in self.cnns.items():
             if kind not in KINDS:
                 raise SettingsError(f"cnns: unknown kind {kind!r}; allowed: {', '.join(KINDS)}")
             CnnConfig.from_mapping(keys, f"cnns.{kind}")
 
-    @cached_property
-    def recipe(self) -> TrainConfig:
-        """The training recipe: train_config with train_overrides, read once."""
-        return TrainConfig.load(self.train_config, self.train_overrides)
+    @property
+    def render_settings(self) -> RenderConfig:
+        """The render settings as run: `render` at the pipeline's dpi."""
+        return replace(self.render, dpi=self.dpi)
+
+    @property
+    def instruct_settings(self) -> InstructConfig:
+        """The instruction-set settings as run: `instruct` with the pipeline's seed."""
+        return replace(self.instruct, seed=self.seed)
 
 
-DEMO = "demo.yaml"  # the embedded defaults: configs/demo.yaml
-
-
-def _run_name() -> str:
-    """Runs are named by the settings' `name` (which lives in the file or the overrides, not in a parameter)."""
-    parameters = flow_run.parameters
-    return f"pipeline {PipelineConfig.load(parameters.get('config', DEMO), parameters.get('overrides')).name}"
-
-
-@flow(name="pipeline", flow_run_name=_run_name)
-def pipeline_flow(*, store: str, config: str = DEMO, overrides: dict | None = None) -> dict:
+@flow(name="pipeline", flow_run_name="pipeline {settings.name}")
+def pipeline_flow(*, store: str, settings: PipelineConfig = PipelineConfig()) -> dict:
     """Every stage in order on one settings file; returns the evaluation's metrics.
 
     Args:
         store: artifact store, a folder or s3://bucket/prefix
-        config: pipeline settings file (a path or a name in configs/), keys as in configs/demo.yaml
-        overrides: settings keys to replace, e.g. {"n_records": 800} (`--set n_records=800`)
+        settings: the pipeline's settings, default configs/demo.yaml: a settings file with keys as in it, and keys
+            to replace (`--config demo.yaml --set n_records=800 recipe.max_steps=50`; a deployment's JSON:
+            {"config": "demo.yaml", "overrides": {"n_records": 800, "recipe.max_steps": 50}})
     """
-    settings = PipelineConfig.load(config, overrides)
     name, seed = settings.name, settings.seed
     options = {"n_records": settings.n_records, "seed": seed, "fs": settings.fs, "seconds": settings.seconds}
     ingest_flow(store=store, source="synthetic", options=options, split_seed=seed)
-    images = render_flow(
-        store=store, dataset="synthetic", config=settings.render_config, overrides={"dpi": settings.dpi}
-    )
-    instruct_flow(
-        store=store, name=name, datasets=["synthetic"], config=settings.instruct_config, overrides={"seed": seed}
-    )
+    images = render_flow(store=store, dataset="synthetic", settings=settings.render_settings)
+    instruct_flow(store=store, name=name, datasets=["synthetic"], settings=settings.instruct_settings)
     model = base_model(store, settings.model, name, settings.tiny_tile_size, seed)
     trained = train_and_evaluate(
         store=store,

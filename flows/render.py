@@ -18,8 +18,7 @@ def render_flow(
     *,
     store: str,
     dataset: str,
-    config: str = "render/default.yaml",
-    overrides: dict | None = None,
+    settings: RenderConfig = RenderConfig.load("render/default.yaml"),
     task_runner: str = "threads",
 ) -> list[dict]:
     """Render a dataset's records as ECG paper images under images/<dataset>/ (N variants each, resumable);
@@ -29,14 +28,14 @@ def render_flow(
     Args:
         store: artifact store, a folder or s3://bucket/prefix
         dataset: dataset name under records/
-        config: render config (a path or a name in configs/): variants, dpi, seed, format, print options, artefacts
-        overrides: config keys to replace, e.g. {"variants": 1, "dpi": 100} (`--set dpi=100`)
+        settings: variants, dpi, seed, format, print options, artefacts; default configs/render/default.yaml: a
+            settings file and keys to replace (`--config render/plain.yaml --set dpi=100`; a deployment's JSON:
+            {"config": "render/plain.yaml", "overrides": {"dpi": 100}})
         task_runner: where the batches run: threads[:N], dask[:N] (local cluster), dask:tcp://host:port
     """
-    settings = RenderConfig.load(config, overrides)
     batches = plan_batches(store, dataset)
     calls = [
-        {"store_uri": store, "dataset": dataset, "shard_key": shard, "config": settings.to_dict(), "record_ids": ids}
+        {"store_uri": store, "dataset": dataset, "shard_key": shard, "config": settings, "record_ids": ids}
         for shard, ids in batches.items()
     ]
     sizes = [len(ids) * settings.variants for ids in batches.values()]

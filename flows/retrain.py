@@ -12,7 +12,7 @@ from prefect.transactions import transaction
 
 from flows.ingest import ingest_flow
 from flows.instruct import instruct_flow
-from flows.pipeline import DEMO, PipelineConfig
+from flows.pipeline import PipelineConfig
 from flows.render import render_flow
 from flows.train_and_evaluate import base_model, tiny_model_key, train_and_evaluate
 from tasks.registry import contest, open_slot, promotion_decision, record_decision, stage_adapter, switch_champion
@@ -27,8 +27,7 @@ def retrain_flow(
     path: str | None = None,
     ingest_options: dict | None = None,
     force: bool = False,
-    config: str = DEMO,
-    overrides: dict | None = None,
+    settings: PipelineConfig = PipelineConfig(),
     metric: str = "macro_f1",
     min_margin: float = 0.0,
 ) -> dict:
@@ -42,14 +41,13 @@ def retrain_flow(
         path: the dataset folder (not for synthetic)
         ingest_options: the source's reading options, e.g. {"n_records": 500}
         force: retrain even without new data
-        config: pipeline settings file (a path or a name in configs/): its model, render (with dpi), instruction,
-            training, seed and judge keys apply; the data comes from `source` instead of its synthetic-data keys,
-            and the reference CNNs are not retrained
-        overrides: settings keys to replace, e.g. {"train_overrides": {"max_steps": 50}}
+        settings: the pipeline's settings, default configs/demo.yaml (given as to the pipeline, e.g. {"config":
+            "demo.yaml", "overrides": {"recipe.max_steps": 50}}): its model, render (with dpi), instruct, recipe,
+            seed and judge keys apply; the data comes from `source` instead of its synthetic-data keys, and the
+            reference CNNs are not retrained
         metric: the detection metric compared: macro_f1, auc or hamming (lower is better)
         min_margin: the lower bound of the 95% paired interval of the gain must reach this
     """
-    settings = PipelineConfig.load(config, overrides)
     # One run per scheduled slot: a retry of this flow run, or a restarted worker, finds the same id and resumes it.
     run_id = f"{name}-{flow_run.get_scheduled_start_time().strftime('%Y%m%d-%H%M%S')}"
     ingested = ingest_flow(store=store, source=source, path=path, options=ingest_options)
@@ -57,14 +55,8 @@ def retrain_flow(
         decision = {"promote": False, "reason": "no new data since the last run"}
         record_decision(store, name, None, decision)
         return decision
-    render_flow(store=store, dataset=source, config=settings.render_config, overrides={"dpi": settings.dpi})
-    instruct_flow(
-        store=store,
-        name=run_id,
-        datasets=[source],
-        config=settings.instruct_config,
-        overrides={"seed": settings.seed},
-    )
+    render_flow(store=store, dataset=source, settings=settings.render_settings)
+    instruct_flow(store=store, name=run_id, datasets=[source], settings=settings.instruct_settings)
     model = base_model(store, settings.model, run_id, settings.tiny_tile_size, settings.seed)
     against = contest(store, run_id)  # champion and challenger answer the same records
     trained = train_and_evaluate(

@@ -12,7 +12,9 @@ from tasks.storage import open_store
 
 
 @task(tags=["cpu"])
-def cnn_row(store_uri: str, kind: str, datasets: list[str], name: str, settings: dict, device: str = "cpu") -> dict:
+def cnn_row(
+    store_uri: str, kind: str, datasets: list[str], name: str, settings: CnnConfig, device: str = "cpu"
+) -> dict:
     """Train `cnn-<kind>` on the records' splits: its row, test predictions in cnn/<name>/<kind>/."""
     store = open_store(store_uri)
     with Progress(f"training the {kind} CNN", "step") as progress:
@@ -20,7 +22,7 @@ def cnn_row(store_uri: str, kind: str, datasets: list[str], name: str, settings:
         def follow(step: int, total: int, loss: float) -> None:
             progress.update(step, total, loss=f"{loss:.3f}")
 
-        row = train_cnn(store, kind, datasets, name, CnnConfig.from_mapping(settings), device, follow)
+        row = train_cnn(store, kind, datasets, name, settings, device, follow)
     curve = layout.cnn_loss_curve_key(name, kind)
     store.put_bytes(
         curve, loss_curve_png(store.get_jsonl(layout.cnn_history_key(name, kind)), f"training loss, {kind} CNN")

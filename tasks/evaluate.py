@@ -10,6 +10,7 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from ecg_core import layout
+from ecg_core.cnn import CnnConfig
 from ecg_core.evaluate.benchmarks import Benchmark
 from ecg_core.evaluate.evaluation import (
     Candidate,
@@ -44,7 +45,8 @@ def prefect_steps(store_uri: str, plan: EvaluationPlan) -> Steps:
 
     def reference(kind: str, settings: dict) -> dict:
         datasets = list(plan.reference_datasets)
-        return cnn_row(store_uri=store_uri, kind=kind, datasets=datasets, name=plan.eval_id, settings=settings)
+        config = CnnConfig.from_mapping(settings, f"cnns.{kind}")  # the plan's record keeps the keys
+        return cnn_row(store_uri=store_uri, kind=kind, datasets=datasets, name=plan.eval_id, settings=config)
 
     return Steps(answer, lambda benchmark, c: judge_benchmark_reports(store_uri, plan, benchmark, c), reference)
 

@@ -31,9 +31,9 @@ def plan_batches(store_uri: str, dataset: str) -> dict[str, list[str]]:
 
 
 @task(tags=["cpu"], retries=1)
-def render_batch(store_uri: str, dataset: str, shard_key: str, config: dict, record_ids: list[str]) -> dict:
+def render_batch(store_uri: str, dataset: str, shard_key: str, config: RenderConfig, record_ids: list[str]) -> dict:
     """{"rows": index rows, "rejected": records that could not be drawn, with the reason}."""
-    return render_shard(open_store(store_uri), dataset, shard_key, RenderConfig.from_mapping(config), set(record_ids))
+    return render_shard(open_store(store_uri), dataset, shard_key, config, set(record_ids))
 
 
 @task(tags=["cpu"])

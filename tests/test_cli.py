@@ -13,8 +13,10 @@ import pytest
 from cli.main import COMMANDS, DEFAULT_STORE, call_arguments, listing_arguments, main, parser_for
 from ecg_core.evaluate.endpoint import EndpointConfig
 from ecg_core.evaluate.judge import JudgeConfig
+from ecg_core.render.variants import RenderConfig
 from ecg_core.train import TrainConfig
 from ecg_core.train.launch import Launch
+from flows.pipeline import PipelineConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,8 +65,15 @@ def test_flows_get_keywords_given_and_their_own_defaults_otherwise():
     assert kwargs["benchmarks"] == ["demo/ptbxl-super", "ecgbench/ptbxl-report"] and "model" not in kwargs
     _, kwargs = arguments("ingest ptbxl /data/ptb-xl --sampling-rate 100 --store s3://b/p")
     assert kwargs == {"store": "s3://b/p", "source": "ptbxl", "path": "/data/ptb-xl", "options": {"sampling_rate": 100}}
-    _, kwargs = arguments("demo --set n_records=200")
-    assert kwargs == {"store": DEFAULT_STORE, "config": "demo.yaml", "overrides": {"n_records": "200"}}
+    _, kwargs = arguments("demo --set n_records=200 recipe.max_steps=50")  # the demo's settings, two keys replaced
+    assert kwargs == {
+        "store": DEFAULT_STORE,
+        "settings": PipelineConfig.load("demo.yaml", {"n_records": 200, "recipe.max_steps": 50}),
+    }
+    _, kwargs = arguments("render synthetic --set dpi=100")  # over the flow's default file, not the code defaults
+    assert kwargs["settings"] == RenderConfig.load("render/default.yaml", {"dpi": 100})
+    _, kwargs = arguments("ablate --name a --model M --instruct I --config ablation.yaml --set recipe.max_steps=3")
+    assert kwargs["settings"].recipes["partial"].max_steps == 3
 
 
 def test_bad_options_are_refused_before_any_work(capsys):

@@ -107,9 +107,17 @@ def test_a_store_whose_bucket_is_not_there_is_one_line(s3_env, capfd):
     assert code == 2 and err == ["ecgflow render: store s3://no-such-bucket/x: the bucket does not exist"], err
 
 
-def test_a_settings_key_misspelt_is_refused_with_the_allowed_keys(capfd):
+@pytest.mark.parametrize(
+    "line",
+    [
+        "train --set max_stepz=3 --model m --instruct i --run-id r",
+        "pipeline --set recipe.max_stepz=3",  # a key of a stage's settings inside the pipeline's
+        "render synthetic --config render/plain.yaml --set max_stepz=3",
+    ],
+)
+def test_a_settings_key_misspelt_is_refused_with_the_allowed_keys(line, capfd):
     with pytest.raises(SystemExit) as exit_:
-        main(["train", "--set", "max_stepz=3", "--model", "m", "--instruct", "i", "--run-id", "r"])
+        main(line.split())
     err = capfd.readouterr().err
     assert exit_.value.code == 2 and "max_stepz" in err and "allowed" in err and "Traceback" not in err
 

@@ -4,6 +4,7 @@ refuses an unknown or mistyped key with the key, the file and the allowed keys, 
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 import yaml
@@ -91,6 +92,10 @@ def test_text_is_typed_by_its_field():
         (InstructConfig, "instruct/demo.yaml", {"export_hf": "maybe"}, r"export_hf = 'maybe': expected bool"),
         (AblationConfig, "ablation.yaml", {"variants": "[1, 2]"}, r"variants = '\[1, 2\]': expected dict"),
         (PipelineConfig, "demo.yaml", {"n_record": "5"}, r"unknown key\(s\) n_record; allowed: .*n_records"),
+        (PipelineConfig, "demo.yaml", {"recipe.max_stepz": "5"}, r"recipe: unknown key\(s\) max_stepz; allowed"),
+        (PipelineConfig, "demo.yaml", {"recipe": "nowhere.yaml"}, r"recipe: settings file nowhere.yaml: not found"),
+        (PipelineConfig, "demo.yaml", {"dpi.x": "1"}, r"dpi.x: dpi has no keys; dotted keys go to instruct, judge"),
+        (AblationConfig, None, {"variants": "{r8: {lora_rank: 8}}"}, r"variants.r8: unknown key\(s\) lora_rank"),
         (Launch, None, {"launcher": "mpirun"}, r"launcher = 'mpirun': expected one of python, deepspeed, torchrun"),
     ],
 )
@@ -128,3 +133,32 @@ def test_a_flow_parameter_of_settings_is_read_by_the_same_grammar_from_json():
     assert recipe(tiny.to_dict()) == tiny and recipe(tiny) is tiny
     with pytest.raises(ParameterTypeError, match=r"tiny-cpu.yaml with overrides: unknown key\(s\) max_stepz; allowed"):
         recipe({"config": "tiny-cpu.yaml", "overrides": {"max_stepz": 100}})
+
+
+def test_the_pipelines_settings_go_through_json_and_back():
+    """A deployment run of the pipeline: its JSON read once into PipelineConfig (nested recipe included), and the
+    parameters Prefect records (the object as JSON) read back to the same settings, as a retried run does."""
+    from flows.pipeline import pipeline_flow
+
+    def settings(value) -> PipelineConfig:
+        return pipeline_flow.validate_parameters({"store": "s", "settings": value})["settings"]
+
+    given = {"config": "demo.yaml", "overrides": {"n_records": 800, "recipe.max_steps": 50}}
+    read = settings(given)
+    assert read == PipelineConfig.load("demo.yaml", {"n_records": "800", "recipe.max_steps": "50"})
+    recorded = pipeline_flow.serialize_parameters({"settings": read})["settings"]
+    assert json.loads(json.dumps(recorded)) == recorded and settings(recorded) == read
+
+
+def test_a_settings_field_takes_a_file_its_keys_or_one_dotted_key():
+    """The pipeline's recipe: a file, {config, overrides}, or one key replaced over the value it has."""
+    tiny = TrainConfig.load("tiny-cpu.yaml")
+    assert PipelineConfig().recipe == tiny  # configs/demo.yaml: `recipe: tiny-cpu.yaml`
+    assert PipelineConfig.load("demo.yaml", {"recipe": "paper.yaml"}).recipe == TrainConfig.load("paper.yaml")
+    given = {"recipe": "{config: tiny-cpu.yaml, overrides: {max_steps: 7}}"}
+    assert PipelineConfig.load("demo.yaml", given).recipe == tiny.updated({"max_steps": 7})
+    dotted = PipelineConfig.load("demo.yaml", {"recipe.max_steps": "7", "recipe.lr": "1e-3"}).recipe
+    assert dotted == dataclasses.replace(tiny, max_steps=7, lr=1e-3)
+    on_another_file = {"recipe": "paper.yaml", "recipe.max_steps": "7"}
+    assert PipelineConfig.load("demo.yaml", on_another_file).recipe == TrainConfig.load("paper.yaml", {"max_steps": 7})
+    assert PipelineConfig.load("demo.yaml", {"judge.model": "gpt-4o"}).judge == JudgeConfig(model="gpt-4o")

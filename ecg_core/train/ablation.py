@@ -38,8 +38,10 @@ class AblationConfig(Settings):
     """configs/ablation.yaml documents every key; these defaults are the paper's rank sweep, partial tuning and the
     cost levers on the tiny recipe."""
 
-    train_config: str = knob("tiny-cpu.yaml", "the recipe every variant starts from (a path or a name in configs/)")
-    train_overrides: dict = knob(factory=dict, help="recipe keys for every variant, e.g. {max_steps: 300}")
+    recipe: TrainConfig = knob(
+        help="the recipe every variant starts from: a file in configs/ (or a path), {config, overrides} or its keys",
+        factory=lambda: TrainConfig.load("tiny-cpu.yaml"),
+    )
     variants: dict[str, dict] = knob(
         help="variant name -> the recipe keys it changes",
         factory=lambda: (
@@ -56,17 +58,9 @@ class AblationConfig(Settings):
         self.recipes  # every variant's recipe read now: a typo in the last must not wait for the others' training
 
     @cached_property
-    def recipe(self) -> TrainConfig:
-        """The recipe every variant starts from: train_config with train_overrides."""
-        return TrainConfig.load(self.train_config, self.train_overrides)
-
-    @cached_property
     def recipes(self) -> dict[str, TrainConfig]:
         """Each configured variant's recipe, read once."""
-        return {
-            name: TrainConfig.load(self.train_config, self.train_overrides | keys)
-            for name, keys in self.variants.items()
-        }
+        return {name: self.recipe.updated(keys, f"variants.{name}") for name, keys in self.variants.items()}
 
 
 def ablation_variants(variants: Mapping[str, Mapping], sources: list[str], source_ablation: bool) -> dict[str, dict]:

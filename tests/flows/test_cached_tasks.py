@@ -3,13 +3,16 @@ any machine: one with an empty cache too), again when its output is gone or the 
 HTTP); the pipeline test runs the same caching on a local store."""
 
 import tasks.instruct
+from ecg_core.instruct.instruct_config import InstructConfig
+from ecg_core.render.variants import RenderConfig
 from flows.ingest import ingest_flow
 from flows.instruct import instruct_flow
 from flows.render import render_flow
 from tasks.storage import open_store
 
 # The demo's instruction config: two families, no Hugging Face export; caching does not depend on what is built.
-DEMO_SET = {"name": "c", "datasets": ["synthetic"], "config": "instruct/demo.yaml"}
+DEMO_SET = {"name": "c", "datasets": ["synthetic"], "settings": InstructConfig.load("instruct/demo.yaml")}
+SMALL_PAGES = RenderConfig.load("render/default.yaml", {"dpi": 30.0})
 
 
 def test_instruction_set_is_cached_in_the_store_until_its_inputs_or_output_change(s3_env, monkeypatch, tmp_path):
@@ -18,7 +21,7 @@ def test_instruction_set_is_cached_in_the_store_until_its_inputs_or_output_chang
     real = tasks.instruct.write_instruction_set
     monkeypatch.setattr(tasks.instruct, "write_instruction_set", lambda *a, **k: builds.append(1) or real(*a, **k))
     ingest_flow(store=store_uri, source="synthetic", options={"n_records": 12, "fs": 100.0})
-    render_flow(store=store_uri, dataset="synthetic", overrides={"dpi": 30.0})
+    render_flow(store=store_uri, dataset="synthetic", settings=SMALL_PAGES)
 
     first = instruct_flow(store=store_uri, **DEMO_SET)
     assert instruct_flow(store=store_uri, **DEMO_SET) == first and len(builds) == 1  # cached
@@ -27,7 +30,7 @@ def test_instruction_set_is_cached_in_the_store_until_its_inputs_or_output_chang
     assert instruct_flow(store=store_uri, **DEMO_SET) == first and len(builds) == 1  # cached there too
     assert not (tmp_path / "another-machine").exists()  # cache key and result read from the store: nothing fetched
 
-    instruct_flow(store=store_uri, **DEMO_SET, overrides={"seed": 1})
+    instruct_flow(store=store_uri, **DEMO_SET | {"settings": InstructConfig.load("instruct/demo.yaml", {"seed": 1})})
     assert len(builds) == 2  # other settings: built
 
     store = open_store(store_uri)
@@ -36,7 +39,7 @@ def test_instruction_set_is_cached_in_the_store_until_its_inputs_or_output_chang
     assert len(builds) == 3 and store.exists("instruct/c/stats.json")  # output gone: rebuilt
 
     ingest_flow(store=store_uri, source="synthetic", options={"n_records": 16, "fs": 100.0})  # the records change
-    render_flow(store=store_uri, dataset="synthetic", overrides={"dpi": 30.0})
+    render_flow(store=store_uri, dataset="synthetic", settings=SMALL_PAGES)
     assert instruct_flow(store=store_uri, **DEMO_SET)["n"] > first["n"] and len(builds) == 4
 
 

@@ -8,13 +8,17 @@ from prefect.client.orchestration import get_client
 
 from ecg_core.answers import parse_labels
 from ecg_core.instruct import is_detection_sample
+from ecg_core.instruct.instruct_config import InstructConfig
 from ecg_core.record_store import read_records
 from ecg_core.render import render_ecg
+from ecg_core.render.variants import RenderConfig
 from ecg_core.store import open_store
 from flows.ingest import ingest_flow
 from flows.instruct import instruct_flow
 from flows.render import render_flow
 from tests.fixtures import ECGBENCH_REPORTS, REALDATA
+
+DEFAULT_RENDER = "render/default.yaml"  # the render flow's default: varied pages, with artefacts
 
 
 def _artifact_keys() -> set[str]:
@@ -36,8 +40,8 @@ def test_data_stages_chain_through_prefect(tmp_path, monkeypatch):
     assert {r.split for r in records} <= {"train", "val", "test"} and len(records) == 40
 
     rows = render_flow(
-        store=store_uri, dataset="synthetic", overrides={"dpi": 60.0, "variants": 2}
-    )  # configs/render/default.yaml
+        store=store_uri, dataset="synthetic", settings=RenderConfig.load(DEFAULT_RENDER, {"dpi": 60.0, "variants": 2})
+    )
     assert len(rows) == 80 and store.get_jsonl("images/synthetic/index.jsonl") == sorted(
         rows, key=lambda r: (r["record_id"], r["variant"])
     )
@@ -49,9 +53,7 @@ def test_data_stages_chain_through_prefect(tmp_path, monkeypatch):
         assert store.get_json(row["geometry"])["leads"][0]["trace"]
     assert store.exists("images/synthetic/gallery.jpg")
 
-    stats = instruct_flow(
-        store=store_uri, name="t", datasets=["synthetic"], overrides={"seed": 3}
-    )  # configs/instruct/default.yaml
+    stats = instruct_flow(store=store_uri, name="t", datasets=["synthetic"], settings=InstructConfig(seed=3))
     assert set(stats["per_family"]) == {
         "abnormality_detection",
         "report_generation",
@@ -76,11 +78,12 @@ def test_render_resumes_finished_batches_and_redraws_for_a_new_config(tmp_path, 
 
     store_uri = str(tmp_path / "store")
     ingest_flow(store=store_uri, source="synthetic", options={"n_records": 10, "fs": 250.0})
-    first = render_flow(store=store_uri, dataset="synthetic", overrides={"dpi": 50.0})
+    pages = RenderConfig.load(DEFAULT_RENDER, {"dpi": 50.0})
+    first = render_flow(store=store_uri, dataset="synthetic", settings=pages)
     drawn = []
     monkeypatch.setattr(image_store, "render_ecg", lambda *a, **k: drawn.append(1) or render_ecg(*a, **k))
-    assert render_flow(store=store_uri, dataset="synthetic", overrides={"dpi": 50.0}) == first and not drawn
-    changed = render_flow(store=store_uri, dataset="synthetic", overrides={"dpi": 50.0, "seed": 1})
+    assert render_flow(store=store_uri, dataset="synthetic", settings=pages) == first and not drawn
+    changed = render_flow(store=store_uri, dataset="synthetic", settings=pages.updated({"seed": 1}))
     assert len(drawn) == len(changed) == len(first) and changed != first
 
 
@@ -102,7 +105,9 @@ def test_a_record_that_cannot_be_drawn_is_set_aside_and_the_rest_rendered(tmp_pa
         lambda *a: [broken if r.record_id == broken.record_id else r for r in read_records(store, "synthetic")],
     )
     monkeypatch.setattr(image_store, "render_ecg", broken_for_one)
-    rows = render_flow(store=store_uri, dataset="synthetic", overrides={"dpi": 40.0, "variants": 2})
+    rows = render_flow(
+        store=store_uri, dataset="synthetic", settings=RenderConfig.load(DEFAULT_RENDER, {"dpi": 40.0, "variants": 2})
+    )
     assert len(rows) == 10 and broken.record_id not in {r["record_id"] for r in rows}
     [reject] = store.get_jsonl("images/synthetic/quarantine.jsonl")
     assert reject == {"id": broken.record_id, "reason": "cannot render: signal must be [12, N]"}
@@ -110,12 +115,9 @@ def test_a_record_that_cannot_be_drawn_is_set_aside_and_the_rest_rendered(tmp_pa
         store=store_uri,
         name="q",
         datasets=["synthetic"],
-        overrides={
-            "families": ["abnormality_detection"],
-            "topics": ["superclass"],
-            "styles": ["open"],
-            "export_hf": False,
-        },
+        settings=InstructConfig(
+            families=["abnormality_detection"], topics=["superclass"], styles=["open"], export_hf=False
+        ),
     )
     assert stats["n"] == 10 and stats["skipped"] == 1
 
@@ -174,10 +176,10 @@ def test_ingest_and_synthesis_on_a_local_dask_cluster_match_the_threaded_run(tmp
         "records/challenge/quarantine.jsonl"
     )
 
-    settings = {"dpi": 40.0, "variants": 2}
+    settings = RenderConfig.load(DEFAULT_RENDER, {"dpi": 40.0, "variants": 2})
     rows = render_flow(
-        store=spread, dataset="challenge", overrides=settings, task_runner="dask:2"
+        store=spread, dataset="challenge", settings=settings, task_runner="dask:2"
     )  # 3 batches on 2 workers
-    assert rows == render_flow(store=threaded, dataset="challenge", overrides=settings) and len(rows) == 14
+    assert rows == render_flow(store=threaded, dataset="challenge", settings=settings) and len(rows) == 14
     for row in rows[:4]:
         assert stores[0].get_bytes(row["image"]) == stores[1].get_bytes(row["image"])  # deterministic by seed

@@ -10,10 +10,11 @@ from prefect.client.orchestration import get_client
 from cli.main import main
 from ecg_core.evaluate.benchmarks import list_benchmarks
 from ecg_core.evaluate.endpoint import EndpointConfig
+from ecg_core.instruct.instruct_config import InstructConfig
 from ecg_core.store import open_store
 from flows.evaluate import evaluate_flow
 from flows.instruct import instruct_flow
-from flows.pipeline import pipeline_flow
+from flows.pipeline import PipelineConfig, pipeline_flow
 from tasks.gpu import ensure_gpu_limit
 from tests.fixtures import ECGBENCH_REPORTS
 from tests.openai_server import FakeJudge, vision_answer
@@ -37,15 +38,20 @@ def pipeline_run(tmp_path_factory):
         env.setenv("OPENAI_API_KEY", "sk-test-not-a-secret")
         metrics = pipeline_flow(
             store=store_uri,
-            overrides={
-                "name": "e2e",
-                "n_records": 60,
-                "dpi": 50.0,
-                "train_overrides": {"max_steps": 60, "logging_steps": 5, "save_total_limit": None},
-                "eval_batch_size": 8,
-                "judge": {"model": "gpt-4o", "rubric": "paper"},
-                "cnns": {"signal": {"width": 16, "blocks": [1, 1, 1, 1], "epochs": 2, "n_boot": 20}},
-            },
+            settings=PipelineConfig.load(
+                "demo.yaml",
+                {
+                    "name": "e2e",
+                    "n_records": 60,
+                    "dpi": 50.0,
+                    "recipe.max_steps": 60,
+                    "recipe.logging_steps": 5,
+                    "recipe.save_total_limit": None,
+                    "eval_batch_size": 8,
+                    "judge": {"model": "gpt-4o", "rubric": "paper"},
+                    "cnns": {"signal": {"width": 16, "blocks": [1, 1, 1, 1], "epochs": 2, "n_boot": 20}},
+                },
+            ),
         )
         return store_uri, metrics, len(judge.requests)
 
@@ -124,8 +130,8 @@ def test_a_leaderboard_of_base_run_and_api_models_on_three_kinds_of_benchmark(pi
     store_uri, _, _ = pipeline_run
     store = open_store(store_uri)
     # Beside the demo set: a multiple-choice set on the same pages, and ECGBench's real PTB-XL report file.
-    overrides = {"families": ["rhythm", "morphology"], "styles": ["choice"], "export_hf": False}
-    instruct_flow(store=store_uri, name="mc", overrides=overrides)
+    choices = InstructConfig(families=["rhythm", "morphology"], styles=["choice"], export_hf=False)
+    instruct_flow(store=store_uri, name="mc", settings=choices)
     assert main(["ingest", "ecgbench", str(ECGBENCH_REPORTS), "--name", "ecgbench", "--store", store_uri]) == 0
     listed = {row["benchmark"]: row for row in list_benchmarks(store)}
     assert listed["ecgbench/ptbxl-report"] | {"without_image": 500} == {

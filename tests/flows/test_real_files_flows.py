@@ -4,6 +4,8 @@ weights: the run records its preprocessing, evaluation takes it from there, a co
 import pytest
 
 from cli.main import main
+from ecg_core.instruct.instruct_config import InstructConfig
+from ecg_core.render.variants import RenderConfig
 from ecg_core.store import open_store
 from flows.ingest import ingest_flow
 from flows.instruct import instruct_flow
@@ -18,8 +20,10 @@ FEW_STEPS += " save_strategy=no eval_strategy=no bf16=false"
 def test_paper_recipe_trains_and_evaluates_the_real_files(shrunk_mllama_dir, tmp_path, capsys):
     store_uri, model = str(tmp_path / "store"), str(shrunk_mllama_dir)
     ingest_flow(store=store_uri, source="synthetic", options={"n_records": 24, "seed": 3, "fs": 100.0})
-    render_flow(store=store_uri, dataset="synthetic", config="render/plain.yaml", overrides={"dpi": 100.0})
-    instruct_flow(store=store_uri, name="real", datasets=["synthetic"], config="instruct/demo.yaml")
+    render_flow(store=store_uri, dataset="synthetic", settings=RenderConfig.load("render/plain.yaml", {"dpi": 100.0}))
+    instruct_flow(
+        store=store_uri, name="real", datasets=["synthetic"], settings=InstructConfig.load("instruct/demo.yaml")
+    )
     store = open_store(store_uri)
     common = f"--store {store_uri} --model {model} --instruct real".split()
 

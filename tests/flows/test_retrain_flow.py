@@ -13,6 +13,7 @@ from ecg_core import layout
 from ecg_core.registry import read_champion
 from ecg_core.store import open_store
 from flows.interpret import interpret_flow
+from flows.pipeline import PipelineConfig
 from flows.retrain import retrain_flow
 from tasks.registry import switch_champion
 
@@ -39,12 +40,14 @@ def test_champion_and_challenger_on_the_same_records(tmp_path, monkeypatch, gpu_
     store_uri = str(tmp_path / "store")
     store = open_store(store_uri)
 
-    def retrain(train_overrides: dict, seed: int = 7, retries: int = 0, **options) -> dict:
+    def retrain(recipe_keys: dict, seed: int = 7, retries: int = 0, **options) -> dict:
+        small_pages = {"eval_batch_size": 16, "dpi": 50.0}
+        settings = PipelineConfig.load("demo.yaml", {f"recipe.{k}": v for k, v in recipe_keys.items()} | small_pages)
         return retrain_flow.with_options(retries=retries)(
             store=store_uri,
             name="weekly",
             ingest_options={"n_records": 100, "seed": seed, "fs": 100.0},
-            overrides={"train_overrides": train_overrides, "eval_batch_size": 16, "dpi": 50.0},  # small pages
+            settings=settings,
             **options,
         )
 

@@ -3,7 +3,11 @@
 import pytest
 from prefect.client.orchestration import get_client
 
+from ecg_core.instruct.instruct_config import InstructConfig
+from ecg_core.render.variants import RenderConfig
 from ecg_core.store import open_store
+from ecg_core.train import TrainConfig
+from ecg_core.train.ablation import AblationConfig
 from flows.ablation import ablate_flow
 from flows.ingest import ingest_flow
 from flows.instruct import instruct_flow
@@ -25,8 +29,8 @@ def small_store(tmp_path_factory):
     """40 synthetic records rendered once, the demo's instruction set, a tiny model trained on its texts."""
     store = str(tmp_path_factory.mktemp("train-flows") / "store")
     ingest_flow(store=store, source="synthetic", options={"n_records": 40, "seed": 5, "fs": 100.0})
-    render_flow(store=store, dataset="synthetic", config="render/plain.yaml", overrides={"dpi": 50.0})
-    instruct_flow(store=store, name="small", datasets=["synthetic"], config="instruct/demo.yaml")
+    render_flow(store=store, dataset="synthetic", settings=RenderConfig.load("render/plain.yaml", {"dpi": 50.0}))
+    instruct_flow(store=store, name="small", datasets=["synthetic"], settings=InstructConfig.load("instruct/demo.yaml"))
     model = build_tiny_model(store, "small", "models/tiny", 224, 0)
     return store, model
 
@@ -71,15 +75,15 @@ def test_ablation_flow_compares_ranks_tuning_modes_and_sources(small_store, gpu_
         name="abl",
         model=model,
         instruct="small",
-        overrides={
+        settings=AblationConfig(
             # a rank variant (partial tuning itself is tested in test_train_distributed.py), and a tile budget the
             # tiny model (1 tile slot) cannot take
-            "variants": {
+            variants={
                 "lora-r16": {"lora_r": 16, "lora_alpha": 32, "save_total_limit": None},
                 "tiles-4-pad": {"max_tiles": 4, "page_fit": "pad"},
             },
-            "train_overrides": FEW_STEPS,
-        },
+            recipe=TrainConfig.load("tiny-cpu.yaml", FEW_STEPS),
+        ),
         eval_batch_size=8,
     )
 

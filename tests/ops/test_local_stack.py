@@ -87,26 +87,30 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, tmp_path):
     try:
         prefect = [sys.executable, "-m", "prefect"]
         params = {
-            "overrides": {
-                "name": "ops",
-                "n_records": 30,
-                "fs": 100.0,
-                "dpi": 50.0,
-                "eval_batch_size": 8,
-                "train_overrides": {"max_steps": 4, "save_strategy": "no"},
-                "cnns": {},  # no reference CNNs: the run tests the chain, not the table
+            "settings": {
+                "config": "demo.yaml",
+                "overrides": {
+                    "name": "ops",
+                    "n_records": 30,
+                    "fs": 100.0,
+                    "dpi": 50.0,
+                    "eval_batch_size": 8,
+                    "recipe.max_steps": 4,
+                    "recipe.save_strategy": "no",
+                    "cnns": {},  # no reference CNNs: the run tests the chain, not the table
+                },
             }
         }
         # A parameter that fails the flow's signature is refused by Prefect with the reason; nothing runs.
         bad = subprocess.run(
-            [*prefect, "deployment", "run", "pipeline/pipeline", "-p", "overrides=many"],
+            [*prefect, "deployment", "run", "pipeline/pipeline", "-p", "settings=7"],
             cwd=ROOT,
             env=env,
             capture_output=True,
             text=True,
             timeout=120,
         )
-        assert bad.returncode != 0 and "overrides" in bad.stdout + bad.stderr
+        assert bad.returncode != 0 and "settings" in bad.stdout + bad.stderr
         # The profile now points at the stack's server: a plain `prefect deployment run` reaches it.
         run = _run(
             [
