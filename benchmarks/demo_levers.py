@@ -26,7 +26,7 @@ from harness import save_and_print
 from ecg_core import layout
 from ecg_core.evaluate.evaluation import Evaluation
 from ecg_core.store import open_store
-from flows.pipeline import TINY_MODEL
+from flows.train_and_evaluate import tiny_model_key
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_INSTRUCT = yaml.safe_load((ROOT / "configs/instruct/demo.yaml").read_text())
@@ -64,13 +64,13 @@ def run_variant(store: str, name: str, instruct: dict, sets: list[str], folder: 
 
 def validation(store: str, name: str) -> dict:
     """The run evaluated on its set's validation split (as the test split of set <name>-val): what a choice rests on.
-    Right after the variant's pipeline, so the store's tiny model is still the base this run trained."""
+    The tiny model of set <name> is the base this run trained."""
     local = open_store(store)
     samples = local.get_jsonl(layout.split_key(name, "val"))
     local.put_jsonl(layout.split_key(f"{name}-val", "test"), samples)
     has_reports = any(sample["topic"] == "report" for sample in samples)
     benchmarks = [f"{name}-val/ptbxl-super"] + ([f"{name}-val/report"] if has_reports else [])
-    model = str(local.local_dir(layout.model_prefix(TINY_MODEL)))
+    model = str(local.local_dir(tiny_model_key(name)))
     command = [sys.executable, "-m", "cli", "evaluate", "--store", store, "--eval-id", f"{name}-val"]
     command += ["--model", model, "--candidates", f"run:{name}", "--benchmarks", *benchmarks]
     subprocess.run(command, cwd=ROOT, check=True, capture_output=True)

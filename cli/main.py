@@ -91,6 +91,8 @@ PIPELINE = "flows.pipeline:pipeline_flow"
 CHECKS = "cli.input_checks:"
 EVALUATE = "flows.evaluate:evaluate_flow"
 LAUNCH_GROUP = {"launch": ""}
+# What the commands that train share: the launcher's options, slots of the `gpu` limit, the training inputs' checks.
+TRAINING = dict(groups=LAUNCH_GROUP, holds_gpu=True, check=CHECKS + "train")
 ENDPOINT_GROUP = {"endpoint": "endpoint-"}
 COMMANDS = {
     "demo": Command(
@@ -123,22 +125,10 @@ COMMANDS = {
         positional=("name",),
         check=CHECKS + "instruct",
     ),
-    "train": Command(
-        "flows.train:train_flow",
-        groups=LAUNCH_GROUP,
-        show=str,
-        holds_gpu=True,
-        check=CHECKS + "train",
-    ),
+    "train": Command("flows.train:train_flow", show=str, **TRAINING),
     "plan": Command("cli.plain_commands:plan", show=str, orchestrated=False, check=CHECKS + "plan"),
     "server": Command("cli.server_status:server", positional=("action",), show=str, orchestrated=False),
-    "ablate": Command(
-        "flows.ablation:ablate_flow",
-        groups=LAUNCH_GROUP,
-        show=_ablation,
-        holds_gpu=True,
-        check=CHECKS + "train",
-    ),
+    "ablate": Command("flows.ablation:ablate_flow", show=_ablation, **TRAINING),
     "evaluate": Command(
         EVALUATE,
         hidden=("judge", "example_image", "cnns", "cnn_datasets"),
