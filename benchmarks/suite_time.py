@@ -23,7 +23,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from report import REPO, save_and_print
+from harness import REPO, save_and_print
 
 DOC = REPO / "docs" / "benchmarks.md"
 BLOCK = re.compile(r"(<!-- suite:runs -->\n)(.*?)(<!-- /suite:runs -->)", flags=re.S)
