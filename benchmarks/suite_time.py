@@ -9,7 +9,10 @@ the whole command's wall time, the tests passed and failed, and the ten longest 
     .venv/bin/python benchmarks/suite_time.py --quick    # `make check` instead (no row written)
 
 Measure on the project's 2-core machine with nothing else running: the suite's time is mostly the machine's.
-Only committed work is measured (a clone sees no uncommitted change). Last line: one JSON object.
+Only committed work is measured (a clone sees no uncommitted change). While it runs, the CPU every process uses is
+sampled from /proc each second and added up by kind (Prefect servers, workers, training ranks, `ecgflow`
+commands, the pytest workers themselves, chromium, ...): where a faster suite has to come from. Last line: one
+JSON object.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import os
 import re
 import subprocess
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +40,74 @@ ROW_LONGEST = 4  # tests named in a row (by their function's name); the JSON kee
 SUMMARY = re.compile(r"^=*\s*((?:\d+ \w+(?:, )?)+) in ([\d.]+)s\b", flags=re.M)
 # a line of `--durations`, e.g. "484.12s call     tests/ops/test_machine_loss.py::test_a_lost_machine"
 DURATION = re.compile(r"^([\d.]+)s (setup|call|teardown)\s+(\S+)$", flags=re.M)
+
+
+# Process kinds by their command line, first match wins.
+KINDS = [
+    ("training ranks and launchers", ("ecg_core.train", "deepspeed.launcher")),
+    ("Prefect servers", ("uvicorn", "prefect server", "prefect.server")),
+    ("Prefect workers", ("prefect worker",)),
+    ("flow runs a worker started", ("prefect.engine", "prefect.flow_engine")),
+    ("ecgflow commands", ("-m cli", "bin/ecgflow")),
+    ("chromium", ("chromium",)),
+    ("PostgreSQL, Redis, S3 (moto)", ("postgres", "redis-server", "moto")),
+    ("pytest and its workers (in-process tests)", ("pytest", "exec(eval(sys.stdin.readline()))")),
+    ("set-up (pip, ruff, compilers)", ("pip", "ruff", "c++", "cc1plus", "ninja", "/ld")),
+    ("other Python", ("python",)),
+]
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def kind_of(command: str) -> str:
+    return next((kind for kind, marks in KINDS if any(mark in command for mark in marks)), "other")
+
+
+class CpuByKind:
+    """CPU seconds of every process, sampled from /proc each `every` s and summed by kind (a process's last
+    partial second and processes shorter than a sample are missed: a lower bound), and the machine's busy share."""
+
+    def __init__(self, every: float = 1.0):
+        self.every, self.seconds, self._seen, self._stop = every, {}, {}, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> CpuByKind:
+        self._machine = self._busy()
+        self._sample(count=False)  # what processes running already used before does not count
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        busy, total = (after - before for after, before in zip(self._busy(), self._machine))
+        self.busy_share = busy / total if total else 0.0
+
+    @staticmethod
+    def _busy() -> tuple[int, int]:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+        return sum(fields) - fields[3] - fields[4], sum(fields)  # all but idle and iowait
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self._sample()
+
+    def _sample(self, count: bool = True) -> None:
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except (OSError, IndexError):
+                continue  # a process that ended while being read
+            used = (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
+            key = (stat.parent.name, fields[19])  # pid and start time: a reused pid is another process
+            if count:
+                kind = kind_of(command)
+                self.seconds[kind] = self.seconds.get(kind, 0.0) + used - self._seen.get(key, 0.0)
+            self._seen[key] = used
+
+    def figures(self) -> dict:
+        ordered = sorted(self.seconds.items(), key=lambda item: -item[1])
+        return {"busy_share": round(self.busy_share, 3), "cpu_s": {kind: round(s) for kind, s in ordered if s >= 1}}
 
 
 def git(*args: str, cwd: Path = REPO) -> str:
@@ -71,14 +143,15 @@ def measure(target: str) -> dict:
         env["PREFECT_HOME"] = str(Path(tmp) / "prefect-home")
         load = os.getloadavg()[0]
         started = time.monotonic()
-        make = subprocess.Popen(
-            ["make", target], cwd=clone, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-        lines = []
-        for line in make.stdout:  # followed as it runs: a suite this long shows it is alive
-            lines.append(line)
-            print(line, end="", flush=True)
-        code = make.wait()
+        with CpuByKind() as cpu:
+            make = subprocess.Popen(
+                ["make", target], cwd=clone, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            )
+            lines = []
+            for line in make.stdout:  # followed as it runs: a suite this long shows it is alive
+                lines.append(line)
+                print(line, end="", flush=True)
+            code = make.wait()
         whole_s = time.monotonic() - started
     output = "".join(lines)
     try:
@@ -94,6 +167,7 @@ def measure(target: str) -> dict:
         **pytest,
         "cores": os.cpu_count(),
         "load_at_start": round(load, 2),
+        "cpu": cpu.figures(),
     }
 
 
@@ -128,6 +202,8 @@ def main() -> None:
         print(
             f"run {n}/{args.runs}: {row(run).strip()} (exit {run['exit_code']}, load {run['load_at_start']} at start)"
         )
+        split = ", ".join(f"{kind} {s} s" for kind, s in run["cpu"]["cpu_s"].items())
+        print(f"the machine busy {run['cpu']['busy_share']:.0%} of the time; CPU by kind: {split}")
         if not args.quick:  # written as each run ends: a later run that fails keeps the earlier rows
             add_row(DOC, run)
             print(f"{DOC.relative_to(REPO)}: its row added", flush=True)
