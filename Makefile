@@ -56,7 +56,7 @@ lint: setup
 # A local Prefect stack (UI at http://127.0.0.1:4200): server, pools cpu/gpu, the gpu limit, every deployment, the
 # automations that crash and requeue a lost machine's runs, one worker per pool. Deployments default to STORE (a
 # folder or s3://bucket/prefix); GPUS sizes the gpu limit; CRASH_AFTER_S (90) and REQUEUES (2) tune the automations;
-# ECGFLOW_NOTIFY_URL in the environment (a webhook) turns on notifications of crashed runs and retraining decisions.
+# ECGFLOW_NOTIFY_URL in the environment (a webhook) turns on notifications of crashed runs, retraining decisions and sign-offs waiting.
 up: setup $(if $(filter postgres,$(DB)),services)
 	$(PY) deployments/stack.py up --store $(STORE) $(if $(GPUS),--gpus $(GPUS)) $(if $(DB),--db $(DB)) \
 		$(if $(HOST),--host $(HOST)) $(if $(AUTH),--auth) \

@@ -2,7 +2,7 @@
 the flow's parameters, types, defaults and docstring are the subcommand's options and help, declared once.
 
 ecgflow demo                       # the whole pipeline on embedded defaults, store ./demo-store
-ecgflow <command> --help           # ingest, render, instruct, train, evaluate, judge, ablate, cnn, pipeline, ...
+ecgflow <command> --help           # ingest, render, instruct, train, evaluate, judge, ablate, retrain, ...
 """
 
 from __future__ import annotations
@@ -62,6 +62,13 @@ def _rows(rows: dict) -> str:
     from ecg_core.evaluate.leaderboard import table_one
 
     return table_one({"abnormality_detection": rows})
+
+
+def _decision(decision: dict) -> str:
+    from ecg_core.promotion import decision_table
+
+    outcome = "Promoted" if decision["promote"] else "Kept the champion"
+    return f"{outcome}: {decision['reason']}\n\n{decision_table(decision, decision.get('run_id'))}"
 
 
 def _ablation(rows: list[dict]) -> str:
@@ -129,6 +136,14 @@ COMMANDS = {
     "plan": Command("cli.plain_commands:plan", show=str, orchestrated=False, check=CHECKS + "plan"),
     "server": Command("cli.server_status:server", positional=("action",), show=str, orchestrated=False),
     "ablate": Command("flows.ablation:ablate_flow", show=_ablation, **TRAINING),
+    "retrain": Command(
+        "flows.retrain:retrain_flow",
+        positional=("source", "path"),
+        groups={"options": ""},
+        show=_decision,
+        holds_gpu=True,
+        check=CHECKS + "ingest",  # it ingests first: the store is made here, a dataset folder must exist
+    ),
     "evaluate": Command(
         EVALUATE,
         hidden=("judge", "example_image", "cnns", "cnn_datasets"),
@@ -243,7 +258,7 @@ def _add(parser: argparse.ArgumentParser, option: Option, flag: str | None, dest
     kinds = [k for k in (typing.get_args(annotation) if is_union(annotation) else (annotation,)) if k is not type(None)]
     kind = kinds[0] if len(kinds) == 1 else None
     origin = typing.get_origin(kind)
-    spec: dict[str, Any] = {"help": option.help}
+    spec: dict[str, Any] = {"help": option.help.replace("%", "%%")}  # argparse formats help with %
     if default not in (inspect.Parameter.empty, None) and kind is not bool:
         spec["help"] += f" (default {list(default) if isinstance(default, tuple) else default})"
     if origin in (list, tuple):

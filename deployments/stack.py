@@ -8,8 +8,9 @@ that find and requeue a lost machine's runs (and tell of them), one worker per p
 
 `up` is idempotent: what already runs is kept, pools and the limit are created or resized, deployments and
 automations (deployments/automations.yaml; by name) are (re)applied. With a notification URL (--notify-url or
-ECGFLOW_NOTIFY_URL: a webhook that takes JSON, e.g. a Slack or Teams incoming webhook), a crashed run and every
-retraining decision are posted there through a Prefect notification block; without one, those automations go. The server's database lives under PREFECT_HOME (default ~/.prefect), so run history survives
+ECGFLOW_NOTIFY_URL: a webhook that takes JSON, e.g. a Slack or Teams incoming webhook), a crashed run, every
+retraining decision and every sign-off waiting are posted there through a Prefect notification block; without one,
+those automations go. The server's database lives under PREFECT_HOME (default ~/.prefect), so run history survives
 `down`. Process ids and logs go to $PREFECT_HOME/ecgflow-stack/. `up` points the active Prefect profile
 at this server (PREFECT_API_URL), so `prefect deployment run ...` in any shell reaches it; `down` unsets it.
 While the workers run, the server does not stop for idleness (cli/server_guard.py).
@@ -76,8 +77,9 @@ def ensure_pools_and_limit(api_url: str, gpu_slots: int) -> None:
         print(f"global concurrency limit {GPU_LIMIT!r}: {gpu_slots} slot(s)")
 
 
-def notification_rules(block_id, decision_event: str) -> list[dict]:
-    """A crashed run (any flow run; requeued or not) and a retraining's decision, posted through the block."""
+def notification_rules(block_id, decision_event: str, sign_off_event: str) -> list[dict]:
+    """A crashed run (any flow run; requeued or not), a retraining's decision and a sign-off waiting, posted through
+    the block."""
     notify = {"type": "send-notification", "block_document_id": str(block_id)}
     crashed = (
         "Flow run {{ event.resource['prefect.resource.name'] }} crashed (start {{ event.resource['prefect.run-count'] }}):"
@@ -86,6 +88,11 @@ def notification_rules(block_id, decision_event: str) -> list[dict]:
     decided = (
         "Retraining {{ event.resource['prefect.resource.name'] }}: {{ event.payload.outcome }} "
         "(challenger {{ event.payload.run_id }}). {{ event.payload.reason }}\n{{ event.payload.decision_url }}"
+    )
+    waiting = (
+        "Retraining {{ event.resource['prefect.resource.name'] }}: challenger {{ event.payload.run_id }} passed the "
+        "promotion rule and waits for a sign-off (approve or reject on the run's page, Resume) within "
+        "{{ event.payload.timeout_s }} s. {{ event.payload.reason }}\n{{ event.payload.run_page }}"
     )
     reactive = {"type": "event", "posture": "Reactive", "threshold": 1, "within": 0}
     return [
@@ -101,6 +108,12 @@ def notification_rules(block_id, decision_event: str) -> list[dict]:
             | {"expect": [decision_event], "match": {"prefect.resource.id": "ecgflow.retraining.*"}},
             "actions": [notify | {"subject": "ecgflow: retraining {{ event.payload.outcome }}", "body": decided}],
         },
+        {
+            "name": f"{OURS}tell of sign-offs waiting",
+            "trigger": reactive
+            | {"expect": [sign_off_event], "match": {"prefect.resource.id": "ecgflow.retraining.*"}},
+            "actions": [notify | {"subject": "ecgflow: a new champion waits for your sign-off", "body": waiting}],
+        },
     ]
 
 
@@ -113,6 +126,7 @@ def ensure_automations(crash_after_s: float, requeues: int, notify_url: str | No
     from prefect.events.schemas.automations import AutomationCore
 
     from tasks.registry import DECISION_EVENT
+    from tasks.sign_off import SIGN_OFF_EVENT
 
     specs = yaml.safe_load(AUTOMATIONS.read_text())["automations"]
     rules = {spec["name"]: spec for spec in specs}
@@ -125,7 +139,7 @@ def ensure_automations(crash_after_s: float, requeues: int, notify_url: str | No
             json_data={"subject": "{{subject}}", "text": "{{body}}"},
             allow_private_urls=True,  # the operator's own receiver may well sit on the private network
         )
-        specs += notification_rules(block.save(NOTIFY_BLOCK, overwrite=True), DECISION_EVENT)
+        specs += notification_rules(block.save(NOTIFY_BLOCK, overwrite=True), DECISION_EVENT, SIGN_OFF_EVENT)
     wanted = [AutomationCore.model_validate(spec) for spec in specs]
     with get_client(sync_client=True) as client:
         existing = {a.name: a.id for a in client.read_automations() if a.name.startswith(OURS)}
@@ -137,7 +151,9 @@ def ensure_automations(crash_after_s: float, requeues: int, notify_url: str | No
         for stale in existing.values():
             client.delete_automation(stale)
     told = (
-        "crashed runs and retraining decisions are posted to the notification URL" if notify_url else "no notifications"
+        "crashed runs, retraining decisions and sign-offs waiting are posted to the notification URL"
+        if notify_url
+        else "no notifications"
     )
     print(
         f"automations: a run silent for {crash_after_s:g} s is marked Crashed, requeued up to {requeues} time(s); {told}"
@@ -260,7 +276,7 @@ def main(argv: list[str] | None = None) -> None:
     start_parser.add_argument(
         "--notify-url",
         default=os.environ.get("ECGFLOW_NOTIFY_URL"),
-        help="a webhook told of crashed runs and retraining decisions (default: $ECGFLOW_NOTIFY_URL; none: off)",
+        help="a webhook told of crashed runs, retraining decisions and sign-offs waiting (default: $ECGFLOW_NOTIFY_URL; none: off)",
     )
     commands.add_parser("down", help="stop what `up` started")
     commands.add_parser("status", help="what `up` started and is still running")

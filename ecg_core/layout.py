@@ -57,7 +57,8 @@ else, so stages and tools find each other's output through these functions, neve
         champion.json                           champion_key
         models/<run_id>/adapter/                registry_adapter_prefix
         decisions/<name>.json                   decision_key
-        slots/<run_id>.json                     retraining_slot_key
+        slots/                                  retraining_slots_prefix
+            <run_id>.json                       retraining_slot_key
     predictions/<batch>/                        batch_prefix
         pages/<page>                            batch_page_key
         pages.jsonl                             batch_pages_key
@@ -329,9 +330,13 @@ def decision_key(name: str) -> str:
     return f"registry/decisions/{name}.json"
 
 
+def retraining_slots_prefix() -> str:
+    return "registry/slots"
+
+
 def retraining_slot_key(run_id: str) -> str:
-    """A scheduled retraining that found new data: a re-run of the same slot resumes it, whatever it ingests."""
-    return f"registry/slots/{run_id}.json"
+    """A retraining slot that retrains, with the records it trains on: a re-run of the same slot resumes it."""
+    return f"{retraining_slots_prefix()}/{run_id}.json"
 
 
 # predictions/: readings of new ECG images by a trained model (ecg_core.interpret)

@@ -120,3 +120,41 @@ def decision_table(decision: dict, run_id: str | None) -> str:
         "| gain, 95% paired interval | " + " | ".join(gain_text(c) for c in compared) + " |",
     ]
     return "\n".join(lines) + f"\n\nMargin asked of the lower bound: {decision['min_margin']}"
+
+
+def example_readings(store: Store, eval_id: str, instruct: str, n: int = 5) -> str:
+    """Markdown: up to `n` records of the current split with their reference labels and each model's reading, those
+    where the two disagree first (what a person signing off wants to see)."""
+    rows = {}
+    for row in (CHAMPION_ROW, CHALLENGER_ROW):
+        key = layout.predictions_key(eval_id, instruct, BENCHMARK, row)
+        rows[row] = {r["id"]: r for r in store.get_jsonl(key)} if store.exists(key) else {}
+    challenger, champion = rows[CHALLENGER_ROW], rows[CHAMPION_ROW]
+    ids = sorted(challenger, key=lambda i: (i in champion and champion[i]["parsed"] == challenger[i]["parsed"], i))
+
+    def reading(row: dict | None) -> str:
+        return "-" if row is None else " ".join(row["answer"].split())[:120].replace("|", "/")
+
+    lines = ["| record | reference | champion | challenger |", "|---|---|---|---|"]
+    for i in ids[:n]:
+        truth = ", ".join(challenger[i]["truth"]) or "none"
+        lines.append(
+            f"| {challenger[i]['record_id']} | {truth} | {reading(champion.get(i))} | {reading(challenger[i])} |"
+        )
+    return "\n".join(lines)
+
+
+def signed_off(decision: dict, answer: dict) -> dict:
+    """The rule's decision after a person's sign-off: promoted only when approved. `answer`: {"outcome" (approved,
+    rejected, timed out), "by", "at", "comment", "waited_s"}; the decision keeps it whole."""
+    who = {
+        "approved": f"approved by {answer['by']}",
+        "rejected": f"rejected by {answer['by']}",
+        "timed out": f"no sign-off within {answer['waited_s']:g} s: the champion stands",
+    }[answer["outcome"]]
+    said = f"{who}: {answer['comment']}" if answer.get("comment") else who
+    return decision | {
+        "promote": answer["outcome"] == "approved",
+        "reason": f"{decision['reason']}; {said}",
+        "sign_off": answer,
+    }

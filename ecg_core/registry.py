@@ -7,8 +7,11 @@ champion.json last: the pointer switch is the commit, so a failure before it lea
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ecg_core import layout
 from ecg_core.errors import MissingInput
+from ecg_core.record_store import read_manifest
 from ecg_core.store import Store
 
 
@@ -52,13 +55,33 @@ def champion_base(store: Store, record: dict) -> str:
     return str(store.local_dir(key)) if key else record["base_model"]
 
 
-def open_slot(store: Store, run_id: str, new_records: int, force: bool) -> tuple[bool, bool]:
-    """(whether scheduled slot `run_id` retrains, whether it resumes one started before). It retrains on new data,
-    `force`, or when it started before (a retry, a restarted worker: the data it found is ingested by now); a slot
-    that retrains is recorded before any training."""
+@dataclass(frozen=True)
+class Slot:
+    """What a retraining slot found: whether it retrains, whether it resumes one started before, and why."""
+
+    retrains: bool
+    resumed: bool
+    reason: str
+
+
+def records_retrained_on(store: Store, dataset: str) -> int:
+    """How many of the dataset's records the latest retraining slot trained on (0: none has yet): its watermark."""
+    slots = [store.get_json(key) for key in store.list(layout.retraining_slots_prefix())]
+    return max((slot.get("records", 0) for slot in slots if slot.get("dataset") == dataset), default=0)
+
+
+def open_slot(store: Store, run_id: str, dataset: str, min_new_records: int, force: bool) -> Slot:
+    """Whether retraining slot `run_id` retrains on the dataset's records. It does when at least `min_new_records`
+    arrived since the last slot that retrained (whoever started either: the calendar, an ingest's event, a
+    command), on `force`, or when it started before (a retry, a requeued run). A slot that retrains records the
+    count it trains on before any training, so no later slot trains the same data again."""
     key = layout.retraining_slot_key(run_id)
     if store.exists(key):
-        return True, True
-    if new_records or force:
-        store.put_json(key, {"run_id": run_id, "new_records": new_records, "forced": force})
-    return bool(new_records or force), False
+        return Slot(True, True, f"slot {run_id} started before: resuming it")
+    records = read_manifest(store, dataset).accepted if store.exists(layout.manifest_key(dataset)) else 0
+    new = records - records_retrained_on(store, dataset)
+    enough = new >= max(min_new_records, 1)
+    if not (enough or force):
+        return Slot(False, False, f"{new} new records of {dataset} since the last retraining, {min_new_records} needed")
+    store.put_json(key, {"run_id": run_id, "dataset": dataset, "records": records, "new_records": new, "forced": force})
+    return Slot(True, False, f"{new} new records of {dataset} since the last retraining" + (" (forced)" * force))

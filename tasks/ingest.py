@@ -1,8 +1,10 @@
-"""Ingest tasks: plan (what is new or changed), read a chunk of inputs into shards, commit the manifest."""
+"""Ingest tasks: plan (what is new or changed), read a chunk of inputs into shards, commit the manifest and tell
+of it (an event a retraining deployment's trigger starts on)."""
 
 from pathlib import Path
 
 from prefect import get_run_logger, task
+from prefect.events import emit_event
 
 from ecg_core import ingest, layout
 from ecg_core.ingest import IngestPlan, InputChunk, read_inputs
@@ -23,9 +25,13 @@ def read_chunk(store_uri: str, source: str, options: dict, chunk: InputChunk, sp
     return read_inputs(open_store(store_uri), make_source(source, **options), chunk, split_seed=split_seed)
 
 
+RECORDS_EVENT = "ecgflow.records.ingested"  # every ingest's counts; deployments/prefect.yaml's retraining trigger
+
+
 @task(tags=["cpu"])
 def commit_ingest(store_uri: str, ingest_plan: IngestPlan, parts: list[WrittenPart]) -> dict:
-    report = ingest.commit_ingest(open_store(store_uri), ingest_plan, parts)
+    store = open_store(store_uri)
+    report = ingest.commit_ingest(store, ingest_plan, parts)
     logger = get_run_logger()
     logger.info(
         "%s: %d new records, %d inputs unchanged, %d rejected; %d records in all, splits %s",
@@ -38,6 +44,18 @@ def commit_ingest(store_uri: str, ingest_plan: IngestPlan, parts: list[WrittenPa
     )
     if report.rejected:
         logger.warning("%d rejected, reasons in %s", report.rejected, layout.records_quarantine_key(report.dataset))
+    # Labels are what triggers match on (as text): the store, so a deployment retrains on its own store's records,
+    # and the count, so an ingest that added nothing starts nothing.
+    emit_event(
+        event=RECORDS_EVENT,
+        resource={
+            "prefect.resource.id": f"ecgflow.dataset.{report.dataset}",
+            "prefect.resource.name": report.dataset,
+            "ecgflow.store": store.uri,
+            "ecgflow.new-records": str(report.new),
+        },
+        payload=report.__dict__ | {"store": store.uri},
+    )
     return report.__dict__
 
 

@@ -96,12 +96,11 @@ def champion_markdown(champion: dict | None, name: str, run_id: str | None, outc
 
 
 @task
-def open_slot(store_uri: str, run_id: str, new_records: int, force: bool) -> bool:
-    """Whether this scheduled slot retrains (`registry.open_slot`)."""
-    retrains, resumed = registry.open_slot(open_store(store_uri), run_id, new_records, force)
-    if resumed:
-        get_run_logger().info("slot %s started before: resuming it", run_id)
-    return retrains
+def open_slot(store_uri: str, run_id: str, dataset: str, min_new_records: int, force: bool) -> registry.Slot:
+    """Whether this retraining slot retrains (`registry.open_slot`)."""
+    slot = registry.open_slot(open_store(store_uri), run_id, dataset, min_new_records, force)
+    get_run_logger().info("%s: %s", "retraining" if slot.retrains else "not retraining", slot.reason)
+    return slot
 
 
 @task

@@ -74,6 +74,18 @@ def test_flows_get_keywords_given_and_their_own_defaults_otherwise():
     assert kwargs["settings"] == RenderConfig.load("render/default.yaml", {"dpi": 100})
     _, kwargs = arguments("ablate --name a --model M --instruct I --config ablation.yaml --set recipe.max_steps=3")
     assert kwargs["settings"].recipes["partial"].max_steps == 3
+    # Retraining reads its data as `ingest` does, its settings as the pipeline does, and its own policy keys.
+    _, kwargs = arguments(
+        "retrain synthetic --n-records 400 --min-new-records 100 --approval required --set recipe.max_steps=50"
+    )
+    assert kwargs == {
+        "store": DEFAULT_STORE,
+        "source": "synthetic",
+        "options": {"n_records": 400},
+        "min_new_records": 100,
+        "approval": "required",
+        "settings": PipelineConfig.load("demo.yaml", {"recipe.max_steps": 50}),
+    }
 
 
 def test_bad_options_are_refused_before_any_work(capsys):
@@ -92,6 +104,9 @@ def test_bad_options_are_refused_before_any_work(capsys):
     with pytest.raises(SystemExit):  # a nested key of the pipeline's settings too
         main(["demo", "--set", "cnns={signal: {epoch: 3}}"])
     assert "cnns.signal: unknown key(s) epoch" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main("retrain --approval maybe".split())
+    assert "argument --approval: invalid choice: 'maybe'" in capsys.readouterr().err
 
 
 def _documented_commands() -> list[str]:

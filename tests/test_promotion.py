@@ -8,8 +8,11 @@ import pytest
 from ecg_core import layout
 from ecg_core.evaluate.grading import bootstrap_ci, paired_gain, to_matrix
 from ecg_core.labels import SUPERCLASSES
-from ecg_core.promotion import challenge, decide, regression_set
+from ecg_core.promotion import challenge, decide, example_readings, regression_set, signed_off
+from ecg_core.record_store import write_records
+from ecg_core.registry import open_slot
 from ecg_core.store import LocalStore
+from tests.factories import make_record
 
 TRUTHS = [["NORM"], ["MI"], ["STTC"], ["CD"], ["HYP"]]
 
@@ -107,3 +110,50 @@ def test_a_regression_set_changed_since_promotion_is_said_and_not_used(tmp_path)
         store.put_jsonl(layout.predictions_key("new", "new", "ptbxl-super", row), rows(100, wrong=wrong))
     decision = challenge(store, "new", "new", champion, "macro_f1", 0.0)
     assert decision["regression"] is None and "the test split of old changed" in decision["reason"]
+
+
+def _records(store: LocalStore, n: int) -> None:
+    write_records(store, "synthetic", [make_record(f"r{i}", patient_id=f"p{i}") for i in range(n)])
+
+
+def test_slots_started_by_an_event_and_by_the_calendar_never_train_the_same_records(tmp_path):
+    store = LocalStore(tmp_path)
+    assert not open_slot(store, "weekly-1", "synthetic", 1, False).retrains  # no records yet: nothing to train
+    _records(store, 30)
+    below = open_slot(store, "new-data-1", "synthetic", 100, False)
+    assert not below.retrains and below.reason == "30 new records of synthetic since the last retraining, 100 needed"
+    _records(store, 120)  # more arrived: the threshold is reached, counted from the last retraining (none yet)
+    event = open_slot(store, "new-data-2", "synthetic", 100, False)
+    assert event.retrains and not event.resumed and "120 new records" in event.reason
+    # The calendar's slot an hour later finds the same records trained on: it does not train them again.
+    calendar = open_slot(store, "weekly-2", "synthetic", 1, False)
+    assert not calendar.retrains and calendar.reason.startswith("0 new records")
+    assert open_slot(store, "new-data-2", "synthetic", 100, False).resumed  # its retry resumes it, whatever it finds
+    _records(store, 125)
+    assert not open_slot(store, "weekly-3", "synthetic", 10, False).retrains  # 5 new since the event's slot
+    assert open_slot(store, "weekly-3", "synthetic", 10, True).retrains  # forced
+    assert open_slot(store, "weekly-4", "synthetic", 1, False).reason.startswith("0 new records")  # forced counts
+
+
+def test_a_sign_off_decides_and_is_kept_with_the_decision():
+    passed = {"promote": True, "reason": "macro_f1 gain +0.1 on 40 records"}
+    answer = {"by": "dr. Ada", "at": "2026-12-07T10:00:00+00:00", "comment": "readings look right", "waited_s": 42.0}
+    approved = signed_off(passed, answer | {"outcome": "approved"})
+    assert approved["promote"] and approved["reason"].endswith("; approved by dr. Ada: readings look right")
+    assert approved["sign_off"]["at"] == answer["at"] and approved["sign_off"]["by"] == "dr. Ada"
+    rejected = signed_off(passed, answer | {"outcome": "rejected", "comment": ""})
+    assert not rejected["promote"] and rejected["reason"].endswith("; rejected by dr. Ada")
+    silent = signed_off(passed, {"outcome": "timed out", "by": None, "at": answer["at"], "comment": "", "waited_s": 60})
+    assert not silent["promote"] and silent["reason"].endswith("; no sign-off within 60 s: the champion stands")
+
+
+def test_example_readings_show_where_champion_and_challenger_disagree_first(tmp_path):
+    store = LocalStore(tmp_path)
+    champion, challenger = rows(6, wrong={1, 2}), rows(6, wrong=set())
+    for name, answers in (("champion", champion), ("finetuned", challenger)):
+        answers = [r | {"record_id": f"rec{r['id']}", "answer": " ".join(r["parsed"])} for r in answers]
+        store.put_jsonl(layout.predictions_key("e", "new", "ptbxl-super", name), answers)
+    table = example_readings(store, "e", "new", n=3).splitlines()
+    assert table[0] == "| record | reference | champion | challenger |"
+    assert table[2] == "| recq1 | MI | NORM | MI |" and table[3] == "| recq2 | STTC | NORM | STTC |"
+    assert table[4] == "| recq0 | NORM | NORM | NORM |" and len(table) == 5

@@ -1,11 +1,16 @@
-"""Scheduled retraining through the real flows on tiny models: champion and challenger answer the same
-records, a clearly better challenger is promoted and then reads for `interpret`, a worse one is not, a slot
-without new data trains nothing, and a slot retried after a failed promotion (rolled back) trains once."""
+"""Retraining through the real flows on tiny models: champion and challenger answer the same records, a clearly
+better challenger is signed off by a person (through the API the UI's form posts to) and then reads for
+`interpret`, a worse one is not promoted, a slot without new records trains nothing, and a slot retried after a
+failed promotion (rolled back) trains once."""
+
+import threading
+import time
 
 import pytest
 from prefect import task
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, FlowRunFilterState
+from prefect.client.schemas.objects import StateType
 
 import flows.retrain
 import tasks.train
@@ -28,6 +33,22 @@ def _artifacts(key: str) -> list:
     return sorted(found, key=lambda a: a.created)
 
 
+def sign_off_when_paused(answer: dict) -> threading.Thread:
+    """A person at the UI: waits for a paused flow run, then resumes it with the form's answer."""
+    paused = FlowRunFilter(state=FlowRunFilterState(type={"any_": [StateType.PAUSED]}))
+
+    def sign() -> None:
+        with get_client(sync_client=True) as client:
+            deadline = time.monotonic() + 600
+            while not (runs := client.read_flow_runs(flow_run_filter=paused)) and time.monotonic() < deadline:
+                time.sleep(0.5)
+            client.resume_flow_run(runs[0].id, run_input=answer)
+
+    person = threading.Thread(target=sign, daemon=True)
+    person.start()
+    return person
+
+
 @pytest.fixture
 def launches(monkeypatch) -> list:
     """Each training process started (the real one runs)."""
@@ -46,7 +67,7 @@ def test_champion_and_challenger_on_the_same_records(tmp_path, monkeypatch, gpu_
         return retrain_flow.with_options(retries=retries)(
             store=store_uri,
             name="weekly",
-            ingest_options={"n_records": 100, "seed": seed, "fs": 100.0},
+            options={"n_records": 100, "seed": seed, "fs": 100.0},
             settings=settings,
             **options,
         )
@@ -67,14 +88,21 @@ def test_champion_and_challenger_on_the_same_records(tmp_path, monkeypatch, gpu_
     assert untrained["run_id"] == first["run_id"] and untrained["regression_set"]["instruct"] == first["run_id"]
     monkeypatch.setattr(flows.retrain, "switch_champion", switch_champion)
 
-    # (c) No new data: nothing trained, the decision recorded, the champion stays.
-    assert retrain(UNTRAINED)["reason"] == "no new data since the last run" and len(launches) == 1
+    # (c) No new records: nothing trained, the decision recorded, the champion stays.
+    nothing_new = retrain(UNTRAINED)["reason"]
+    assert nothing_new == "0 new records of synthetic since the last retraining, 1 needed" and len(launches) == 1
     assert read_champion(store) == untrained
 
-    # (b) New records and a challenger that learnt: better on the same records, promoted.
-    better = retrain(LEARNS, seed=8)
+    # (b) New records and a challenger that learnt: better on the same records; a person signs it off, promoted.
+    person = sign_off_when_paused({"approve": True, "reviewer": "dr. Ada", "comment": "readings look right"})
+    better = retrain(LEARNS, seed=8, approval="required")
+    person.join(timeout=5)
     current = better["current"]
     assert better["promote"] and current["ci95"][0] >= 0 and current["challenger"] > current["champion"]
+    assert better["sign_off"]["outcome"] == "approved" and better["sign_off"]["by"] == "dr. Ada"
+    assert better["reason"].endswith("approved by dr. Ada: readings look right")
+    asked = _artifacts("sign-off-weekly")[-1].data
+    assert "| champion `" in asked and "## Example readings" in asked and "| record | reference |" in asked
     assert better["regression"]["split"] == f"{first['run_id']}/test"  # the champion's split, held frozen
     champion = read_champion(store)
     assert champion["run_id"] == better["run_id"]

@@ -1,13 +1,22 @@
 """A real browser on the Prefect UI: Debian's chromium, headless, renders a page (its scripts run and call the
-API the server told them about) and gives back the text a person would read, with a screenshot."""
+API the server told them about) and gives back the text a person would read, with a screenshot; or, driven over
+its DevTools protocol, clicks a button on the page as a person would and reads what opens."""
 
 from __future__ import annotations
 
+import base64
 import html
+import itertools
+import json
 import re
 import shutil
 import subprocess
+import tempfile
+import urllib.request
 from pathlib import Path
+
+from ecg_core.ports import free_port
+from tests.ops.waits import wait_for
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # As root (CI) chromium needs --no-sandbox; a container's small /dev/shm needs --disable-dev-shm-usage.
@@ -29,3 +38,52 @@ def rendered_page(url: str, screenshot: Path) -> tuple[str, str]:
 def visible_text(page: str) -> str:
     without_code = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
     return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", without_code)))
+
+
+def text_after_click(url: str, button: str, shows: str, screenshot: Path, timeout_s: float = 90) -> str:
+    """The visible text of the page at `url` once a person clicked its button labelled `button` and `shows`
+    appeared (a form in a dialog, say), with a screenshot of that moment."""
+    from websockets.sync.client import connect
+
+    assert CHROMIUM, "chromium is not installed: `make setup` installs it (Debian's `chromium` package)"
+    port = free_port()
+    with tempfile.TemporaryDirectory() as profile:
+        browser = subprocess.Popen(
+            [CHROMIUM, *FLAGS, f"--remote-debugging-port={port}", f"--user-data-dir={profile}", "about:blank"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for(lambda: _page_socket(port), timeout_s, "chromium's DevTools endpoint")
+            with connect(_page_socket(port), max_size=None) as socket:
+                ids = itertools.count(1)
+
+                def call(method: str, **params) -> dict:
+                    sent = next(ids)
+                    socket.send(json.dumps({"id": sent, "method": method, "params": params}))
+                    while (reply := json.loads(socket.recv()))["id" if "id" in reply else "method"] != sent:
+                        pass  # events, and replies to nothing we wait for
+                    return reply.get("result", {})
+
+                def evaluate(expression: str):
+                    return call("Runtime.evaluate", expression=expression, returnByValue=True)["result"].get("value")
+
+                call("Page.navigate", url=url)
+                buttons = "[...document.querySelectorAll('button')]"
+                labelled = f"{buttons}.find(b => b.innerText.trim() === {json.dumps(button)})"
+                wait_for(lambda: evaluate(f"!!{labelled}"), timeout_s, f"a {button!r} button on {url}")
+                evaluate(f"{labelled}.click()")
+                wait_for(lambda: shows in evaluate("document.body.innerText"), timeout_s, f"{shows!r} after the click")
+                screenshot.write_bytes(base64.b64decode(call("Page.captureScreenshot")["data"]))
+                return " ".join(evaluate("document.body.innerText").split())
+        finally:
+            browser.kill()
+            browser.wait()
+
+
+def _page_socket(port: int) -> str | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=2) as reply:
+            return next((t["webSocketDebuggerUrl"] for t in json.load(reply) if t["type"] == "page"), None)
+    except OSError:
+        return None

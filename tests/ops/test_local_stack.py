@@ -1,8 +1,10 @@
 """`make up` for real: a `prefect server`, process workers on the `cpu` and `gpu` pools, every deployment, and
 `prefect deployment run pipeline/pipeline` on the tiny model and synthetic data with the store in S3 (moto's
-server over HTTP); then 5 flow runs submitted at once (2 ingests, 2 trainings, the interpret deployment reading
-images under an S3 prefix) all complete on the stack's SQLite database without two trainings ever holding the
-single `gpu` slot. Then `make down` stops it all."""
+server over HTTP); the pipeline's ingest of new records starts the `retrain` deployment through its trigger
+(below its threshold, that run ends at once, recorded). Then 6 flow runs submitted at once (3 ingests, one of
+them adding nothing to the deployments' store and so starting nothing, 2 trainings, the interpret deployment
+reading images under an S3 prefix) all complete on the stack's SQLite database without two trainings ever
+holding the single `gpu` slot. Then `make down` stops it all."""
 
 import json
 import os
@@ -10,6 +12,7 @@ import re
 import subprocess
 import sys
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -59,6 +62,25 @@ with get_client(sync_client=True) as client:
             break
         time.sleep(2)
 print(json.dumps([[name, s.type.value, s.message] for (name, _), s in zip(jobs, states)]))
+"""
+
+
+# What the `retrain` deployment's trigger did: the ingests' events and the deployment's runs that left the queue.
+TRIGGERED = """
+import json, httpx
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
+from prefect.settings import get_current_settings
+api = get_current_settings().api.url
+query = {"filter": {"event": {"name": ["ecgflow.records.ingested"]}}, "limit": 50}
+events = httpx.post(f"{api}/events/filter", json=query).json()["events"]
+with get_client(sync_client=True) as client:
+    retrain = DeploymentFilter(name=DeploymentFilterName(any_=["retrain"]))
+    runs = [r for r in client.read_flow_runs(deployment_filter=retrain) if r.start_time]  # not the calendar's to come
+print(json.dumps({
+    "events": [[e["occurred"], e["resource"]["ecgflow.store"], int(e["payload"]["new"])] for e in events],
+    "runs": [[r.name, r.parameters, r.state.type.value, r.start_time.isoformat()] for r in runs],
+}))
 """
 
 
@@ -135,7 +157,7 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, tmp_path):
             "with get_client(sync_client=True) as c:\n"
             "    run = c.read_flow_run(sys.argv[1])\n"
             "    deployments = {d.name: d for d in c.read_deployments()}\n"
-            "    weekly = deployments['retrain-weekly']\n"
+            "    weekly = deployments['retrain']\n"
             "    train = deployments['train']\n"
             "    print(json.dumps({'state': run.state.type.value, 'name': run.name, 'store': run.parameters['store'],\n"
             "        'pools': {n: d.work_pool_name for n, d in deployments.items()},\n"
@@ -152,7 +174,7 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, tmp_path):
             ui_api_url = json.load(reply)["api_url"]
         pages = ui_pages(ui, flow_run_id, seen["artifacts"], tmp_path / "ui")
 
-        # Load: 5 runs submitted at once, 2 small ingests on the cpu pool, 2 trainings and a batch of new images
+        # Load: 6 runs submitted at once, 3 small ingests on the cpu pool, 2 trainings and a batch of new images
         # to read through the gpu queue.
         [model] = [str(p.parent) for p in Path(env["ECGFLOW_S3_CACHE"]).rglob("models/tiny-mllama-ops/config.json")]
         ingest = {"source": "synthetic", "options": {"n_records": 4, "fs": 100.0}}
@@ -164,6 +186,9 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, tmp_path):
             "store": store,
         }
         jobs = [["ingest/ingest", ingest | {"store": str(tmp_path / f"ingest-{i}")}] for i in range(2)]
+        # The pipeline's records again, into its store: nothing new, so no retraining starts.
+        again = {"n_records": 30, "seed": 0, "fs": 100.0, "seconds": 10.0}
+        jobs += [["ingest/ingest", {"source": "synthetic", "options": again, "store": store}]]
         jobs += [["train/train", train | {"run_id": f"load-{i}"}] for i in range(2)]
         # New images under an S3 prefix, read by the pipeline's run through the interpret deployment.
         for scan in sorted((REALDATA / "images").glob("*.jpg"))[:2]:
@@ -172,6 +197,7 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, tmp_path):
         reading = {"inputs": [f"s3://{bucket}/incoming/"], "model": model, "run_id": "ops", "batch": "incoming"}
         jobs += [["interpret/interpret", reading | {"store": store}]]
         load = json.loads(_run([sys.executable, "-c", SUBMIT_AND_WAIT, json.dumps(jobs)], env, timeout=720).stdout)
+        triggered = json.loads(_run([sys.executable, "-c", TRIGGERED], env, timeout=60).stdout)
     finally:
         _run([*stack, "down"], env, timeout=60)
 
@@ -186,7 +212,7 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, tmp_path):
         "cnn": "gpu",
         "interpret": "gpu",
         "pipeline": "gpu",
-        "retrain-weekly": "gpu",
+        "retrain": "gpu",
     }
     assert seen["cron"] == ["0 3 * * 1"] and seen["weekly"] == [{"store": store, "name": "weekly"}]
     assert seen["train"] == [
@@ -227,7 +253,18 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, tmp_path):
     metrics = json.loads(client.get_object(Bucket=bucket, Key="ops/eval/ops/metrics.json")["Body"].read())
     assert set(metrics["abnormality_detection"]) == {"baseline", "finetuned"}
 
-    assert [state for _, state, _ in load] == ["COMPLETED"] * 5, load
+    assert [state for _, state, _ in load] == ["COMPLETED"] * 6, load
+    # The pipeline's ingest (30 new records) started one retraining through the trigger, on the same store; the
+    # ingest that added nothing and those into other stores started none.
+    ours = [(at, new) for at, where, new in triggered["events"] if where == store]
+    assert sorted(new for _, new in ours) == [0, 30], triggered["events"]
+    [(name, params, state, started)] = triggered["runs"]
+    assert name == "retrain new-data" and state == "COMPLETED", triggered["runs"]
+    assert params["source"] == "synthetic" and params["ingest"] is False and params["min_new_records"] == 100
+    decided = json.loads(client.get_object(Bucket=bucket, Key="ops/registry/decisions/new-data.json")["Body"].read())
+    assert decided["reason"] == "30 new records of synthetic since the last retraining, 100 needed", decided
+    ingested_at = next(datetime.fromisoformat(at) for at, new in ours if new == 30)
+    print(f"the trigger: {(datetime.fromisoformat(started) - ingested_at).total_seconds():.1f} s from ingest to run")
     readings = client.get_object(Bucket=bucket, Key="ops/predictions/incoming/readings.jsonl")["Body"].read()
     assert len(readings.decode().splitlines()) == 2 and "ops/predictions/incoming/report.md" in _bucket_keys(
         client, bucket
@@ -247,7 +284,7 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, tmp_path):
         .read_text()
         .count("OperationalError) database is locked")
     )
-    print(f"5 runs at once: all completed; the server retried {locked} SQLite lock(s) of its own bookkeeping")
+    print(f"6 runs at once: all completed; the server retried {locked} SQLite lock(s) of its own bookkeeping")
 
     status = _run([*stack, "status"], env, timeout=60).stdout
     assert status.count("stopped") == 3, status

@@ -13,9 +13,7 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -26,6 +24,7 @@ from ecg_core.store import open_store
 from ecg_core.train.checkpoints import complete_steps, stored_checkpoints
 from tests.ops.commands import ROOT
 from tests.ops.waits import wait_for
+from tests.ops.webhook import Webhook
 
 CRASH_AFTER_S = 60  # the automation's window: two beats (30 s apart) may go missing before a run counts as lost
 RUN = "lost"
@@ -65,18 +64,6 @@ print(decision["reason"])
 """
 
 
-class Receiver(BaseHTTPRequestHandler):
-    posts: list[dict] = []
-
-    def do_POST(self):  # noqa: N802 (http.server's name)
-        Receiver.posts.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 def _tree(pid: int) -> list[int]:
     """The process and everything under it, however deep (the training runs in a session of its own)."""
     children: dict[int, list[int]] = {}
@@ -110,8 +97,7 @@ def test_a_lost_machine_costs_minutes_not_the_run(s3_env, small_store, tmp_path)
         if path.is_file() and path.relative_to(local_store).parts[0] in ("instruct", "images"):
             store.put_bytes(path.relative_to(local_store).as_posix(), path.read_bytes())
 
-    receiver = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    receiver = Webhook()
     port = free_port()
     base = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")} | {
         "PREFECT_HOME": str(tmp_path / "prefect-home"),
@@ -121,7 +107,7 @@ def test_a_lost_machine_costs_minutes_not_the_run(s3_env, small_store, tmp_path)
     machine = {name: base | {"ECGFLOW_S3_CACHE": str(tmp_path / f"cache-{name}")} for name in ("a", "b")}
     stack = [sys.executable, "deployments/stack.py"]
     up = [*stack, "up", "--port", str(port), "--gpus", "1", "--store", uri, "--crash-after-s", str(CRASH_AFTER_S)]
-    up += ["--notify-url", f"http://127.0.0.1:{receiver.server_address[1]}/hook"]
+    up += ["--notify-url", receiver.url]
     out = subprocess.run(up, cwd=ROOT, env=machine["a"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     worker_b = None
@@ -161,12 +147,12 @@ def test_a_lost_machine_costs_minutes_not_the_run(s3_env, small_store, tmp_path)
         done.touch()
         peak_holders = int(slots.communicate(timeout=60)[0].strip())
         _python(DECIDE, uri, env=base)  # the retraining flow's own decision task, outside a flow run
-        wait_for(lambda: len(Receiver.posts) >= 2, 60, "the webhook hears of the crash and the decision")
+        wait_for(lambda: len(receiver.posts) >= 2, 60, "the webhook hears of the crash and the decision")
     finally:
         if worker_b is not None:
             os.killpg(worker_b.pid, signal.SIGKILL)  # a worker told to stop may wait on its runs; this one must go
         subprocess.run([*stack, "down"], cwd=ROOT, env=machine["a"], capture_output=True, timeout=60)
-        receiver.shutdown()
+        receiver.close()
 
     kinds = [(kind, name) for kind, name, _, _ in history]
     crashed = next(s for s in history if s[0] == "CRASHED")
@@ -189,9 +175,10 @@ def test_a_lost_machine_costs_minutes_not_the_run(s3_env, small_store, tmp_path)
         "ecgflow: requeue crashed runs",
         "ecgflow: tell of crashed runs",
         "ecgflow: tell of retraining decisions",
+        "ecgflow: tell of sign-offs waiting",
     ]
     assert applied["env"] == {"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(HEARTBEAT_S)}  # as the ecgflow commands beat
-    texts = [post["text"] for post in Receiver.posts]
+    texts = [post["text"] for post in receiver.posts]
     assert any(f"train {RUN}" in t and "crashed" in t and "no heartbeat" in t for t in texts), texts
     assert any("Retraining weekly: promoted" in t and "95% interval" in t for t in texts), texts
     trained_again_s = (run_b / "trainable.json").stat().st_mtime - killed_at
