@@ -18,6 +18,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch is imported; inher
 
 import json  # noqa: E402
 import random  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -166,6 +168,21 @@ def tuned_run(tiny_mllama_dir, stripe_pages, tmp_path_factory) -> tuple[dict, Pa
 
     run, metrics = built_once(tmp_path_factory, "tuned-run", train)
     return metrics, run
+
+
+@pytest.fixture(scope="session")
+def prefect_database(tmp_path_factory) -> Path:
+    """A Prefect server database migrated once for the whole run: a server started on an empty database spends
+    about 13 of its 18 CPU-s migrating it, and the ops tests start a dozen (tests/ops/commands.py `seeded_home`).
+    What a newcomer meets, an empty PREFECT_HOME, stays tested by the tests that start from one."""
+
+    def migrate(folder: Path) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")} | {"PREFECT_HOME": str(folder)}
+        upgrade = [sys.executable, "-m", "prefect", "server", "database", "upgrade", "--yes"]
+        subprocess.run(upgrade, env=env, check=True, capture_output=True, timeout=300)
+
+    folder, _ = built_once(tmp_path_factory, "prefect-database", migrate)
+    return folder / "prefect.db"
 
 
 @pytest.fixture(scope="session")

@@ -33,8 +33,9 @@ def _artifacts(key: str) -> list:
     return sorted(found, key=lambda a: a.created)
 
 
-def sign_off_when_paused(answer: dict) -> threading.Thread:
-    """A person at the UI: waits for a paused flow run, then resumes it with the form's answer."""
+def sign_off_when_paused(answer: dict, seen: dict) -> threading.Thread:
+    """A person at the UI: waits for a paused flow run, then resumes it with the form's answer; `seen` gets the
+    `gpu` slots held while the run waited."""
     paused = FlowRunFilter(state=FlowRunFilterState(type={"any_": [StateType.PAUSED]}))
 
     def sign() -> None:
@@ -42,6 +43,7 @@ def sign_off_when_paused(answer: dict) -> threading.Thread:
             deadline = time.monotonic() + 600
             while not (runs := client.read_flow_runs(flow_run_filter=paused)) and time.monotonic() < deadline:
                 time.sleep(0.5)
+            seen["gpu_slots_held"] = client.read_global_concurrency_limit_by_name("gpu").active_slots
             client.resume_flow_run(runs[0].id, run_input=answer)
 
     person = threading.Thread(target=sign, daemon=True)
@@ -94,9 +96,11 @@ def test_champion_and_challenger_on_the_same_records(tmp_path, monkeypatch, gpu_
     assert read_champion(store) == untrained
 
     # (b) New records and a challenger that learnt: better on the same records; a person signs it off, promoted.
-    person = sign_off_when_paused({"approve": True, "reviewer": "dr. Ada", "comment": "readings look right"})
+    seen = {}
+    person = sign_off_when_paused({"approve": True, "reviewer": "dr. Ada", "comment": "readings look right"}, seen)
     better = retrain(LEARNS, seed=8, approval="required")
     person.join(timeout=5)
+    assert seen["gpu_slots_held"] == 0  # the paused run waits without a GPU
     current = better["current"]
     assert better["promote"] and current["ci95"][0] >= 0 and current["challenger"] > current["champion"]
     assert better["sign_off"]["outcome"] == "approved" and better["sign_off"]["by"] == "dr. Ada"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,14 @@ def home_env(prefect_home: Path, **extra: str) -> dict[str, str]:
     """This environment without Prefect settings, on `prefect_home` with a local server port of its own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     return env | {"PREFECT_HOME": str(prefect_home), "ECGFLOW_PREFECT_PORT": str(free_port())} | extra
+
+
+def seeded_home(prefect_home: Path, database: Path) -> Path:
+    """`prefect_home` holding a copy of the run's migrated server database (tests/conftest.py `prefect_database`):
+    its server starts without migrating one. For tests of operations, not of a newcomer's first start."""
+    prefect_home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(database, prefect_home / "prefect.db")
+    return prefect_home
 
 
 def ecgflow(command: str, env: dict, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:

@@ -1,4 +1,5 @@
-"""The ops tests' shared fixtures: an empty PREFECT_HOME per test module, a small store to train on."""
+"""The ops tests' shared fixtures: a PREFECT_HOME per test module (its server database migrated already; the
+tests of a newcomer's first start make empty ones), a small store to train on."""
 
 import json
 import shutil
@@ -10,13 +11,17 @@ import pytest
 
 from ecg_core.model.tiny import build_tiny_mllama
 from tests.built_once import built_once
-from tests.ops.commands import ROOT, ecgflow, home_env
+from tests.ops.commands import ROOT, ecgflow, home_env, seeded_home
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory):
-    """An empty PREFECT_HOME of the module's own, its local server stopped at the end."""
-    env = home_env(tmp_path_factory.mktemp("prefect-home"), PYTHONUNBUFFERED="1")
+def home(request, tmp_path_factory, prefect_database):
+    """A PREFECT_HOME of the module's own, its local server stopped at the end; empty in a module that tests a
+    newcomer's first start (NEWCOMER = True in it)."""
+    folder = tmp_path_factory.mktemp("prefect-home")
+    if not getattr(request.module, "NEWCOMER", False):
+        seeded_home(folder, prefect_database)
+    env = home_env(folder, PYTHONUNBUFFERED="1")
     yield env
     subprocess.run([sys.executable, "deployments/stack.py", "down"], cwd=ROOT, env=env, capture_output=True)
 

@@ -20,6 +20,7 @@ import pytest
 from ecg_core.ports import free_port
 from tests.fixtures import REALDATA
 from tests.ops.browser import rendered_page
+from tests.ops.commands import seeded_home
 
 ROOT = Path(__file__).resolve().parents[2]
 EVALUATION_ARTIFACTS = ("eval-ops-table", "eval-ops-leaderboard", "eval-ops-report")
@@ -96,12 +97,14 @@ def _bucket_keys(client, bucket: str) -> set[str]:
 
 
 @pytest.mark.timeout(900)  # about 7 minutes inside the suite on 2 cores
-def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, tmp_path):
+def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, prefect_database, tmp_path):
     client, bucket = s3_env
     store = f"s3://{bucket}/ops"
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")} | {
-        "PREFECT_HOME": str(tmp_path / "prefect-home"),  # a profile and server database of the test's own
+        "PREFECT_HOME": str(
+            seeded_home(tmp_path / "prefect-home", prefect_database)
+        ),  # a profile and server database of the test's own
         "PREFECT_WORKER_QUERY_SECONDS": "1",  # workers poll every second, not every 10 s
     }
     stack = [sys.executable, "deployments/stack.py"]

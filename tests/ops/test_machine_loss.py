@@ -22,7 +22,7 @@ from cli.local_server import HEARTBEAT_S
 from ecg_core.ports import free_port
 from ecg_core.store import open_store
 from ecg_core.train.checkpoints import complete_steps, stored_checkpoints
-from tests.ops.commands import ROOT
+from tests.ops.commands import ROOT, seeded_home
 from tests.ops.waits import wait_for
 from tests.ops.webhook import Webhook
 
@@ -88,7 +88,7 @@ def _python(script: str, *args: str, env: dict, timeout: float = 120) -> str:
 
 
 @pytest.mark.timeout(900)  # about 7 minutes inside the suite on 2 cores; alone, half that
-def test_a_lost_machine_costs_minutes_not_the_run(s3_env, small_store, tmp_path):
+def test_a_lost_machine_costs_minutes_not_the_run(s3_env, small_store, prefect_database, tmp_path):
     client, bucket = s3_env
     uri = f"s3://{bucket}/fleet"
     local_store, model = small_store
@@ -100,7 +100,7 @@ def test_a_lost_machine_costs_minutes_not_the_run(s3_env, small_store, tmp_path)
     receiver = Webhook()
     port = free_port()
     base = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")} | {
-        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "PREFECT_HOME": str(seeded_home(tmp_path / "prefect-home", prefect_database)),
         "PREFECT_WORKER_QUERY_SECONDS": "1",
         "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
     }
@@ -176,6 +176,7 @@ def test_a_lost_machine_costs_minutes_not_the_run(s3_env, small_store, tmp_path)
         "ecgflow: tell of crashed runs",
         "ecgflow: tell of retraining decisions",
         "ecgflow: tell of sign-offs waiting",
+        "retrain: new records",  # the retrain deployment's trigger (deployments/prefect.yaml)
     ]
     assert applied["env"] == {"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(HEARTBEAT_S)}  # as the ecgflow commands beat
     texts = [post["text"] for post in receiver.posts]

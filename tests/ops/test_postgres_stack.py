@@ -165,7 +165,11 @@ def test_postgres_redis_two_api_processes_hold_a_load_through_an_api_kill_and_a_
         subprocess.run([*stack, "down"], cwd=ROOT, env=env, capture_output=True, timeout=120)
         shutil.rmtree((state / "postgres").resolve(), ignore_errors=True)  # `down` keeps a database; a test's goes
 
-    assert automations == ["ecgflow: crash runs whose heartbeats stop", "ecgflow: requeue crashed runs"]
+    assert automations == [
+        "ecgflow: crash runs whose heartbeats stop",
+        "ecgflow: requeue crashed runs",
+        "retrain: new records",  # the retrain deployment's trigger, made again by the second `up`, not doubled
+    ]
     assert [state for _, state, _ in seen["runs"]] == ["COMPLETED"] * 20, seen["runs"]
     assert seen["peak"] == 1  # the one gpu slot, leased through either API process, never held twice
     trainings = [r for r in seen["runs"] if r[0].startswith("train ")]

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from tests.ops.commands import ECGFLOW, ROOT, ecgflow
 
+NEWCOMER = True  # the module's PREFECT_HOME starts empty (tests/ops/conftest.py)
+
 
 def test_commands_side_by_side_share_one_server_that_the_first_starts(home, tmp_path):
     started = time.monotonic()
