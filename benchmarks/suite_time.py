@@ -31,6 +31,7 @@ from harness import REPO, save_and_print
 
 DOC = REPO / "docs" / "benchmarks.md"
 BLOCK = re.compile(r"(<!-- suite:runs -->\n)(.*?)(<!-- /suite:runs -->)", flags=re.S)
+CPU_BLOCK = re.compile(r"(<!-- suite:cpu -->\n)(.*?)(<!-- /suite:cpu -->)", flags=re.S)
 TABLE_HEAD = (
     "| commit | measured | tests | pytest | whole command | the longest tests (inside the suite) |\n"
     "|---|---|---|---|---|---|\n"
@@ -178,15 +179,27 @@ def row(run: dict) -> str:
     return "| " + " | ".join(cells) + " |\n"
 
 
+def cpu_table(run: dict) -> str:
+    lines = [
+        f"CPU seconds by kind of process in the run of {run['commit']} (the machine busy "
+        f"{run['cpu']['busy_share']:.0%} of {clock(run['whole_s'])}, {run['cores']} cores):",
+        "",
+        "| process kind | CPU s |",
+        "|---|---|",
+    ]
+    return "\n".join(lines + [f"| {kind} | {s} |" for kind, s in run["cpu"]["cpu_s"].items()]) + "\n"
+
+
 def add_row(doc: Path, run: dict) -> None:
-    """The run's row on top of the suite table, the earlier rows kept below it."""
+    """The run's row on top of the suite table, the earlier rows kept below it; its CPU split replaces the last."""
     text = doc.read_text()
     block = BLOCK.search(text)
-    if not block:
-        raise SystemExit(f"{doc}: no <!-- suite:runs --> ... <!-- /suite:runs --> block")
+    if not block or not CPU_BLOCK.search(text):
+        raise SystemExit(f"{doc}: no <!-- suite:runs --> or <!-- suite:cpu --> block (each closed by its /)")
     earlier = block.group(2).removeprefix(TABLE_HEAD)
-    table = TABLE_HEAD + row(run) + earlier
-    doc.write_text(text[: block.start(2)] + table + text[block.end(2) :])
+    text = text[: block.start(2)] + TABLE_HEAD + row(run) + earlier + text[block.end(2) :]
+    cpu = CPU_BLOCK.search(text)
+    doc.write_text(text[: cpu.start(2)] + cpu_table(run) + text[cpu.end(2) :])
 
 
 def main() -> None:

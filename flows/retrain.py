@@ -31,7 +31,7 @@ from tasks.sign_off import present_for_sign_off, wait_for_sign_off
 def retrain_flow(
     *,
     store: str,
-    name: str = "retrain",
+    name: str = "manual",
     source: str = "synthetic",
     path: str | None = None,
     options: dict | None = None,
