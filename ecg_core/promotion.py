@@ -158,3 +158,13 @@ def signed_off(decision: dict, answer: dict) -> dict:
         "reason": f"{decision['reason']}; {said}",
         "sign_off": answer,
     }
+
+
+def against_current_champion(decision: dict, champion: dict | None) -> dict:
+    """A promotion decided against one champion, while another has been promoted since (a retraining that ran
+    while this one waited for its sign-off): not promoted, it was never compared with the champion now."""
+    now = champion["run_id"] if champion else None
+    if not decision["promote"] or now == decision.get("champion_run"):
+        return decision
+    moved = f"champion {now} was promoted while it waited: not promoted (the next retraining compares with it)"
+    return decision | {"promote": False, "reason": f"{decision['reason']}; but {moved}"}

@@ -23,7 +23,15 @@ from flows.instruct import instruct_flow
 from flows.pipeline import PipelineConfig
 from flows.render import render_flow
 from flows.train_and_evaluate import base_model, tiny_model_key, train_and_evaluate
-from tasks.registry import contest, open_slot, promotion_decision, record_decision, stage_adapter, switch_champion
+from tasks.registry import (
+    against_current_champion,
+    contest,
+    open_slot,
+    promotion_decision,
+    record_decision,
+    stage_adapter,
+    switch_champion,
+)
 from tasks.sign_off import present_for_sign_off, wait_for_sign_off
 
 
@@ -118,6 +126,7 @@ def promote(
         if approval == "required":
             present_for_sign_off(store, name, run_id, decision, approval_timeout_s)
             decision = signed_off(decision, wait_for_sign_off(approval_timeout_s))
+            decision = against_current_champion(store, decision)  # another retraining may have promoted meanwhile
         if decision["promote"]:
             switch_champion(store, run_id, model, model_key, metrics, decision)
         else:

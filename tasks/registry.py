@@ -96,6 +96,12 @@ def champion_markdown(champion: dict | None, name: str, run_id: str | None, outc
 
 
 @task
+def against_current_champion(store_uri: str, decision: dict) -> dict:
+    """The decision, unless a newer champion was promoted since it was made (`promotion.against_current_champion`)."""
+    return promotion.against_current_champion(decision, read_champion(open_store(store_uri)))
+
+
+@task
 def open_slot(store_uri: str, run_id: str, dataset: str, min_new_records: int, force: bool) -> registry.Slot:
     """Whether this retraining slot retrains (`registry.open_slot`)."""
     slot = registry.open_slot(open_store(store_uri), run_id, dataset, min_new_records, force)

@@ -8,7 +8,14 @@ import pytest
 from ecg_core import layout
 from ecg_core.evaluate.grading import bootstrap_ci, paired_gain, to_matrix
 from ecg_core.labels import SUPERCLASSES
-from ecg_core.promotion import challenge, decide, example_readings, regression_set, signed_off
+from ecg_core.promotion import (
+    against_current_champion,
+    challenge,
+    decide,
+    example_readings,
+    regression_set,
+    signed_off,
+)
 from ecg_core.record_store import write_records
 from ecg_core.registry import open_slot
 from ecg_core.store import LocalStore
@@ -157,3 +164,11 @@ def test_example_readings_show_where_champion_and_challenger_disagree_first(tmp_
     assert table[0] == "| record | reference | champion | challenger |"
     assert table[2] == "| recq1 | MI | NORM | MI |" and table[3] == "| recq2 | STTC | NORM | STTC |"
     assert table[4] == "| recq0 | NORM | NORM | NORM |" and len(table) == 5
+
+
+def test_an_approval_given_after_a_newer_champion_was_promoted_promotes_nothing():
+    decided = {"promote": True, "reason": "gain +0.1; approved by dr. Ada", "champion_run": "weekly-1"}
+    assert against_current_champion(decided, {"run_id": "weekly-1"}) == decided  # the champion it was measured on
+    moved = against_current_champion(decided, {"run_id": "new-data-2"})
+    assert not moved["promote"] and "champion new-data-2 was promoted while it waited" in moved["reason"]
+    assert against_current_champion({"promote": True, "reason": "no champion yet"}, None)["promote"]
