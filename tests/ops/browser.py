@@ -8,10 +8,11 @@ import base64
 import html
 import itertools
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
-import tempfile
 import urllib.request
 from pathlib import Path
 
@@ -47,38 +48,39 @@ def text_after_click(url: str, button: str, shows: str, screenshot: Path, timeou
 
     assert CHROMIUM, "chromium is not installed: `make setup` installs it (Debian's `chromium` package)"
     port = free_port()
-    with tempfile.TemporaryDirectory() as profile:
-        browser = subprocess.Popen(
-            [CHROMIUM, *FLAGS, f"--remote-debugging-port={port}", f"--user-data-dir={profile}", "about:blank"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_for(lambda: _page_socket(port), timeout_s, "chromium's DevTools endpoint")
-            with connect(_page_socket(port), max_size=None) as socket:
-                ids = itertools.count(1)
+    profile = screenshot.parent / "chromium-profile"  # beside the screenshot: its helpers write there to the end
+    browser = subprocess.Popen(
+        [CHROMIUM, *FLAGS, f"--remote-debugging-port={port}", f"--user-data-dir={profile}", "about:blank"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # chromium and its helper processes, stopped together
+    )
+    try:
+        wait_for(lambda: _page_socket(port), timeout_s, "chromium's DevTools endpoint")
+        with connect(_page_socket(port), max_size=None) as socket:
+            ids = itertools.count(1)
 
-                def call(method: str, **params) -> dict:
-                    sent = next(ids)
-                    socket.send(json.dumps({"id": sent, "method": method, "params": params}))
-                    while (reply := json.loads(socket.recv()))["id" if "id" in reply else "method"] != sent:
-                        pass  # events, and replies to nothing we wait for
-                    return reply.get("result", {})
+            def call(method: str, **params) -> dict:
+                sent = next(ids)
+                socket.send(json.dumps({"id": sent, "method": method, "params": params}))
+                while (reply := json.loads(socket.recv()))["id" if "id" in reply else "method"] != sent:
+                    pass  # events, and replies to nothing we wait for
+                return reply.get("result", {})
 
-                def evaluate(expression: str):
-                    return call("Runtime.evaluate", expression=expression, returnByValue=True)["result"].get("value")
+            def evaluate(expression: str):
+                return call("Runtime.evaluate", expression=expression, returnByValue=True)["result"].get("value")
 
-                call("Page.navigate", url=url)
-                buttons = "[...document.querySelectorAll('button')]"
-                labelled = f"{buttons}.find(b => b.innerText.trim() === {json.dumps(button)})"
-                wait_for(lambda: evaluate(f"!!{labelled}"), timeout_s, f"a {button!r} button on {url}")
-                evaluate(f"{labelled}.click()")
-                wait_for(lambda: shows in evaluate("document.body.innerText"), timeout_s, f"{shows!r} after the click")
-                screenshot.write_bytes(base64.b64decode(call("Page.captureScreenshot")["data"]))
-                return " ".join(evaluate("document.body.innerText").split())
-        finally:
-            browser.kill()
-            browser.wait()
+            call("Page.navigate", url=url)
+            buttons = "[...document.querySelectorAll('button')]"
+            labelled = f"{buttons}.find(b => b.innerText.trim() === {json.dumps(button)})"
+            wait_for(lambda: evaluate(f"!!{labelled}"), timeout_s, f"a {button!r} button on {url}")
+            evaluate(f"{labelled}.click()")
+            wait_for(lambda: shows in evaluate("document.body.innerText"), timeout_s, f"{shows!r} after the click")
+            screenshot.write_bytes(base64.b64decode(call("Page.captureScreenshot")["data"]))
+            return " ".join(evaluate("document.body.innerText").split())
+    finally:
+        os.killpg(browser.pid, signal.SIGKILL)
+        browser.wait()
 
 
 def _page_socket(port: int) -> str | None:
