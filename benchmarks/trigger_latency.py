@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 from harness import REPO, save_and_print
@@ -40,8 +41,6 @@ def look(api: str, store: str, after: str) -> tuple[str | None, list]:
 
 
 def seconds_between(earlier: str, later: str) -> float:
-    from datetime import datetime
-
     return (datetime.fromisoformat(later) - datetime.fromisoformat(earlier)).total_seconds()
 
 

@@ -65,10 +65,9 @@ def _rows(rows: dict) -> str:
 
 
 def _decision(decision: dict) -> str:
-    from ecg_core.promotion import decision_table
+    from ecg_core.promotion import decision_table, outcome
 
-    outcome = "Promoted" if decision["promote"] else "Kept the champion"
-    return f"{outcome}: {decision['reason']}\n\n{decision_table(decision, decision.get('run_id'))}"
+    return f"{outcome(decision)}: {decision['reason']}\n\n{decision_table(decision, decision.get('run_id'))}"
 
 
 def _ablation(rows: list[dict]) -> str:
@@ -203,6 +202,11 @@ class Option:
     help: str
 
 
+def help_text(text: str) -> str:
+    """A docstring line as argparse shows it: on one line, its % escaped (argparse formats help with %)."""
+    return " ".join(text.split()).replace("%", "%%")
+
+
 def parameters(fn: Callable) -> list[Option]:
     """The options a function's signature and Google-style docstring declare."""
     from prefect.utilities.callables import parameter_docstrings
@@ -210,7 +214,7 @@ def parameters(fn: Callable) -> list[Option]:
     fn = getattr(fn, "fn", fn)  # a Prefect flow wraps the function
     hints, docs = typing.get_type_hints(fn), parameter_docstrings(inspect.getdoc(fn))
     return [
-        Option(name, hints.get(name, Any), param.default, " ".join(docs.get(name, "").split()))
+        Option(name, hints.get(name, Any), param.default, help_text(docs.get(name, "")))
         for name, param in inspect.signature(fn).parameters.items()
     ]
 
@@ -238,7 +242,9 @@ def group_options(option: Option) -> list[Option]:
         ]
     settings = settings_class(option.annotation)
     helps, hints = settings.field_help(), typing.get_type_hints(settings)
-    return [Option(f.name, hints[f.name], f.default, helps.get(f.name, "")) for f in dataclasses.fields(settings)]
+    return [
+        Option(f.name, hints[f.name], f.default, help_text(helps.get(f.name, ""))) for f in dataclasses.fields(settings)
+    ]
 
 
 def _add_set(parser: argparse.ArgumentParser, dest: str, help: str) -> None:
@@ -258,7 +264,7 @@ def _add(parser: argparse.ArgumentParser, option: Option, flag: str | None, dest
     kinds = [k for k in (typing.get_args(annotation) if is_union(annotation) else (annotation,)) if k is not type(None)]
     kind = kinds[0] if len(kinds) == 1 else None
     origin = typing.get_origin(kind)
-    spec: dict[str, Any] = {"help": option.help.replace("%", "%%")}  # argparse formats help with %
+    spec: dict[str, Any] = {"help": option.help}
     if default not in (inspect.Parameter.empty, None) and kind is not bool:
         spec["help"] += f" (default {list(default) if isinstance(default, tuple) else default})"
     if origin in (list, tuple):

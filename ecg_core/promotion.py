@@ -71,6 +71,10 @@ def decide(current: dict | None, regression: dict | None, min_margin: float = 0.
     return out | {"promote": True, "reason": f"{said}: at least the margin {min_margin}; {held}"}
 
 
+def outcome(decision: dict) -> str:
+    return "Promoted" if decision["promote"] else "Kept the champion"
+
+
 def gain_text(compared: dict) -> str:
     """The gain with its 95% interval, e.g. "+0.0727, 95% interval [+0.0000, +0.1333]"."""
     low, high = compared["ci95"] or (None, None)

@@ -57,7 +57,7 @@ def record_decision(store_uri: str, name: str, run_id: str | None, decision: dic
     store = open_store(store_uri)
     store.put_json(layout.decision_key(run_id or name), {"run_id": run_id, **decision})
     champion = read_champion(store)
-    outcome = f"**{'Promoted' if decision['promote'] else 'Kept the champion'}**: {decision['reason']}"
+    outcome = f"**{promotion.outcome(decision)}**: {decision['reason']}"
     comparison = promotion.decision_table(decision, run_id)
     with publishing(f"the decision of {name}", store.url(layout.decision_key(run_id or name))):
         create_markdown_artifact(
@@ -74,7 +74,7 @@ def record_decision(store_uri: str, name: str, run_id: str | None, decision: dic
         event=DECISION_EVENT,
         resource={"prefect.resource.id": f"ecgflow.retraining.{name}", "prefect.resource.name": name},
         payload={
-            "outcome": "promoted" if decision["promote"] else "kept the champion",
+            "outcome": promotion.outcome(decision).lower(),
             "run_id": run_id,
             "reason": decision["reason"],  # the gain with its 95% interval, and on how many records
             "decision_url": store.url(layout.decision_key(run_id or name)),
