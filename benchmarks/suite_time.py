@@ -48,7 +48,7 @@ KINDS = [
     ("training ranks and launchers", ("ecg_core.train", "deepspeed.launcher")),
     ("Prefect servers", ("uvicorn", "prefect server", "prefect.server")),
     ("Prefect workers", ("prefect worker",)),
-    ("flow runs a worker started", ("prefect.engine", "prefect.flow_engine")),
+    ("flow runs a worker started", ("prefect.engine", "prefect.flow_engine", "prefect.runner._workspace_supervisor")),
     ("ecgflow commands", ("-m cli", "bin/ecgflow")),
     ("chromium", ("chromium",)),
     ("PostgreSQL, Redis, S3 (moto)", ("postgres", "redis-server", "moto")),

@@ -1,14 +1,29 @@
+import shutil
+import tempfile
+
 import pytest
+from prefect.testing import utilities
 from prefect.testing.utilities import prefect_test_harness
 
 from tasks.gpu import ensure_gpu_limit
 
 
 @pytest.fixture(autouse=True, scope="session")
-def prefect_api():
-    """A real Prefect API (server code on a temporary SQLite database) for every flow test."""
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
+def prefect_api(prefect_database):
+    """A real Prefect API (server code on a temporary SQLite database) for every flow test.
+
+    Its database starts as a copy of the run's migrated one (tests/conftest.py `prefect_database`): the harness puts
+    `prefect-test.db` in the folder its `mkdtemp` makes, and each xdist worker would otherwise migrate its own."""
+
+    def folder_with_the_database() -> str:
+        folder = tempfile.mkdtemp()
+        shutil.copyfile(prefect_database, f"{folder}/prefect-test.db")
+        return folder
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(utilities, "mkdtemp", folder_with_the_database)
+        with prefect_test_harness(server_startup_timeout=120):
+            yield
 
 
 @pytest.fixture
