@@ -10,13 +10,14 @@ SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 setup: $(STAMP)
 
 # torch first and pinned, with pip: 2.13.0 is the CPU build these machines carry (pip's configuration finds it on
-# disk); an unpinned torch would pull a multi-GB CUDA build. The rest with uv, which installs in seconds what pip takes
-# over a minute for; the project's own range admits the torch already there, so uv keeps it.
+# disk); an unpinned torch would pull a multi-GB CUDA build. The rest with uv, in half pip's time; the project's own
+# range admits the torch already there, so uv keeps it. Bytecode is compiled at install, as pip does: where Python
+# writes none at run time (PYTHONDONTWRITEBYTECODE), every process would otherwise compile what it imports afresh.
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0 'uv>=0.5'
-	$(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[dev]'
+	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -e '.[dev]'
 	# DeepSpeed compiles its CPU shared-memory collective once per environment (about a minute): here, not in the
 	# first training that launches ranks.
 	$(PY) -c "from deepspeed.accelerator import get_accelerator; get_accelerator().create_op_builder('ShareMemCommBuilder').load()"
