@@ -53,7 +53,7 @@ KINDS = [
     ("chromium", ("chromium",)),
     ("PostgreSQL, Redis, S3 (moto)", ("postgres", "redis-server", "moto")),
     ("pytest and its workers (in-process tests)", ("pytest", "exec(eval(sys.stdin.readline()))")),
-    ("set-up (pip, ruff, compilers)", ("pip", "ruff", "c++", "cc1plus", "ninja", "/ld")),
+    ("set-up (pip and uv, ruff, compilers)", ("pip", "ruff", "c++", "cc1plus", "ninja", "/ld")),
     ("other Python", ("python",)),
 ]
 TICK = os.sysconf("SC_CLK_TCK")
@@ -142,6 +142,7 @@ def measure(target: str) -> dict:
         git("clone", "--quiet", "--no-hardlinks", str(REPO), str(clone), cwd=Path(tmp))
         git("checkout", "--quiet", "--detach", commit, cwd=clone)
         env["PREFECT_HOME"] = str(Path(tmp) / "prefect-home")
+        env["UV_CACHE_DIR"] = str(Path(tmp) / "uv-cache")  # set-up downloads as on a fresh machine
         load = os.getloadavg()[0]
         started = time.monotonic()
         with CpuByKind() as cpu:
