@@ -38,15 +38,17 @@ def installed(tmp_path_factory) -> dict:
     subprocess.run([*build, str(source)], check=True, capture_output=True, timeout=300)
     [wheel] = (tmp / "dist").glob("ecgflow-*.whl")
 
+    # No PYTHONPATH from the caller: a checkout on it holds ecgflow's metadata, and pip would take the wheel as
+    # installed already.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "PYTHON"))}
+    env |= {"PREFECT_HOME": str(tmp / "prefect-home"), "ECGFLOW_PREFECT_PORT": str(free_port())}
     fresh = tmp / "venv"
     venv.create(fresh, with_pip=True)  # pip writes the `ecgflow` console script, as for any user
     [fresh_site] = fresh.glob("lib/python*/site-packages")
     (fresh_site / "dependencies.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     install = [fresh / "bin" / "python", "-m", "pip", "install", "--no-deps", "--no-index", str(wheel)]
-    subprocess.run(install, check=True, capture_output=True, timeout=300)
+    subprocess.run(install, env=env, check=True, capture_output=True, timeout=300)
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "PYTHON"))}
-    env |= {"PREFECT_HOME": str(tmp / "prefect-home"), "ECGFLOW_PREFECT_PORT": str(free_port())}
     yield {"bin": fresh / "bin", "env": env, "wheel": wheel}
     subprocess.run([fresh / "bin" / "ecgflow", "server", "stop"], env=env, capture_output=True, timeout=120)
 
