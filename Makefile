@@ -10,15 +10,15 @@ SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 setup: $(STAMP)
 
 # torch first and pinned, with pip: 2.13.0 is the CPU build these machines carry (pip's configuration finds it on
-# disk); an unpinned torch would pull a multi-GB CUDA build. The rest with uv, in half pip's time; the project's own
-# range admits the torch already there, so uv keeps it. Bytecode is compiled at install, as pip does: where Python
-# writes none at run time (PYTHONDONTWRITEBYTECODE), every process would otherwise compile what it imports afresh.
+# disk); an unpinned torch would pull a multi-GB CUDA build. The rest with uv, in a third of pip's time; the
+# project's own range admits the torch already there, so uv keeps it. Bytecode is compiled at install, as pip does:
+# where Python writes none at run time (PYTHONDONTWRITEBYTECODE), every process would compile its imports afresh.
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0 'uv>=0.5'
 	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -e '.[dev]'
-	# DeepSpeed compiles its CPU shared-memory collective once per environment (about a minute): here, not in the
+	# DeepSpeed compiles its CPU shared-memory collective once per environment (half a minute): here, not in the
 	# first training that launches ranks.
 	$(PY) -c "from deepspeed.accelerator import get_accelerator; get_accelerator().create_op_builder('ShareMemCommBuilder').load()"
 	touch $(STAMP)
