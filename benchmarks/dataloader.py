@@ -27,7 +27,7 @@ from harness import llama_files, save_and_print
 from transformers import MllamaProcessor
 
 from ecg_core.instruct.printed import printed_samples
-from ecg_core.model import InstructionCollator
+from ecg_core.model.collator import InstructionCollator
 from ecg_core.model.page_tiles import PagePreprocessing
 from ecg_core.train import TrainConfig
 from ecg_core.train.plan import plan_for_recipe

@@ -39,7 +39,7 @@ from ecg_core.evaluate.benchmarks import KIND_BY_NAME, Benchmark
 from ecg_core.evaluate.grading import benchmark_metrics
 from ecg_core.instruct.printed import printed_samples
 from ecg_core.layout import ADAPTER, TRAIN_LOG
-from ecg_core.model import load_model_and_processor
+from ecg_core.model.load import load_model_and_processor
 from ecg_core.model.page_tiles import tile_size
 from ecg_core.model.shrunk import build_shrunk_mllama
 from ecg_core.train.config import TrainConfig, write_run_config

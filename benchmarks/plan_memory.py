@@ -37,7 +37,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 from transformers import MllamaConfig, MllamaForConditionalGeneration
 
-from ecg_core.model import apply_lora
+from ecg_core.model.lora import apply_lora
 from ecg_core.model.shrunk import shrunk_config
 from ecg_core.model.tiny import tiny_config, train_tokenizer
 from ecg_core.train.plan import GIB, load_config, plan_training

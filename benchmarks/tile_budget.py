@@ -24,8 +24,10 @@ from harness import llama_files, save_and_print
 from torch.utils.flop_counter import FlopCounterMode
 
 from ecg_core.instruct.printed import printed_samples
-from ecg_core.model import InstructionCollator, apply_lora, load_model_and_processor
 from ecg_core.model.checkpointing import checkpoint_vision_layers
+from ecg_core.model.collator import InstructionCollator
+from ecg_core.model.load import load_model_and_processor
+from ecg_core.model.lora import apply_lora
 from ecg_core.model.page_tiles import PagePreprocessing
 from ecg_core.model.shrunk import build_shrunk_mllama
 from ecg_core.train import TrainConfig

@@ -32,10 +32,13 @@ from harness import llama_files, save_and_print
 from transformers import MllamaConfig, MllamaForConditionalGeneration, MllamaProcessor
 
 from ecg_core.instruct.printed import printed_samples
-from ecg_core.model import InstructionCollator, apply_lora, build_tiny_mllama, load_model_and_processor
 from ecg_core.model.checkpointing import checkpoint_vision_layers
+from ecg_core.model.collator import InstructionCollator
+from ecg_core.model.load import load_model_and_processor
+from ecg_core.model.lora import apply_lora
 from ecg_core.model.page_tiles import PAGE_FITS, PagePreprocessing
 from ecg_core.model.tile_slots import cut_to_budget
+from ecg_core.model.tiny import build_tiny_mllama
 from ecg_core.train import TrainConfig
 from ecg_core.train.plan import plan_training
 

@@ -186,7 +186,13 @@ class S3Store(Store):
         self.uri = uri.rstrip("/")
         self.bucket, _, prefix = uri[len("s3://") :].partition("/")
         self.prefix = prefix.strip("/")
-        self.client = client or boto3.client("s3", config=Config(retries={"max_attempts": 8, "mode": "adaptive"}))
+        # Patient by default (8 tries, adaptive), yet the user's own AWS_MAX_ATTEMPTS / AWS_RETRY_MODE win, as in any
+        # boto3 program: a Config in code would otherwise override them.
+        retries = {
+            "max_attempts": int(os.environ.get("AWS_MAX_ATTEMPTS", 8)),
+            "mode": os.environ.get("AWS_RETRY_MODE", "adaptive"),
+        }
+        self.client = client or boto3.client("s3", config=Config(retries=retries))
         self.transfer = TransferConfig(
             multipart_threshold=self.MULTIPART_BYTES, multipart_chunksize=self.MULTIPART_BYTES
         )

@@ -3,7 +3,7 @@
 from prefect import task
 
 from ecg_core.instruct.dataset import read_split
-from ecg_core.model import build_tiny_mllama
+from ecg_core.model.tiny import build_tiny_mllama
 from tasks.storage import open_store
 
 

@@ -7,12 +7,11 @@ import json
 import torch
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
-from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from ecg_core import layout
 from ecg_core.instruct.dataset import fetch_training_files
 from ecg_core.plots import loss_curve_png
-from ecg_core.train.checkpoints import fetch_newest
+from ecg_core.train.checkpoints import CHECKPOINT_PREFIX, fetch_newest
 from ecg_core.train.config import TrainConfig, write_run_config
 from ecg_core.train.launch import Launch, launch_environment, parse_progress, run_streaming, training_command
 from ecg_core.train.preflight import preflight
@@ -65,7 +64,7 @@ def fine_tune(
         if code != 0:
             raise RuntimeError(f"training run {run_id} failed with exit code {code}; see the log above")
     # The rest of the run's output; its checkpoints went up as they were saved, and those the store let go of stay gone.
-    store.put_dir(train_config.output_dir, prefix, skip=lambda relative: relative.startswith(PREFIX_CHECKPOINT_DIR))
+    store.put_dir(train_config.output_dir, prefix, skip=lambda relative: relative.startswith(CHECKPOINT_PREFIX))
     curve_key = layout.loss_curve_key(run_id)
     store.put_bytes(
         curve_key, loss_curve_png(store.get_jsonl(layout.train_log_key(run_id)), f"training loss, run {run_id}")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecg_core.model import load_model_and_processor
+from ecg_core.model.load import load_model_and_processor
 from ecg_core.reading.generate import generate_answers
 from ecg_core.reading.scores import label_scores
 from ecg_core.train import TrainConfig

@@ -11,8 +11,9 @@ from PIL import Image
 from torch import nn
 from transformers import MllamaConfig, MllamaForConditionalGeneration, MllamaImageProcessorPil, MllamaProcessor
 
-from ecg_core.model import InstructionCollator, apply_lora, load_model_and_processor, lora_target_modules
-from ecg_core.model.collator import IGNORE_INDEX
+from ecg_core.model.collator import IGNORE_INDEX, InstructionCollator
+from ecg_core.model.load import load_model_and_processor
+from ecg_core.model.lora import apply_lora, lora_target_modules
 from ecg_core.model.page_tiles import PagePreprocessing
 from ecg_core.model.prompt import chat_messages
 

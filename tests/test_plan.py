@@ -13,7 +13,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 from transformers import MllamaConfig, MllamaForConditionalGeneration
 
-from ecg_core.model import apply_lora
+from ecg_core.model.lora import apply_lora
 from ecg_core.model.tile_slots import cut_tile_slots
 from ecg_core.train.config import TrainConfig
 from ecg_core.train.plan import (

@@ -122,7 +122,8 @@ class Machine:
 def evaluation_store(s3_env, tmp_path, tiny_mllama_dir, ecg_pages) -> tuple[str, list[dict]]:
     """A bucket with instruction set `e` (six PTB-XL superclass questions on printed pages), run `r` (an adapter
     and a checkpoint the evaluation must not fetch) and another dataset's pages: (bucket, the questions)."""
-    from ecg_core.model import apply_lora, load_model_and_processor
+    from ecg_core.model.load import load_model_and_processor
+    from ecg_core.model.lora import apply_lora
 
     root, samples = ecg_pages
     questions = [s for s in samples if s["topic"] == "superclass"]

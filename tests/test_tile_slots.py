@@ -12,7 +12,9 @@ import pytest
 import torch
 import transformers.models.mllama.modeling_mllama as mllama
 
-from ecg_core.model import InstructionCollator, apply_lora, load_model_and_processor
+from ecg_core.model.collator import InstructionCollator
+from ecg_core.model.load import load_model_and_processor
+from ecg_core.model.lora import apply_lora
 from ecg_core.model.page_tiles import PagePreprocessing
 from ecg_core.model.tile_slots import cut_tile_slots
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from peft import PeftModel
 
-from ecg_core.model import load_model_and_processor
+from ecg_core.model.load import load_model_and_processor
 from ecg_core.reading.generate import generate_answers
 from ecg_core.train import TrainConfig
 from ecg_core.train.__main__ import parse_args
@@ -130,7 +130,11 @@ def test_lora_training_learns_to_read_the_pages(tiny_mllama_dir, stripe_pages, t
 
 
 def test_a_checkpoint_cut_short_while_saving_is_not_resumed_from(tmp_path):
-    from ecg_core.train.checkpoints import last_complete_checkpoint
+    from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+
+    from ecg_core.train.checkpoints import CHECKPOINT_PREFIX, last_complete_checkpoint
+
+    assert CHECKPOINT_PREFIX == PREFIX_CHECKPOINT_DIR  # the folder name the Trainer saves under, spelt without it
 
     for step in (5, 10, 15):
         (tmp_path / f"checkpoint-{step}").mkdir()

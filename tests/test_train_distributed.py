@@ -14,7 +14,7 @@ from safetensors.torch import load_file
 from tokenizers import Tokenizer, models
 from transformers import PreTrainedTokenizerFast
 
-from ecg_core.model import load_model_and_processor
+from ecg_core.model.load import load_model_and_processor
 from ecg_core.model.partial import WEIGHTS_FILE, partial_modules
 from ecg_core.train.config import TrainConfig, write_run_config
 from ecg_core.train.launch import Launch, launch_environment, training_command

@@ -1,8 +1,5 @@
-"""Mllama (Llama 3.2 Vision): loading, the tiny local checkpoint, LoRA setup and the training collator."""
+"""Mllama (Llama 3.2 Vision): loading (`load`), the tiny local checkpoint (`tiny`), LoRA and partial tuning
+(`lora`, `partial`), the training collator (`collator`) and a page's tiles (`page_tiles`).
 
-from ecg_core.model.collator import InstructionCollator
-from ecg_core.model.load import load_model_and_processor
-from ecg_core.model.lora import apply_lora, lora_target_modules
-from ecg_core.model.tiny import build_tiny_mllama
-
-__all__ = ["InstructionCollator", "apply_lora", "build_tiny_mllama", "load_model_and_processor", "lora_target_modules"]
+Import from the module itself: this package imports nothing, so a light one (`page_tiles`, for a training's preflight
+in the flow process) does not bring the model code and peft with it."""

@@ -6,22 +6,19 @@ uploaded last, so a checkpoint whose marker is in the store is whole there, and 
 leaves an incomplete one that nobody resumes from.
 
 On a remote store (S3) the Trainer writes into a local cache; `StoreCheckpoints` (a Trainer callback on the main
-process) uploads each checkpoint in a background thread as soon as it is saved, with the run's `train_log.jsonl`
-as it stands (so the log reaches at least the checkpoint's step), then removes from the store the checkpoints
-that `save_total_limit` no longer keeps. Training waits for an upload only when the next save would overtake it.
-A run started on a machine with an empty cache fetches only the newest complete checkpoint (`fetch_newest`).
+process, in ecg_core/train/recipe.py) sends each checkpoint with `upload_checkpoint` in a background thread as soon as
+it is saved, with the run's `train_log.jsonl` as it stands (so the log reaches at least the checkpoint's step), then
+removes from the store the checkpoints that `save_total_limit` no longer keeps (`prune`). Training waits for an upload
+only when the next save would overtake it. A run started on a machine with an empty cache fetches only the newest
+complete checkpoint (`fetch_newest`). Nothing here imports transformers: the flow process that launches a training
+imports this module.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import threading
-import time
 from pathlib import Path
-
-from transformers import TrainerCallback
-from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from ecg_core.layout import TRAIN_LOG
 from ecg_core.store import Store
@@ -29,7 +26,10 @@ from ecg_core.store import Store
 log = logging.getLogger(__name__)
 
 MARKER = "trainer_state.json"  # written last by the Trainer, uploaded last here
-_CHECKPOINT = re.compile(rf"^{PREFIX_CHECKPOINT_DIR}-(\d+)$")
+# The Trainer's folder name (transformers.trainer_utils.CHECKPOINT_PREFIX, tests/test_train.py compares them),
+# spelt here: importing it pulls peft and the Trainer, about 3 CPU-s in every flow process that trains or fetches.
+CHECKPOINT_PREFIX = "checkpoint"
+_CHECKPOINT = re.compile(rf"^{CHECKPOINT_PREFIX}-(\d+)$")
 
 
 def checkpoint_step(checkpoint: str | None) -> int:
@@ -39,7 +39,7 @@ def checkpoint_step(checkpoint: str | None) -> int:
 def last_complete_checkpoint(output_dir: Path) -> str | None:
     """The newest checkpoint whose trainer state was written: one cut short (Ctrl-C, kill) while being saved
     is skipped, so the run resumes from the one before instead of failing."""
-    done = [p for p in Path(output_dir).glob(f"{PREFIX_CHECKPOINT_DIR}-*") if (p / MARKER).is_file()]
+    done = [p for p in Path(output_dir).glob(f"{CHECKPOINT_PREFIX}-*") if (p / MARKER).is_file()]
     return str(max(done, key=lambda p: checkpoint_step(p.name))) if done else None
 
 
@@ -55,9 +55,7 @@ def stored_checkpoints(store: Store, prefix: str) -> dict[int, list[str]]:
 
 def complete_steps(checkpoints: dict[int, list[str]], prefix: str) -> list[int]:
     """The steps whose marker is in the store, oldest first."""
-    return sorted(
-        step for step, keys in checkpoints.items() if f"{prefix}/{PREFIX_CHECKPOINT_DIR}-{step}/{MARKER}" in keys
-    )
+    return sorted(step for step, keys in checkpoints.items() if f"{prefix}/{CHECKPOINT_PREFIX}-{step}/{MARKER}" in keys)
 
 
 def fetch_newest(store: Store, prefix: str) -> Path:
@@ -97,69 +95,9 @@ def prune(store: Store, prefix: str, keep: int | None) -> list[int]:
     checkpoints = stored_checkpoints(store, prefix)
     removed = complete_steps(checkpoints, prefix)[:-keep]
     for step in removed:
-        marker = f"{prefix}/{PREFIX_CHECKPOINT_DIR}-{step}/{MARKER}"
+        marker = f"{prefix}/{CHECKPOINT_PREFIX}-{step}/{MARKER}"
         store.delete(marker)
         for key in checkpoints[step]:
             if key != marker:
                 store.delete(key)
     return removed
-
-
-class StoreCheckpoints(TrainerCallback):
-    """Uploads each checkpoint the main process saves, in the background, to `prefix` in `store`.
-
-    `on_step_end` of a step that will save waits for the previous upload (the Trainer's rotation could otherwise
-    delete a folder being sent); `on_train_end` waits for the last one. `waited_s` sums the time training waited.
-    """
-
-    def __init__(self, store: Store, prefix: str, output_dir: Path, keep: int | None):
-        self.store, self.prefix, self.output_dir, self.keep = store, prefix, Path(output_dir), keep
-        self.upload: threading.Thread | None = None
-        self.failure: BaseException | None = None
-        self.waited_s = 0.0
-
-    def on_step_end(self, args, state, control, **kwargs):
-        if control.should_save and state.is_world_process_zero:
-            self.wait()
-
-    def on_save(self, args, state, control, **kwargs):
-        if not state.is_world_process_zero:
-            return
-        self.wait()
-        checkpoint = self.output_dir / f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}"
-        train_log = self.output_dir / TRAIN_LOG  # read here: the training thread appends to it while the upload runs
-        snapshot = train_log.read_bytes() if train_log.is_file() else None
-        self.upload = threading.Thread(
-            target=self._send, args=(checkpoint, snapshot), name="checkpoint-upload", daemon=True
-        )
-        self.upload.start()
-
-    def on_train_end(self, args, state, control, **kwargs):
-        if state.is_world_process_zero:
-            self.wait()
-
-    def wait(self) -> None:
-        """Block until the upload in flight is done; an upload that failed fails the run here, in the training loop."""
-        if self.upload is not None:
-            started = time.monotonic()
-            self.upload.join()
-            self.upload = None
-            self.waited_s += time.monotonic() - started
-        if self.failure is not None:
-            raise RuntimeError(f"uploading a checkpoint to {self.store.uri} failed") from self.failure
-
-    def _send(self, checkpoint: Path, train_log: bytes | None) -> None:
-        try:
-            started = time.monotonic()
-            keys = upload_checkpoint(self.store, self.prefix, checkpoint, train_log)
-            removed = prune(self.store, self.prefix, self.keep)
-            log.info(
-                "checkpoint %s in %s: %d files in %.1f s%s",
-                checkpoint.name,
-                self.store.url(self.prefix),
-                len(keys),
-                time.monotonic() - started,
-                f"; removed checkpoint(s) {removed}" if removed else "",
-            )
-        except BaseException as error:  # handed to the training thread, which fails the run at its next wait
-            self.failure = error

@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
+import time
 from pathlib import Path
 
 import torch
@@ -29,8 +31,14 @@ from ecg_core.model.collator import InstructionCollator
 from ecg_core.model.load import load_model_and_processor
 from ecg_core.model.lora import apply_lora, count_parameters, lora_target_modules
 from ecg_core.model.partial import apply_partial, partial_modules, save_partial
-from ecg_core.store import open_store
-from ecg_core.train.checkpoints import StoreCheckpoints, checkpoint_step, last_complete_checkpoint
+from ecg_core.store import Store, open_store
+from ecg_core.train.checkpoints import (
+    CHECKPOINT_PREFIX,
+    checkpoint_step,
+    last_complete_checkpoint,
+    prune,
+    upload_checkpoint,
+)
 from ecg_core.train.config import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -82,6 +90,66 @@ class JsonlLogCallback(TrainerCallback):
     def write(self, record: dict) -> None:
         with self.path.open("a") as f:
             f.write(json.dumps(record) + "\n")
+
+
+class StoreCheckpoints(TrainerCallback):
+    """Uploads each checkpoint the main process saves, in the background, to `prefix` in `store`.
+
+    `on_step_end` of a step that will save waits for the previous upload (the Trainer's rotation could otherwise
+    delete a folder being sent); `on_train_end` waits for the last one. `waited_s` sums the time training waited.
+    """
+
+    def __init__(self, store: Store, prefix: str, output_dir: Path, keep: int | None):
+        self.store, self.prefix, self.output_dir, self.keep = store, prefix, Path(output_dir), keep
+        self.upload: threading.Thread | None = None
+        self.failure: BaseException | None = None
+        self.waited_s = 0.0
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if control.should_save and state.is_world_process_zero:
+            self.wait()
+
+    def on_save(self, args, state, control, **kwargs):
+        if not state.is_world_process_zero:
+            return
+        self.wait()
+        checkpoint = self.output_dir / f"{CHECKPOINT_PREFIX}-{state.global_step}"
+        train_log = self.output_dir / TRAIN_LOG  # read here: the training thread appends to it while the upload runs
+        snapshot = train_log.read_bytes() if train_log.is_file() else None
+        self.upload = threading.Thread(
+            target=self._send, args=(checkpoint, snapshot), name="checkpoint-upload", daemon=True
+        )
+        self.upload.start()
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            self.wait()
+
+    def wait(self) -> None:
+        """Block until the upload in flight is done; an upload that failed fails the run here, in the training loop."""
+        if self.upload is not None:
+            started = time.monotonic()
+            self.upload.join()
+            self.upload = None
+            self.waited_s += time.monotonic() - started
+        if self.failure is not None:
+            raise RuntimeError(f"uploading a checkpoint to {self.store.uri} failed") from self.failure
+
+    def _send(self, checkpoint: Path, train_log: bytes | None) -> None:
+        try:
+            started = time.monotonic()
+            keys = upload_checkpoint(self.store, self.prefix, checkpoint, train_log)
+            removed = prune(self.store, self.prefix, self.keep)
+            log.info(
+                "checkpoint %s in %s: %d files in %.1f s%s",
+                checkpoint.name,
+                self.store.url(self.prefix),
+                len(keys),
+                time.monotonic() - started,
+                f"; removed checkpoint(s) {removed}" if removed else "",
+            )
+        except BaseException as error:  # handed to the training thread, which fails the run at its next wait
+            self.failure = error
 
 
 def training_arguments(config: TrainConfig) -> TrainingArguments:
