@@ -32,6 +32,15 @@ CHECKPOINT_PREFIX = "checkpoint"
 _CHECKPOINT = re.compile(rf"^{CHECKPOINT_PREFIX}-(\d+)$")
 
 
+def checkpoint_folder(step: int) -> str:
+    """The folder the Trainer saves step `step` under."""
+    return f"{CHECKPOINT_PREFIX}-{step}"
+
+
+def _marker_key(prefix: str, step: int) -> str:
+    return f"{prefix}/{checkpoint_folder(step)}/{MARKER}"
+
+
 def checkpoint_step(checkpoint: str | None) -> int:
     return int(checkpoint.rsplit("-", 1)[-1]) if checkpoint else 0
 
@@ -55,7 +64,7 @@ def stored_checkpoints(store: Store, prefix: str) -> dict[int, list[str]]:
 
 def complete_steps(checkpoints: dict[int, list[str]], prefix: str) -> list[int]:
     """The steps whose marker is in the store, oldest first."""
-    return sorted(step for step, keys in checkpoints.items() if f"{prefix}/{CHECKPOINT_PREFIX}-{step}/{MARKER}" in keys)
+    return sorted(step for step, keys in checkpoints.items() if _marker_key(prefix, step) in keys)
 
 
 def fetch_newest(store: Store, prefix: str) -> Path:
@@ -95,7 +104,7 @@ def prune(store: Store, prefix: str, keep: int | None) -> list[int]:
     checkpoints = stored_checkpoints(store, prefix)
     removed = complete_steps(checkpoints, prefix)[:-keep]
     for step in removed:
-        marker = f"{prefix}/{CHECKPOINT_PREFIX}-{step}/{MARKER}"
+        marker = _marker_key(prefix, step)
         store.delete(marker)
         for key in checkpoints[step]:
             if key != marker:

@@ -33,7 +33,7 @@ from ecg_core.model.lora import apply_lora, count_parameters, lora_target_module
 from ecg_core.model.partial import apply_partial, partial_modules, save_partial
 from ecg_core.store import Store, open_store
 from ecg_core.train.checkpoints import (
-    CHECKPOINT_PREFIX,
+    checkpoint_folder,
     checkpoint_step,
     last_complete_checkpoint,
     prune,
@@ -113,7 +113,7 @@ class StoreCheckpoints(TrainerCallback):
         if not state.is_world_process_zero:
             return
         self.wait()
-        checkpoint = self.output_dir / f"{CHECKPOINT_PREFIX}-{state.global_step}"
+        checkpoint = self.output_dir / checkpoint_folder(state.global_step)
         train_log = self.output_dir / TRAIN_LOG  # read here: the training thread appends to it while the upload runs
         snapshot = train_log.read_bytes() if train_log.is_file() else None
         self.upload = threading.Thread(
