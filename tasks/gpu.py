@@ -5,7 +5,6 @@ import contextlib
 import json
 from uuid import UUID
 
-import torch
 from prefect import get_run_logger
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
@@ -30,6 +29,8 @@ def ensure_gpu_limit(slots: int | None = None) -> int:
         try:
             return client.read_global_concurrency_limit_by_name(GPU_LIMIT).limit
         except ObjectNotFound:
+            import torch  # once a server, when the limit is made: not in every flow process that holds a slot
+
             slots = slots or max(torch.cuda.device_count(), 1)
             client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=GPU_LIMIT, limit=slots))
             print(f"created the {GPU_LIMIT!r} concurrency limit with {slots} slot(s)", flush=True)

@@ -4,7 +4,6 @@
 import dataclasses
 import json
 
-import torch
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
@@ -58,8 +57,7 @@ def fine_tune(
         elif progress.update(*step):  # logged as often as the artifact moves
             logger.info("step %d/%d", *step)
 
-    slots = launch.world_size if torch.cuda.is_available() else 1  # a CPU-only machine is one slot, whatever its ranks
-    with Progress(f"training {run_id}", "step") as progress, gpu_slots(slots):
+    with Progress(f"training {run_id}", "step") as progress, gpu_slots(launch.gpu_slots):
         code = run_streaming(training_command(run_config, launch), follow, env=launch_environment(launch))
         if code != 0:
             raise RuntimeError(f"training run {run_id} failed with exit code {code}; see the log above")

@@ -20,7 +20,7 @@ from ecg_core.model.checkpointing import checkpoint_vision_layers
 from ecg_core.model.collator import IGNORE_INDEX, InstructionCollator
 from ecg_core.model.load import load_model_and_processor
 from ecg_core.model.lora import apply_lora, lora_target_modules
-from ecg_core.model.page_tiles import PagePreprocessing
+from ecg_core.model.page_tiles import PagePreprocessing, checkpoint_tiles
 from ecg_core.model.prompt import chat_messages
 from ecg_core.model.shrunk import hub_key
 from ecg_core.model.tiny import CHAT_TEMPLATE
@@ -196,6 +196,27 @@ def test_preflight_accepts_the_paper_recipe_and_refuses_more_tiles_than_the_chec
     preflight(TrainConfig.load(PAPER, paths), Launch())
     with pytest.raises(PreflightError, match="max_tiles 5: the processor of .* takes at most 4 tiles"):
         preflight(TrainConfig.load(PAPER, paths | {"max_tiles": "5"}), Launch())
+
+
+def test_the_tile_budget_read_from_the_files_is_what_transformers_reads(llama_files, tiny_mllama_dir, tmp_path):
+    """checkpoint_tiles reads the image processor's settings without transformers: the 11B's own
+    preprocessor_config.json, the tiny model's processor_config.json (nested, as transformers 5 saves it), and a
+    folder whose settings leave the tile budget to the processor class's default (asked of transformers)."""
+    from transformers import AutoImageProcessor
+
+    def read_by_transformers(folder: Path) -> tuple[int, int]:
+        processor = AutoImageProcessor.from_pretrained(folder)
+        return processor.size["height"], processor.max_image_tiles
+
+    defaults = tmp_path / "defaults"
+    defaults.mkdir()
+    settings = json.loads((llama_files / "preprocessor_config.json").read_text())
+    (defaults / "preprocessor_config.json").write_text(
+        json.dumps({k: settings[k] for k in settings if k != "max_image_tiles"})
+    )
+    assert checkpoint_tiles(llama_files) == read_by_transformers(llama_files) == (560, 4)
+    assert checkpoint_tiles(tiny_mllama_dir) == read_by_transformers(tiny_mllama_dir) == (224, 1)
+    assert checkpoint_tiles(defaults) == read_by_transformers(defaults) == (560, 4)
 
 
 def test_evaluation_takes_the_runs_pages_and_refuses_what_the_checkpoint_cannot_take():

@@ -34,6 +34,29 @@ def test_both_recipes_use_the_papers_lora():
     assert tiny.per_device_train_batch_size == 8 and not tiny.bf16
 
 
+# In a process of its own: the flow's module and its preflight on the tiny checkpoint, then what they imported.
+FLOW_PROCESS = """
+import sys
+import flows.train
+from ecg_core.train import TrainConfig
+from ecg_core.train.launch import Launch
+from ecg_core.train.preflight import preflight
+paths = dict(zip(("model", "train_jsonl", "image_root", "output_dir"), sys.argv[1:]))
+preflight(TrainConfig.load("tiny-cpu.yaml", paths), Launch())
+print(*[name for name in ("torch", "transformers", "peft", "datasets") if name in sys.modules])
+"""
+
+
+def test_the_training_flow_checks_a_run_without_the_model_libraries(tiny_mllama_dir, stripe_pages, tmp_path):
+    """The flow that launches a training checks, queues and streams; the model's libraries load in the training
+    process alone (imported in both, each launch paid about 7 CPU-s twice)."""
+    root = stripe_pages.root
+    paths = [str(p) for p in (tiny_mllama_dir, root / "train.jsonl", root, tmp_path / "run")]
+    out = subprocess.run([sys.executable, "-c", FLOW_PROCESS, *paths], cwd=REPO, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.split() == []
+
+
 @pytest.mark.parametrize("path", [PAPER, TINY])
 def test_every_knob_has_a_comment(path):
     knobs = [line for line in path.read_text().splitlines() if re.match(r"^\w+:", line)]

@@ -16,21 +16,19 @@ costs k tiles: on the 11B's plan 2 tiles take 0.59x the training FLOPs of 4, 1 t
 
 The run's config (`runs/<run_id>/config.json`) holds both keys; training reads them from there, and so does every
 later reader (ecg_core/reading/reader.py), so a model is always shown pages the way it learned them.
+
+Checking a run's settings (the training flow's preflight, before it queues for a GPU) needs none of transformers:
+its canvas geometry is imported where a page is drawn, and a checkpoint's tile budget is read from its files.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
-from transformers import AutoImageProcessor
-from transformers.models.mllama.image_processing_pil_mllama import (
-    get_all_supported_aspect_ratios,
-    get_image_size_fit_to_canvas,
-    get_optimal_tiled_canvas,
-)
 
 PAGE_FITS = ("pad", "stretch")
 RESAMPLE = Image.Resampling.BILINEAR  # the 11B processor's own (resample 2)
@@ -55,6 +53,11 @@ class PagePreprocessing:
 
     def canvas(self, width: int, height: int, tile: int) -> tuple[int, int]:
         """(canvas width, canvas height) in pixels for a page of width x height."""
+        from transformers.models.mllama.image_processing_pil_mllama import (
+            get_all_supported_aspect_ratios,
+            get_optimal_tiled_canvas,
+        )
+
         if self.page_fit == "pad":
             canvas_height, canvas_width = get_optimal_tiled_canvas(height, width, self.max_tiles, tile)
             return int(canvas_width), int(canvas_height)
@@ -65,6 +68,8 @@ class PagePreprocessing:
 
     def fit(self, page: Image.Image, tile: int) -> Image.Image:
         """The page drawn onto its canvas, so that the processor picks exactly that canvas and resizes nothing."""
+        from transformers.models.mllama.image_processing_pil_mllama import get_image_size_fit_to_canvas
+
         canvas_width, canvas_height = self.canvas(page.width, page.height, tile)
         if self.page_fit == "stretch":
             return page.resize((canvas_width, canvas_height), RESAMPLE)
@@ -97,6 +102,24 @@ def tile_size(processor) -> int:
 
 
 def checkpoint_tiles(model_dir: str | Path) -> tuple[int, int]:
-    """(tile side in px, most tiles per image) of a checkpoint's image processor, no model loaded."""
+    """(tile side in px, most tiles per image) of a checkpoint's image processor, no model loaded.
+
+    Read from its settings where transformers finds them (`processor_config.json`'s `image_processor`, else
+    `preprocessor_config.json`): importing transformers' image processing costs a training's flow process seconds
+    of CPU. A checkpoint whose files leave either value to the processor class's defaults is asked through
+    transformers itself."""
+    settings = _image_processor_settings(Path(model_dir))
+    if "max_image_tiles" in settings and "height" in settings.get("size", {}):
+        return settings["size"]["height"], settings["max_image_tiles"]
+    from transformers import AutoImageProcessor
+
     image_processor = AutoImageProcessor.from_pretrained(model_dir)
     return image_processor.size["height"], image_processor.max_image_tiles
+
+
+def _image_processor_settings(model_dir: Path) -> dict:
+    """The image processor's saved settings, as transformers resolves them: nested in the processor's file first."""
+    processor_file, image_processor_file = model_dir / "processor_config.json", model_dir / "preprocessor_config.json"
+    if processor_file.is_file() and "image_processor" in (nested := json.loads(processor_file.read_text())):
+        return nested["image_processor"]
+    return json.loads(image_processor_file.read_text()) if image_processor_file.is_file() else {}

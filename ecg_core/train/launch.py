@@ -53,6 +53,11 @@ class Launch(Settings):
     def world_size(self) -> int:
         return self.num_gpus * self.num_nodes
 
+    @property
+    def gpu_slots(self) -> int:
+        """Slots of the `gpu` limit the run holds: one a rank on GPUs; a CPU-only machine is one, whatever its ranks."""
+        return self.world_size if self.world_size > 1 and _cuda_available() else 1
+
 
 def training_command(run_config: str | Path, launch: Launch = Launch()) -> list[str]:
     """The launcher's command line for `ecg_core.train --run-config FILE` (the run's resolved config.json)."""
@@ -99,13 +104,19 @@ def parse_progress(line: str) -> tuple[int, int] | None:
 
 
 def launch_environment(launch: Launch) -> dict[str, str]:
-    import torch  # here, not at the top: the CLI imports this module for its option list
-
     env = os.environ | {"PYTHONUNBUFFERED": "1", "TQDM_MININTERVAL": "5"}
-    if not torch.cuda.is_available() and launch.num_gpus > 1:
+    if launch.num_gpus > 1 and not _cuda_available():
         # CPU ranks share the cores: without this each would start one thread per core.
         env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // launch.num_gpus)))
     return env
+
+
+def _cuda_available() -> bool:
+    # Asked only of a launch of several ranks: a one-process run needs no answer, and importing torch would cost the
+    # training's flow process (which never computes) seconds of CPU.
+    import torch
+
+    return torch.cuda.is_available()
 
 
 _stop_requested = threading.Event()

@@ -1,15 +1,15 @@
 """Checks that fail a training run before any GPU time is spent, each with what to fix.
 
-Run by the fine-tuning task before it queues for GPUs; every check reads files only (no model weights).
+Run by the fine-tuning task before it queues for GPUs; every check reads files only (no model weights). The
+training's flow process imports neither torch nor transformers for them (seconds of CPU each launch): the
+checkpoint's tokenizer and image processor settings are read from their files, and transformers or torch are
+asked only where those files cannot answer (an image token not listed there, a bf16 run).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-
-import torch
-from transformers import AutoTokenizer
 
 from ecg_core.errors import WrongInput
 from ecg_core.model.page_tiles import checkpoint_tiles
@@ -43,11 +43,22 @@ def _check_model(model: Path) -> None:
         )
     if json.loads((model / "config.json").read_text()).get("model_type") != "mllama":
         raise PreflightError(f"model {model}: not an Mllama checkpoint (model_type must be 'mllama')")
-    tokenizer = AutoTokenizer.from_pretrained(model)
-    if IMAGE_TOKEN not in tokenizer.get_vocab():
-        raise PreflightError(
-            f"model {model}: its tokenizer has no {IMAGE_TOKEN} token; use the checkpoint's own Mllama tokenizer"
-        )
+    if not _lists_image_token(model / "tokenizer.json"):
+        from transformers import AutoTokenizer  # a tokenizer in another layout: transformers' own reading decides
+
+        if IMAGE_TOKEN not in AutoTokenizer.from_pretrained(model).get_vocab():
+            raise PreflightError(
+                f"model {model}: its tokenizer has no {IMAGE_TOKEN} token; use the checkpoint's own Mllama tokenizer"
+            )
+
+
+def _lists_image_token(tokenizer_file: Path) -> bool:
+    """Whether a fast tokenizer's file holds the image token, among its added tokens or its vocabulary."""
+    if not tokenizer_file.is_file():
+        return False
+    saved = json.loads(tokenizer_file.read_text())
+    added = {token.get("content") for token in saved.get("added_tokens", [])}
+    return IMAGE_TOKEN in added or IMAGE_TOKEN in saved.get("model", {}).get("vocab", {})
 
 
 def _check_tiles(config: TrainConfig) -> None:
@@ -96,7 +107,11 @@ def _check_batch(config: TrainConfig, launch: Launch) -> None:
 
 def _check_precision(config: TrainConfig) -> None:
     # On a CPU-only machine bf16 runs (slowly, for smoke tests); on a GPU it needs Ampere or newer.
-    if config.bf16 and torch.cuda.is_available() and not torch.cuda.is_bf16_supported():
+    if not config.bf16:
+        return
+    import torch  # only a bf16 run asks the GPU
+
+    if torch.cuda.is_available() and not torch.cuda.is_bf16_supported():
         raise PreflightError(
             f"bf16 needs an Ampere or newer GPU; {torch.cuda.get_device_name()} has none: set bf16: false in the "
             "recipe (ecgflow train --set bf16=false)"
