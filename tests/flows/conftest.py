@@ -22,7 +22,8 @@ def prefect_api(prefect_database):
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(utilities, "mkdtemp", folder_with_the_database)
-        with prefect_test_harness(server_startup_timeout=120):
+        # It starts while the ops tests bring up their stacks on the same two cores: 120 s was once not enough.
+        with prefect_test_harness(server_startup_timeout=300):
             yield
 
 
