@@ -11,7 +11,7 @@ from tasks.progress import Progress
 from tasks.storage import open_store
 
 
-@task(tags=["cpu"])
+@task
 def cnn_row(
     store_uri: str, kind: str, datasets: list[str], name: str, settings: CnnConfig, device: str = "cpu"
 ) -> dict:

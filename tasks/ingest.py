@@ -14,12 +14,12 @@ from ecg_core.sources.instructions import import_instructions
 from tasks.storage import open_store
 
 
-@task(tags=["cpu"])
+@task
 def plan_ingest(store_uri: str, source: str, path: str | None, options: dict) -> IngestPlan:
     return ingest.plan_ingest(open_store(store_uri), make_source(source, **options), Path(path) if path else None)
 
 
-@task(tags=["cpu"], retries=1)
+@task(retries=1)
 def read_chunk(store_uri: str, source: str, options: dict, chunk: InputChunk, split_seed: int) -> WrittenPart:
     """One chunk of inputs -> its own shards, rejects kept for the quarantine."""
     return read_inputs(open_store(store_uri), make_source(source, **options), chunk, split_seed=split_seed)
@@ -28,7 +28,7 @@ def read_chunk(store_uri: str, source: str, options: dict, chunk: InputChunk, sp
 RECORDS_EVENT = "ecgflow.records.ingested"  # every ingest's counts; deployments/prefect.yaml's retraining trigger
 
 
-@task(tags=["cpu"])
+@task
 def commit_ingest(store_uri: str, ingest_plan: IngestPlan, parts: list[WrittenPart]) -> dict:
     store = open_store(store_uri)
     report = ingest.commit_ingest(store, ingest_plan, parts)
@@ -59,7 +59,7 @@ def commit_ingest(store_uri: str, ingest_plan: IngestPlan, parts: list[WrittenPa
     return report.__dict__
 
 
-@task(tags=["cpu"])
+@task
 def import_instruction_file(store_uri: str, path: str, name: str, split: str, ecgbench: bool) -> dict:
     """A published ECGInstruct / ECGBench file -> `instruct/<name>/<split>.jsonl` in our sample format."""
     counts = import_instructions(open_store(store_uri), name, Path(path), split, ecgbench=ecgbench)

@@ -12,7 +12,7 @@ from tasks.storage import open_store
 STAT_GROUPS = ("per_split", "per_family", "per_topic", "per_style", "per_source", "per_label")
 
 
-@task(tags=["cpu"])
+@task
 def build_instruction_set(store_uri: str, name: str, datasets: list[str], config: InstructConfig) -> dict:
     store = open_store(store_uri)
     stats = write_instruction_set(store, name, datasets, config)

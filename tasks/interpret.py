@@ -33,7 +33,7 @@ def _inputs(sources: list[str]):
             yield from ((name, path.read_bytes) for name, path in local_inputs([source]))
 
 
-@task(tags=["cpu"])
+@task
 def collect_pages(store_uri: str, batch: str, sources: list[str]) -> dict:
     """Every input's pages as PNG under predictions/<batch>/pages/, or its rejection with the reason; inputs
     read by an earlier run are not read again. Returns {"pages": [{id, source, image}], "rejected": [...]}."""

@@ -7,7 +7,7 @@ from ecg_core.model.tiny import build_tiny_mllama
 from tasks.storage import open_store
 
 
-@task(tags=["cpu"])
+@task
 def build_tiny_model(store_uri: str, instruct_name: str, key: str, image_size: int, seed: int) -> str:
     """Write a tiny random Mllama whose tokenizer is trained on the instruction texts; returns its local path."""
     store = open_store(store_uri)

@@ -19,7 +19,7 @@ from tasks.storage import open_store
 GALLERY_SIZE = 6
 
 
-@task(tags=["cpu"])
+@task
 def plan_batches(store_uri: str, dataset: str) -> dict[str, list[str]]:
     """Record ids to render per shard: of an id written twice (incremental ingest), the later copy only."""
     store = open_store(store_uri)
@@ -30,13 +30,13 @@ def plan_batches(store_uri: str, dataset: str) -> dict[str, list[str]]:
     return batches
 
 
-@task(tags=["cpu"], retries=1)
+@task(retries=1)
 def render_batch(store_uri: str, dataset: str, shard_key: str, config: RenderConfig, record_ids: list[str]) -> dict:
     """{"rows": index rows, "rejected": records that could not be drawn, with the reason}."""
     return render_shard(open_store(store_uri), dataset, shard_key, config, set(record_ids))
 
 
-@task(tags=["cpu"])
+@task
 def write_index(store_uri: str, dataset: str, rows: list[dict], rejected: list[dict], config: dict) -> str:
     store = open_store(store_uri)
     store.put_jsonl(layout.index_key(dataset), rows)
@@ -52,7 +52,7 @@ def write_index(store_uri: str, dataset: str, rows: list[dict], rejected: list[d
     return layout.index_key(dataset)
 
 
-@task(tags=["cpu"])
+@task
 def publish_gallery(store_uri: str, dataset: str, rows: list[dict]) -> str:
     """A contact sheet of the first images with their settings, embedded in a markdown artifact."""
     store = open_store(store_uri)
