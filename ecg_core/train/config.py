@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ecg_core.layout import RUN_CONFIG
+from ecg_core.model.page_tiles import PagePreprocessing
 from ecg_core.settings import Settings, config_path, knob
 
 TUNING_MODES = ("lora", "partial")
@@ -90,9 +91,7 @@ class TrainConfig(Settings):
             raise ValueError("merge applies to LoRA runs only (partial runs save full tensors already)")
 
     @property
-    def pages(self):
-        from ecg_core.model.page_tiles import PagePreprocessing  # here: ecg_core.model pulls in transformers and peft
-
+    def pages(self) -> PagePreprocessing:
         return PagePreprocessing(self.max_tiles, self.page_fit)
 
 
