@@ -57,7 +57,8 @@ with get_client(sync_client=True) as client:
         except Exception:  # an API process or the database restarting: look again
             time.sleep(1)
             continue
-        if all(r.state.is_final() for r in runs):
+        # A Crashed run is final to Prefect, but the requeue automation may still be about to run it again.
+        if all(r.state.is_final() and not r.state.is_crashed() for r in runs):
             break
         time.sleep(1)
     artifacts = [json.dumps(a.data) for a in client.read_artifacts()]
