@@ -11,8 +11,8 @@ the whole command's wall time, the tests passed and failed, and the ten longest 
 Measure on the project's 2-core machine with nothing else running: the suite's time is mostly the machine's.
 Only committed work is measured (a clone sees no uncommitted change). While it runs, the CPU every process uses is
 sampled from /proc each second and added up by kind (Prefect servers, workers, training ranks, `ecgflow`
-commands, the pytest workers themselves, chromium, ...): where a faster suite has to come from. Last line: one
-JSON object.
+commands, the pytest workers themselves, chromium, ...), and by command line in the JSON (the busiest 60): where a
+faster suite has to come from. Last line: one JSON object.
 """
 
 from __future__ import annotations
@@ -59,6 +59,16 @@ KINDS = [
 TICK = os.sysconf("SC_CLK_TCK")
 
 
+COMMANDS_KEPT = 60  # the JSON's busiest command lines
+FOLDERS = re.compile(r"(?:/[^\s/]+)+/")  # a path's folders: clones and temporary folders differ run to run
+NUMBERS = re.compile(r"\b\d{4,}\b")  # ports and process ids, which differ too
+
+
+def command_name(command: str) -> str:
+    """A command line with its folders and long numbers cut, its length capped, so the same process in two runs reads alike."""
+    return NUMBERS.sub("N", FOLDERS.sub("", command)).strip()[:160]
+
+
 def kind_of(command: str) -> str:
     return next((kind for kind, marks in KINDS if any(mark in command for mark in marks)), "other")
 
@@ -69,6 +79,7 @@ class CpuByKind:
 
     def __init__(self, every: float = 1.0):
         self.every, self.seconds, self._seen, self._stop = every, {}, {}, threading.Event()
+        self.by_command: dict[str, float] = {}  # the same split by command line, its folders cut: which process
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def __enter__(self) -> CpuByKind:
@@ -102,13 +113,20 @@ class CpuByKind:
             used = (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
             key = (stat.parent.name, fields[19])  # pid and start time: a reused pid is another process
             if count:
-                kind = kind_of(command)
-                self.seconds[kind] = self.seconds.get(kind, 0.0) + used - self._seen.get(key, 0.0)
+                kind, spent = kind_of(command), used - self._seen.get(key, 0.0)
+                self.seconds[kind] = self.seconds.get(kind, 0.0) + spent
+                short = command_name(command)
+                self.by_command[short] = self.by_command.get(short, 0.0) + spent
             self._seen[key] = used
 
     def figures(self) -> dict:
         ordered = sorted(self.seconds.items(), key=lambda item: -item[1])
-        return {"busy_share": round(self.busy_share, 3), "cpu_s": {kind: round(s) for kind, s in ordered if s >= 1}}
+        commands = sorted(self.by_command.items(), key=lambda item: -item[1])[:COMMANDS_KEPT]
+        return {
+            "busy_share": round(self.busy_share, 3),
+            "cpu_s": {kind: round(s) for kind, s in ordered if s >= 1},
+            "cpu_s_by_command": {command: round(s, 1) for command, s in commands},
+        }
 
 
 def git(*args: str, cwd: Path = REPO) -> str:

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]  # the checkout `prefect deploy` read
 GPU_LIMIT = "gpu"  # the global concurrency limit GPU work holds one slot of per GPU (tasks/gpu.py)
 PROCESSES = ("server", *(f"worker-{pool}" for pool in POOLS))
 AUTOMATIONS = ROOT / "deployments/automations.yaml"  # the crash and requeue rules, also for `prefect automation create`
-CRASH_RULE, REQUEUE_RULE = "ecgflow: crash runs whose heartbeats stop", "ecgflow: requeue crashed runs"
+CRASH_RULE, BOUND_RULE = "ecgflow: crash runs whose heartbeats stop", "ecgflow: stop requeueing runs that keep crashing"
 OURS = "ecgflow: "  # the prefix of every automation the stack owns (and removes when no longer wanted)
 NOTIFY_BLOCK = "ecgflow-notify"  # the CustomWebhookNotificationBlock the notification automations post through
 
@@ -131,7 +131,7 @@ def ensure_automations(crash_after_s: float, requeues: int, notify_url: str | No
     specs = yaml.safe_load(AUTOMATIONS.read_text())["automations"]
     rules = {spec["name"]: spec for spec in specs}
     rules[CRASH_RULE]["trigger"]["within"] = crash_after_s
-    rules[REQUEUE_RULE]["trigger"]["match"]["prefect.run-count"] = [str(n) for n in range(1, requeues + 1)]
+    rules[BOUND_RULE]["trigger"]["threshold"] = requeues + 1  # the requeue past the bound is the one undone
     if notify_url:
         block = CustomWebhookNotificationBlock(
             name=NOTIFY_BLOCK,
@@ -271,7 +271,7 @@ def main(argv: list[str] | None = None) -> None:
         "--requeues",
         type=int,
         default=int(os.environ.get("ECGFLOW_REQUEUES", 2)),
-        help="how many times a crashed train/evaluate/pipeline/retraining run goes back in the queue",
+        help="how many times a crashed run of a deployment goes back in the queue (within a day) before it is Failed",
     )
     start_parser.add_argument(
         "--notify-url",

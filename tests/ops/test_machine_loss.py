@@ -173,6 +173,7 @@ def test_a_lost_machine_costs_minutes_not_the_run(s3_env, small_store, prefect_d
     assert applied["names"] == [
         "ecgflow: crash runs whose heartbeats stop",
         "ecgflow: requeue crashed runs",
+        "ecgflow: stop requeueing runs that keep crashing",
         "ecgflow: tell of crashed runs",
         "ecgflow: tell of retraining decisions",
         "ecgflow: tell of sign-offs waiting",
