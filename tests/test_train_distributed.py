@@ -64,15 +64,17 @@ def test_deepspeed_zero2_on_two_gloo_ranks_learns_a_repeated_batch(tiny_mllama_d
         save_steps=6,  # one checkpoint, at the end: its folder is the plan's (ecg_core/train/plan.py)
     )
     launch = Launch("deepspeed", num_gpus=2)
+    built_ops = tmp_path / "torch-extensions"  # where the ranks would build a DeepSpeed C++ op
     out = subprocess.run(
         _command(options, launch),
         cwd=REPO,
-        env=launch_environment(launch),
+        env=launch_environment(launch) | {"TORCH_EXTENSIONS_DIR": str(built_ops)},
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert not built_ops.exists()  # gloo carries the gradients: no shared-memory op compiled or loaded
 
     steps = [r for r in _log(run) if "loss" in r]
     assert [r["step"] for r in steps] == [1, 2, 3, 4, 5, 6]

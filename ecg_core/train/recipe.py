@@ -152,7 +152,20 @@ class StoreCheckpoints(TrainerCallback):
             self.failure = error
 
 
+def without_deepspeed_shared_memory_op() -> None:
+    """On CPU ranks DeepSpeed builds and loads its shared-memory collective as it starts its backend: half a minute
+    of C++ the first time on a machine. That op serves only inference's all-reduce; ZeRO-2's gradients go through
+    gloo. DeepSpeed reads whether an op may be built from `deepspeed.ops.__compatible_ops__`, probed once per
+    process and kept for edits like this one."""
+    import deepspeed.ops
+    from deepspeed.ops.op_builder.cpu import ShareMemCommBuilder
+
+    deepspeed.ops.__compatible_ops__[ShareMemCommBuilder.NAME] = False
+
+
 def training_arguments(config: TrainConfig) -> TrainingArguments:
+    if config.deepspeed and not torch.cuda.is_available():
+        without_deepspeed_shared_memory_op()  # before the arguments start DeepSpeed's backend
     scheduler_kwargs = {"min_lr_rate": config.min_lr_rate} if config.lr_scheduler_type == "cosine_with_min_lr" else {}
     return TrainingArguments(
         output_dir=config.output_dir,
