@@ -186,6 +186,18 @@ def start_server(options: StackOptions) -> tuple[list[str], str | None]:
     return shared_server.up(shape, credential, dict(os.environ)), credential
 
 
+def write_profile(settings: dict[str, str | None]) -> None:
+    """Sets settings in the active profile of this PREFECT_HOME, and removes those given as None: what `prefect config
+    set` and `unset` do, without a Prefect CLI process each (which `unset` ends, changing nothing, when one of the
+    names it is given is not set)."""
+    from prefect.context import get_settings_context
+    from prefect.settings import load_profiles, save_profiles
+
+    profiles = load_profiles()
+    profiles.update_profile(get_settings_context().profile.name, settings)
+    save_profiles(profiles)
+
+
 def up(options: StackOptions) -> None:
     api_urls, credential = start_server(options)
     api_url = api_urls[0]
@@ -208,9 +220,9 @@ def up(options: StackOptions) -> None:
         worker_env = env | {"PREFECT_API_URL": api_urls[i % len(api_urls)]}
         pid = start(f"worker-{pool}", prefect("worker", "start", "--pool", pool, "--type", "process"), worker_env)
         print(f"worker-{pool}: running (pid {pid}, log {STATE / f'worker-{pool}.log'})")
-    # The profile's sign-in lives beside its API URL (the user's own PREFECT_HOME), never in a run's parameters.
-    settings = [f"PREFECT_API_URL={api_url}"] + [f"{k}={v}" for k, v in signed_in.items()]
-    subprocess.run(prefect("config", "set", *settings), env=base_env, check=True, capture_output=True)
+    # The profile's sign-in lives beside its API URL (the user's own PREFECT_HOME), never in a run's parameters; a
+    # stack without sign-in drops an earlier one's credential.
+    write_profile({"PREFECT_API_URL": api_url, "PREFECT_API_AUTH_STRING": credential})
     print(f"\nPrefect UI: {ui_url(api_url)}   (this profile's PREFECT_API_URL is now {api_url})")
     if credential:
         print(f"sign-in: on; the credential is in {shared_server.AUTH_FILE} unless given (ECGFLOW_API_AUTH)")
@@ -225,7 +237,7 @@ def down() -> None:
             print(f"{name}: stopped")
     for name in shared_server.down():
         print(f"{name}: stopped")
-    subprocess.run(prefect("config", "unset", "PREFECT_API_URL", "PREFECT_API_AUTH_STRING"), capture_output=True)
+    write_profile({"PREFECT_API_URL": None, "PREFECT_API_AUTH_STRING": None})  # commands start a local server again
 
 
 def status() -> None:

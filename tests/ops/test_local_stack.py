@@ -109,6 +109,8 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, prefect_databa
     }
     stack = [sys.executable, "deployments/stack.py"]
     _run([*stack, "up", "--port", str(port), "--gpus", "1", "--store", store], env, timeout=300)
+    profile = Path(env["PREFECT_HOME"]) / "profiles.toml"
+    assert f'PREFECT_API_URL = "http://127.0.0.1:{port}/api"' in profile.read_text()  # commands use the stack's API
     try:
         prefect = [sys.executable, "-m", "prefect"]
         params = {
@@ -204,6 +206,7 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, prefect_databa
     finally:
         _run([*stack, "down"], env, timeout=60)
 
+    assert "PREFECT_API_URL" not in profile.read_text()  # after `make down`, commands start a local server again
     assert seen["state"] == "COMPLETED" and seen["name"] == "pipeline ops" and seen["store"] == store
     assert seen["pools"] == {
         "ingest": "cpu",
