@@ -214,8 +214,11 @@ def up(options: StackOptions) -> None:
     if result.returncode != 0:
         sys.exit(f"`prefect deploy --all` failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
     print(f"deployments applied (store {options.store})")
-    # A worker and its flow runs ride out an API process or the database restarting (Prefect's default: 5 tries).
+    # A worker and its flow runs ride out an API process or the database restarting (Prefect's default: 5 tries). A
+    # request in flight as the database drops its connections gets a 500, which Prefect's client does not retry
+    # unless told to; a server that fails the same request every time costs those tries' back-off before it shows.
     env.setdefault("PREFECT_CLIENT_MAX_RETRIES", "10")
+    env.setdefault("PREFECT_CLIENT_RETRY_EXTRA_CODES", "500")
     for i, pool in enumerate(POOLS):  # with two API processes, each worker talks to its own
         worker_env = env | {"PREFECT_API_URL": api_urls[i % len(api_urls)]}
         pid = start(f"worker-{pool}", prefect("worker", "start", "--pool", pool, "--type", "process"), worker_env)

