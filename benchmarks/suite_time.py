@@ -11,8 +11,9 @@ the whole command's wall time, the tests passed and failed, and the ten longest 
 Measure on the project's 2-core machine with nothing else running: the suite's time is mostly the machine's.
 Only committed work is measured (a clone sees no uncommitted change). While it runs, the CPU every process uses is
 sampled from /proc each second and added up by kind (Prefect servers, workers, training ranks, `ecgflow`
-commands, the pytest workers themselves, chromium, ...), and by command line in the JSON (the busiest 60): where a
-faster suite has to come from. Last line: one JSON object.
+commands, the pytest workers themselves, chromium, ...), and in the JSON by command line and by the test that
+started the processes (the busiest 60 of each; a test's in-process work is not in it): where a faster suite has to
+come from. Last line: one JSON object.
 """
 
 from __future__ import annotations
@@ -80,6 +81,8 @@ class CpuByKind:
     def __init__(self, every: float = 1.0):
         self.every, self.seconds, self._seen, self._stop = every, {}, {}, threading.Event()
         self.by_command: dict[str, float] = {}  # the same split by command line, its folders cut: which process
+        self.by_test: dict[str, float] = {}  # processes a test started, by the test (their inherited environment)
+        self._test_of: dict[tuple[str, str], str | None] = {}
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def __enter__(self) -> CpuByKind:
@@ -117,15 +120,34 @@ class CpuByKind:
                 self.seconds[kind] = self.seconds.get(kind, 0.0) + spent
                 short = command_name(command)
                 self.by_command[short] = self.by_command.get(short, 0.0) + spent
+                if key not in self._test_of:
+                    self._test_of[key] = self._started_by(stat.parent)
+                if test := self._test_of[key]:
+                    self.by_test[test] = self.by_test.get(test, 0.0) + spent
             self._seen[key] = used
+
+    @staticmethod
+    def _started_by(proc: Path) -> str | None:
+        """The test a process was started in: pytest sets PYTEST_CURRENT_TEST while a test runs, and every process
+        started then inherits it (a pytest worker's own variable is set after it started, so it reads none)."""
+        try:
+            variables = (proc / "environ").read_bytes().split(b"\0")
+        except OSError:
+            return None
+        for variable in variables:
+            if variable.startswith(b"PYTEST_CURRENT_TEST="):
+                return variable.split(b"=", 1)[1].decode(errors="replace").rsplit(" (", 1)[0]
+        return None
 
     def figures(self) -> dict:
         ordered = sorted(self.seconds.items(), key=lambda item: -item[1])
         commands = sorted(self.by_command.items(), key=lambda item: -item[1])[:COMMANDS_KEPT]
+        tests = sorted(self.by_test.items(), key=lambda item: -item[1])[:COMMANDS_KEPT]
         return {
             "busy_share": round(self.busy_share, 3),
             "cpu_s": {kind: round(s) for kind, s in ordered if s >= 1},
             "cpu_s_by_command": {command: round(s, 1) for command, s in commands},
+            "cpu_s_by_test": {test: round(s, 1) for test, s in tests},
         }
 
 
