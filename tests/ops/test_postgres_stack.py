@@ -1,11 +1,11 @@
 """The server many GPU machines share, on real services on one machine: `stack.py up --db postgres --auth` (Debian's
 PostgreSQL and redis-server, prefect-redis, two API processes without services, one services process, pools, the
 `gpu` limit of 1, deployments, a worker per pool, each worker on its own API process). Sign-in: no credential, 401.
-Load: 20 flow runs, half submitted through each API process (18 small ingests, 2 trainings competing for the one
-`gpu` slot); mid-load one API process is SIGKILLed and started again (a second `up`, which updates the automations
-rather than doubling them) and PostgreSQL is restarted. Every run must complete, each training run once, the limit
-never held twice, nothing in the store lost or doubled, and the credential appear in no log, artifact or stored
-file."""
+Load: 8 flow runs, half submitted through each API process: 2 trainings competing for the one `gpu` slot, then, as
+the first trains, 6 small ingests; as their processes start, PostgreSQL is restarted and one API process SIGKILLed
+and started again (a second `up`, which updates the automations rather than doubling them). Every run, unfinished as
+the outage begins, must complete, each training run once, the limit never held twice, nothing in the store lost or
+doubled, and the credential appear in no log, artifact or stored file."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from ecg_core.store import open_store
 from tests.ops.commands import ROOT
 from tests.ops.waits import wait_for
 
-N_INGESTS, RECORDS = 18, 6
+N_INGESTS, RECORDS = 6, 6
 LOAD = """
 import json, sys, time
 from prefect.client.orchestration import get_client
@@ -65,7 +65,8 @@ with get_client(sync_client=True) as client:
     logs = [log.message for log in client.read_logs()]
     unfinished = {r.name: [[s.type.value, s.name, s.message] for s in client.read_flow_run_states(r.id)]
                   for r in runs if not r.state.is_completed()}
-print(json.dumps({"peak": peak, "runs": [[r.name, r.state.type.value, r.run_count] for r in runs],
+ended = {r.name: r.end_time.timestamp() for r in runs if r.end_time}
+print(json.dumps({"peak": peak, "runs": [[r.name, r.state.type.value, r.run_count] for r in runs], "ended": ended,
                   "unfinished": unfinished, "artifacts": artifacts, "logs": logs}))
 """
 AUTOMATIONS = """
@@ -127,19 +128,24 @@ def test_postgres_redis_two_api_processes_hold_a_load_through_an_api_kill_and_a_
         ).stdout
         assert "shared" in shown and shown.count("(pid ") == 4 and "stopped" not in shown, shown
 
-        ingest = {"source": "synthetic", "options": {"n_records": RECORDS, "fs": 100.0}}
-        jobs = [["ingest/ingest", ingest | {"store": str(tmp_path / f"ingest-{i}")}] for i in range(N_INGESTS)]
+        def submit(jobs: list) -> list[str]:
+            load = [sys.executable, "-c", LOAD, json.dumps(jobs), json.dumps(urls)]
+            out = subprocess.run(load, cwd=ROOT, env=signed_in, capture_output=True, text=True, timeout=300)
+            assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+            return json.loads(out.stdout.splitlines()[-1])
+
         train = {"model": str(model), "instruct": "small", "launch": {}}
         train["recipe"] = {
             "config": "tiny-cpu.yaml",
             "overrides": {"max_steps": 60, "save_steps": 20, "logging_steps": 5},
         }
-        jobs[3:3] = [["train/train", train | {"run_id": f"load-{i}", "store": str(local_store)}] for i in range(2)]
-        load = [sys.executable, "-c", LOAD, json.dumps(jobs), json.dumps(urls)]
-        out = subprocess.run(load, cwd=ROOT, env=signed_in, capture_output=True, text=True, timeout=300)
-        assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-        ids = json.loads(out.stdout.splitlines()[-1])
         load_started = time.monotonic()
+        ids = submit([["train/train", train | {"run_id": f"load-{i}", "store": str(local_store)}] for i in range(2)])
+        # As the first of the two trainings begins, the ingests are submitted; as their processes start, PostgreSQL
+        # restarts, then an API process dies and `up` starts it again.
+        wait_for(lambda: (local_store / "runs/load-0/train_log.jsonl").exists(), 300, "a training under way")
+        ingest = {"source": "synthetic", "options": {"n_records": RECORDS, "fs": 100.0}}
+        ids += submit([["ingest/ingest", ingest | {"store": str(tmp_path / f"ingest-{i}")}] for i in range(N_INGESTS)])
         watch = subprocess.Popen(
             [sys.executable, "-c", WATCH, json.dumps(ids), str(tmp_path / "done")],
             cwd=ROOT,
@@ -147,9 +153,7 @@ def test_postgres_redis_two_api_processes_hold_a_load_through_an_api_kill_and_a_
             stdout=subprocess.PIPE,
             text=True,
         )
-        # Mid-load, as the first of the two trainings begins: PostgreSQL restarts, then an API process dies and
-        # `up` starts it again.
-        wait_for(lambda: (local_store / "runs/load-0/train_log.jsonl").exists(), 300, "a training under way")
+        outage_at = time.time()
         restart = "from cli.shared_server import restart_postgres; assert restart_postgres()"
         out = subprocess.run([sys.executable, "-c", restart], cwd=ROOT, env=env, capture_output=True, timeout=120)
         assert out.returncode == 0, out.stderr[-2000:]
@@ -174,7 +178,9 @@ def test_postgres_redis_two_api_processes_hold_a_load_through_an_api_kill_and_a_
         "ecgflow: stop requeueing runs that keep crashing",
         "retrain: new records",  # the retrain deployment's trigger, made again by the second `up`, not doubled
     ]
-    assert len(seen["runs"]) == 20 and not seen["unfinished"], json.dumps(seen["unfinished"], indent=1)  # in full
+    assert len(seen["runs"]) == N_INGESTS + 2 and not seen["unfinished"], json.dumps(
+        seen["unfinished"], indent=1
+    )  # in full
     assert seen["peak"] == 1  # the one gpu slot, leased through either API process, never held twice
     trainings = [r for r in seen["runs"] if r[0].startswith("train ")]
     assert len(trainings) == 2 and all(count == 1 for _, _, count in trainings)  # each training ran once
@@ -201,6 +207,9 @@ def test_postgres_redis_two_api_processes_hold_a_load_through_an_api_kill_and_a_
     ]
     assert not leaked, leaked
     assert not [a for a in seen["artifacts"] if credential in a] and not [m for m in seen["logs"] if credential in m]
+    assert all(ended > outage_at for ended in seen["ended"].values())  # each run was unfinished as the outage began
+    after_kill = sum(ended > killed_at for ended in seen["ended"].values())
     print(
-        f"postgres shape up in {up_s:.0f} s; 20 runs completed in {load_s:.0f} s through an API kill and a database restart"
+        f"postgres shape up in {up_s:.0f} s; {len(ids)} runs completed in {load_s:.0f} s through an API kill and a "
+        f"database restart, {after_kill} of them ending after the kill"
     )
