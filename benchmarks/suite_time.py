@@ -21,7 +21,10 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
+import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -34,8 +37,8 @@ DOC = REPO / "docs" / "benchmarks.md"
 BLOCK = re.compile(r"(<!-- suite:runs -->\n)(.*?)(<!-- /suite:runs -->)", flags=re.S)
 CPU_BLOCK = re.compile(r"(<!-- suite:cpu -->\n)(.*?)(<!-- /suite:cpu -->)", flags=re.S)
 TABLE_HEAD = (
-    "| commit | measured | tests | pytest | whole command | the longest tests (inside the suite) |\n"
-    "|---|---|---|---|---|---|\n"
+    "| commit | measured | tests | pytest | whole command | CPU-s | machine | the longest tests (inside the suite) |\n"
+    "|---|---|---|---|---|---|---|---|\n"
 )
 ROW_LONGEST = 4  # tests named in a row (by their function's name); the JSON keeps all ten, with their files
 # pytest's last line, e.g. "2 failed, 591 passed, 3 warnings in 950.23s (0:15:50)"
@@ -173,6 +176,19 @@ def parse_pytest(output: str) -> dict:
     return {"outcomes": outcomes, "pytest_s": float(seconds), "longest": longest}
 
 
+def machine_speed(runs: int = 3) -> float:
+    """CPU seconds a fresh process takes to import `flows.pipeline` (Prefect, torch, transformers and the project),
+    the median of `runs`, on the quiet machine before the suite: machines of one kind differ, and one machine drifts,
+    by a tenth or more; rows compare where this figure agrees."""
+    spent = []
+    for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run([sys.executable, "-c", "import flows.pipeline"], cwd=REPO, check=True, capture_output=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        spent.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return round(statistics.median(spent), 2)
+
+
 def measure(target: str) -> dict:
     """`make <target>` in a fresh clone of the current commit, with an empty PREFECT_HOME."""
     commit = git("rev-parse", "HEAD")
@@ -183,6 +199,7 @@ def measure(target: str) -> dict:
         git("checkout", "--quiet", "--detach", commit, cwd=clone)
         env["PREFECT_HOME"] = str(Path(tmp) / "prefect-home")
         env["UV_CACHE_DIR"] = str(Path(tmp) / "uv-cache")  # set-up downloads as on a fresh machine
+        speed = machine_speed()
         load = os.getloadavg()[0]
         started = time.monotonic()
         with CpuByKind() as cpu:
@@ -209,6 +226,7 @@ def measure(target: str) -> dict:
         **pytest,
         "cores": os.cpu_count(),
         "load_at_start": round(load, 2),
+        "import_flows_pipeline_cpu_s": speed,
         "cpu": cpu.figures(),
     }
 
@@ -216,7 +234,9 @@ def measure(target: str) -> dict:
 def row(run: dict) -> str:
     counts = ", ".join(f"{n} {word}" for word, n in run["outcomes"].items() if word != "warnings")
     longest = ", ".join(f"`{t['test'].split('::')[-1]}` {t['seconds']:.0f} s" for t in run["longest"][:ROW_LONGEST])
-    cells = [run["commit"], run["measured"], counts, clock(run["pytest_s"]), clock(run["whole_s"]), longest]
+    cpu = f"{sum(run['cpu']['cpu_s'].values()):,}"
+    speed = f"{run['import_flows_pipeline_cpu_s']} CPU-s"
+    cells = [run["commit"], run["measured"], counts, clock(run["pytest_s"]), clock(run["whole_s"]), cpu, speed, longest]
     return "| " + " | ".join(cells) + " |\n"
 
 
