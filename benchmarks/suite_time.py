@@ -132,7 +132,8 @@ class CpuByKind:
     @staticmethod
     def _started_by(proc: Path) -> str | None:
         """The test a process was started in: pytest sets PYTEST_CURRENT_TEST while a test runs, and every process
-        started then inherits it (a pytest worker's own variable is set after it started, so it reads none)."""
+        started then inherits it (a pytest worker's own variable is set after it started, so it reads none). A
+        process started with an environment a module fixture copied names the test that fixture was made for."""
         try:
             variables = (proc / "environ").read_bytes().split(b"\0")
         except OSError:

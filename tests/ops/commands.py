@@ -13,6 +13,10 @@ from ecg_core.ports import free_port
 ROOT = Path(__file__).resolve().parents[2]
 ECGFLOW = [sys.executable, "-m", "cli"]
 TRAIN = "train --model {model} --instruct small --config tiny-cpu.yaml --store {store} --run-id {run}"
+# Workers in the tests poll every 2 s, not Prefect's 10 s: a run starts soon after it is queued. Every second would
+# cost the server about 0.7 CPU-s a minute more per worker (measured against an idle server), over five minutes of a
+# stack's test and three or four workers, half a minute of a 2-core machine's suite.
+WORKER_POLL = {"PREFECT_WORKER_QUERY_SECONDS": "2"}
 
 
 def home_env(prefect_home: Path, **extra: str) -> dict[str, str]:

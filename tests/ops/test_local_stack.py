@@ -20,7 +20,7 @@ import pytest
 from ecg_core.ports import free_port
 from tests.fixtures import REALDATA
 from tests.ops.browser import rendered_page
-from tests.ops.commands import seeded_home
+from tests.ops.commands import WORKER_POLL, seeded_home
 
 ROOT = Path(__file__).resolve().parents[2]
 EVALUATION_ARTIFACTS = ("eval-ops-table", "eval-ops-leaderboard", "eval-ops-report")
@@ -101,12 +101,9 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, prefect_databa
     client, bucket = s3_env
     store = f"s3://{bucket}/ops"
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")} | {
-        "PREFECT_HOME": str(
-            seeded_home(tmp_path / "prefect-home", prefect_database)
-        ),  # a profile and server database of the test's own
-        "PREFECT_WORKER_QUERY_SECONDS": "1",  # workers poll every second, not every 10 s
-    }
+    home = seeded_home(tmp_path / "prefect-home", prefect_database)  # a profile and server database of its own
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")} | {"PREFECT_HOME": str(home)}
+    env |= WORKER_POLL
     stack = [sys.executable, "deployments/stack.py"]
     _run([*stack, "up", "--port", str(port), "--gpus", "1", "--store", store], env, timeout=300)
     profile = Path(env["PREFECT_HOME"]) / "profiles.toml"

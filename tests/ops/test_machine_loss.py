@@ -22,7 +22,7 @@ from cli.local_server import HEARTBEAT_S
 from ecg_core.ports import free_port
 from ecg_core.store import open_store
 from ecg_core.train.checkpoints import complete_steps, stored_checkpoints
-from tests.ops.commands import ROOT, seeded_home
+from tests.ops.commands import ROOT, WORKER_POLL, seeded_home
 from tests.ops.waits import wait_for
 from tests.ops.webhook import Webhook
 
@@ -101,8 +101,8 @@ def test_a_lost_machine_costs_minutes_not_the_run(s3_env, small_store, prefect_d
     port = free_port()
     base = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")} | {
         "PREFECT_HOME": str(seeded_home(tmp_path / "prefect-home", prefect_database)),
-        "PREFECT_WORKER_QUERY_SECONDS": "1",
         "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+        **WORKER_POLL,
     }
     machine = {name: base | {"ECGFLOW_S3_CACHE": str(tmp_path / f"cache-{name}")} for name in ("a", "b")}
     stack = [sys.executable, "deployments/stack.py"]

@@ -23,6 +23,7 @@ from ecg_core.layout import records_quarantine_key
 from ecg_core.ports import free_port
 from ecg_core.record_store import read_records
 from ecg_core.store import open_store
+from tests.ops.commands import WORKER_POLL
 
 ROOT = Path(__file__).resolve().parents[2]
 NOT_THE_PACKAGE = shutil.ignore_patterns(".*", "*.egg-info", "build", "dist", "demo-store", "store", "tests", "docs")
@@ -110,7 +111,7 @@ def test_a_worker_with_only_the_wheel_runs_a_deployment(installed, tmp_path):
     bin_ = installed["bin"]
     run(installed, tmp_path, bin_ / "ecgflow", "ingest", "synthetic", "--n-records", "4", "--store", "warm-up")
     api_url = (Path(installed["env"]["PREFECT_HOME"]) / "ecgflow-stack/server.url").read_text().strip()
-    env = installed["env"] | {"PREFECT_API_URL": api_url, "PREFECT_WORKER_QUERY_SECONDS": "1"}
+    env = installed["env"] | {"PREFECT_API_URL": api_url} | WORKER_POLL
     operator = {**env, "ECGFLOW_STORE": str(tmp_path / "store")}
     for command in (
         [sys.executable, "-m", "prefect", "work-pool", "create", "cpu", "--type", "process"],
