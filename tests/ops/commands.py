@@ -25,6 +25,13 @@ def home_env(prefect_home: Path, **extra: str) -> dict[str, str]:
     return env | {"PREFECT_HOME": str(prefect_home), "ECGFLOW_PREFECT_PORT": str(free_port())} | extra
 
 
+def stack_env(prefect_home: Path, **extra: str) -> dict[str, str]:
+    """This environment without Prefect settings, on `prefect_home`, for a `stack.py up` stack: its workers poll
+    every 2 s (WORKER_POLL)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    return env | {"PREFECT_HOME": str(prefect_home)} | WORKER_POLL | extra
+
+
 def seeded_home(prefect_home: Path, database: Path) -> Path:
     """`prefect_home` holding a copy of the run's migrated server database (tests/conftest.py `prefect_database`):
     its server starts without migrating one. For tests of operations, not of a newcomer's first start."""

@@ -7,7 +7,6 @@ reading images under an S3 prefix) all complete on the stack's SQLite database w
 holding the single `gpu` slot. Then `make down` stops it all."""
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -20,7 +19,7 @@ import pytest
 from ecg_core.ports import free_port
 from tests.fixtures import REALDATA
 from tests.ops.browser import rendered_page
-from tests.ops.commands import WORKER_POLL, seeded_home
+from tests.ops.commands import seeded_home, stack_env
 
 ROOT = Path(__file__).resolve().parents[2]
 EVALUATION_ARTIFACTS = ("eval-ops-table", "eval-ops-leaderboard", "eval-ops-report")
@@ -102,11 +101,10 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, prefect_databa
     store = f"s3://{bucket}/ops"
     port = free_port()
     home = seeded_home(tmp_path / "prefect-home", prefect_database)  # a profile and server database of its own
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")} | {"PREFECT_HOME": str(home)}
-    env |= WORKER_POLL
+    env = stack_env(home)
     stack = [sys.executable, "deployments/stack.py"]
     _run([*stack, "up", "--port", str(port), "--gpus", "1", "--store", store], env, timeout=300)
-    profile = Path(env["PREFECT_HOME"]) / "profiles.toml"
+    profile = home / "profiles.toml"
     assert f'PREFECT_API_URL = "http://127.0.0.1:{port}/api"' in profile.read_text()  # commands use the stack's API
     try:
         prefect = [sys.executable, "-m", "prefect"]
@@ -282,11 +280,7 @@ def test_make_up_then_deployment_run_pipeline_lands_in_s3(s3_env, prefect_databa
     starts = sorted(next(mirror.rglob(f"runs/load-{i}/config.json")).stat().st_mtime for i in range(2))
     ends = sorted(next(mirror.rglob(f"runs/load-{i}/train_log.jsonl")).stat().st_mtime for i in range(2))
     assert all(end <= next_start for end, next_start in zip(ends, starts[1:])), (starts, ends)
-    locked = (
-        (Path(env["PREFECT_HOME"]) / "ecgflow-stack/server.log")
-        .read_text()
-        .count("OperationalError) database is locked")
-    )
+    locked = (home / "ecgflow-stack/server.log").read_text().count("OperationalError) database is locked")
     print(f"6 runs at once: all completed; the server retried {locked} SQLite lock(s) of its own bookkeeping")
 
     status = _run([*stack, "status"], env, timeout=60).stdout

@@ -22,7 +22,7 @@ from cli.local_server import HEARTBEAT_S
 from ecg_core.ports import free_port
 from ecg_core.store import open_store
 from ecg_core.train.checkpoints import complete_steps, stored_checkpoints
-from tests.ops.commands import ROOT, WORKER_POLL, seeded_home
+from tests.ops.commands import ROOT, seeded_home, stack_env
 from tests.ops.waits import wait_for
 from tests.ops.webhook import Webhook
 
@@ -99,11 +99,8 @@ def test_a_lost_machine_costs_minutes_not_the_run(s3_env, small_store, prefect_d
 
     receiver = Webhook()
     port = free_port()
-    base = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")} | {
-        "PREFECT_HOME": str(seeded_home(tmp_path / "prefect-home", prefect_database)),
-        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
-        **WORKER_POLL,
-    }
+    home = seeded_home(tmp_path / "prefect-home", prefect_database)
+    base = stack_env(home, PREFECT_API_URL=f"http://127.0.0.1:{port}/api")
     machine = {name: base | {"ECGFLOW_S3_CACHE": str(tmp_path / f"cache-{name}")} for name in ("a", "b")}
     stack = [sys.executable, "deployments/stack.py"]
     up = [*stack, "up", "--port", str(port), "--gpus", "1", "--store", uri, "--crash-after-s", str(CRASH_AFTER_S)]
@@ -128,7 +125,7 @@ def test_a_lost_machine_costs_minutes_not_the_run(s3_env, small_store, prefect_d
             return complete_steps(stored_checkpoints(store, f"runs/{RUN}"), f"runs/{RUN}")
 
         wait_for(checkpoints_in_s3, 300, "a checkpoint in S3", every=0.5)  # each look a listing that moto serves here
-        worker_a = int((tmp_path / "prefect-home/ecgflow-stack/worker-gpu.pid").read_text())
+        worker_a = int((home / "ecgflow-stack/worker-gpu.pid").read_text())
         for pid in _tree(worker_a):  # the machine vanishes: worker, flow run, training, all at once
             os.kill(pid, signal.SIGKILL)
         killed_at = time.time()

@@ -25,7 +25,7 @@ import pytest
 from ecg_core.ports import free_port
 from ecg_core.record_store import read_manifest, read_shard
 from ecg_core.store import open_store
-from tests.ops.commands import ROOT, WORKER_POLL
+from tests.ops.commands import ROOT, stack_env
 from tests.ops.waits import wait_for
 
 N_INGESTS, RECORDS = 6, 6
@@ -92,11 +92,7 @@ def _status(url: str, credential: str | None) -> int:
 def test_postgres_redis_two_api_processes_hold_a_load_through_an_api_kill_and_a_database_restart(small_store, tmp_path):
     local_store, model = small_store
     home = tmp_path / "prefect-home"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")} | {
-        "PREFECT_HOME": str(home),
-        "PREFECT_CLIENT_MAX_RETRIES": "10",  # clients ride out an API process or the database restarting
-        **WORKER_POLL,
-    }
+    env = stack_env(home, PREFECT_CLIENT_MAX_RETRIES="10")  # clients ride out an API process or the database restarting
     stack = [sys.executable, "deployments/stack.py"]
     up = [*stack, "up", "--db", "postgres", "--auth", "--port", str(free_port()), "--gpus", "1"]
     up += ["--store", str(local_store)]
